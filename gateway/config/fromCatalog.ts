@@ -1,0 +1,67 @@
+import { getPreset } from "../../catalog/index.ts";
+import type { GatewayConfigInput, TierConfig } from "./schema.ts";
+
+/** One deployed model: a catalog preset and where its replicas answer. */
+export interface DeployedModel {
+  /** Catalog preset id or alias. */
+  readonly preset: string;
+  /** Base URLs of the replicas (no `/v1`). */
+  readonly replicaUrls: readonly string[];
+  /** dcgm-exporter URL per replica, same order as `replicaUrls`, where one runs. */
+  readonly gpuMetricsUrls?: readonly (string | undefined)[];
+  /** Extra names clients may use for this model (cost-tier aliases, for instance). */
+  readonly extraAliases?: readonly string[];
+}
+
+export interface GatewayDeployment {
+  readonly models: readonly DeployedModel[];
+  readonly listen?: { host?: string; port?: number };
+  readonly tiers?: Record<string, TierConfig>;
+  readonly reasoningOutput?: "both" | "reasoning" | "reasoning_content";
+}
+
+/**
+ * The gateway config for a set of deployed models. One function for the local
+ * stack and the Pulumi stacks, so both route the same names to the same presets.
+ * Pure and deterministic (models sorted by id).
+ */
+export function buildGatewayConfig(deployment: GatewayDeployment): GatewayConfigInput {
+  const seen = new Set<string>();
+  const models = [...deployment.models]
+    .map((m) => {
+      const preset = getPreset(m.preset);
+      if (seen.has(preset.id))
+        throw new Error(`model ${preset.id} is deployed twice; list its replicas once`);
+      seen.add(preset.id);
+      if (m.replicaUrls.length === 0) throw new Error(`model ${preset.id} has no replicas`);
+      return {
+        id: preset.id,
+        aliases: [...new Set([...preset.aliases, ...(m.extraAliases ?? [])])].sort(),
+        engine: preset.engine,
+        capabilities: [...preset.capabilities],
+        contextLength: preset.contextLength,
+        costTier: preset.costTier,
+        ownedBy: preset.weights.repo.split("/")[0] ?? "gonka",
+        backendReasoningField: preset.reasoningField ?? "reasoning",
+        replicas: m.replicaUrls.map((url, i) => {
+          const gpu = m.gpuMetricsUrls?.[i];
+          return { id: `${preset.id}-${i}`, url, ...(gpu ? { gpuMetricsUrl: gpu } : {}) };
+        }),
+      };
+    })
+    .sort((a, b) => a.id.localeCompare(b.id));
+  const names = new Map<string, string>();
+  for (const m of models) {
+    for (const name of [m.id, ...m.aliases]) {
+      const owner = names.get(name);
+      if (owner && owner !== m.id) throw new Error(`name "${name}" is claimed by both ${owner} and ${m.id}`);
+      names.set(name, m.id);
+    }
+  }
+  return {
+    ...(deployment.listen ? { listen: deployment.listen } : {}),
+    models,
+    ...(deployment.tiers ? { tiers: deployment.tiers } : {}),
+    ...(deployment.reasoningOutput ? { reasoningOutput: deployment.reasoningOutput } : {}),
+  };
+}

@@ -1,0 +1,99 @@
+import { z } from "zod";
+
+/** Timeouts for one model's upstream calls; slow reasoning models need long first-byte budgets. */
+export const timeoutsSchema = z.object({
+  /** TCP connect to a replica. */
+  connectMs: z.number().int().positive().default(5_000),
+  /** From sending the request to the first response byte (includes queueing and prefill). */
+  firstByteMs: z.number().int().positive().default(120_000),
+  /** Longest silence between two stream chunks, or while reading a non-stream body. */
+  idleMs: z.number().int().positive().default(60_000),
+});
+
+export const replicaSchema = z.object({
+  /** Stable id for logs, metrics and usage rows; defaults to the URL. */
+  id: z.string().min(1).optional(),
+  /** Base URL of an OpenAI-compatible engine, without `/v1`. */
+  url: z.url(),
+  /** dcgm-exporter (or any Prometheus) endpoint that reports this replica's GPUs. */
+  gpuMetricsUrl: z.url().optional(),
+});
+
+export const modelSchema = z.object({
+  id: z.string().min(1),
+  aliases: z.array(z.string().min(1)).default([]),
+  engine: z.enum(["vllm", "llamacpp"]).default("vllm"),
+  capabilities: z
+    .array(z.enum(["chat", "completions", "tools", "reasoning", "vision", "embeddings"]))
+    .default(["chat", "completions"]),
+  contextLength: z.number().int().positive().optional(),
+  costTier: z.enum(["premium", "standard", "economy"]).default("standard"),
+  ownedBy: z.string().default("gonka"),
+  /** Field the backend reads reasoning from in assistant messages sent back to it. */
+  backendReasoningField: z.enum(["reasoning", "reasoning_content"]).default("reasoning"),
+  replicas: z.array(replicaSchema).min(1),
+  timeouts: timeoutsSchema.prefault({}),
+  /** Extra attempts on other replicas for failures before the first byte reached the client. */
+  maxRetries: z.number().int().min(0).max(5).default(1),
+});
+
+/** Per-tier limits; enforced by the limits module, read by sessions for their TTL. */
+export const tierSchema = z.object({
+  requestsPerMinute: z.number().int().positive(),
+  tokensPerMinute: z.number().int().positive(),
+  concurrentRequests: z.number().int().positive(),
+  /** Model ids or aliases this tier may use; absent means all. */
+  models: z.array(z.string()).optional(),
+  sessionTtlSeconds: z.number().int().positive().default(3_600),
+});
+
+export const gatewayConfigSchema = z.object({
+  listen: z
+    .object({
+      host: z.string().default("127.0.0.1"),
+      port: z.number().int().min(0).max(65_535).default(8080),
+    })
+    .prefault({}),
+  models: z.array(modelSchema).min(1),
+  /** Which field(s) clients get reasoning text in, whatever the backend emits. */
+  reasoningOutput: z.enum(["both", "reasoning", "reasoning_content"]).default("both"),
+  bodyLimitBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(8 * 1024 * 1024),
+  /** How often each replica's `/health` is probed. */
+  healthIntervalMs: z.number().int().positive().default(5_000),
+  /** After a failure, a replica is skipped this long unless a probe brings it back sooner. */
+  replicaCooldownMs: z.number().int().positive().default(10_000),
+  /** On SIGTERM, in-flight requests get this long to finish. */
+  shutdownGraceMs: z.number().int().positive().default(30_000),
+  tiers: z.record(z.string(), tierSchema).default({
+    free: {
+      requestsPerMinute: 60,
+      tokensPerMinute: 100_000,
+      concurrentRequests: 4,
+      sessionTtlSeconds: 1_800,
+    },
+    standard: {
+      requestsPerMinute: 600,
+      tokensPerMinute: 2_000_000,
+      concurrentRequests: 32,
+      sessionTtlSeconds: 3_600,
+    },
+    enterprise: {
+      requestsPerMinute: 6_000,
+      tokensPerMinute: 20_000_000,
+      concurrentRequests: 256,
+      sessionTtlSeconds: 86_400,
+    },
+  }),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+export type ModelConfig = z.infer<typeof modelSchema>;
+export type ReplicaConfig = z.infer<typeof replicaSchema>;
+export type TierConfig = z.infer<typeof tierSchema>;
+export type Timeouts = z.infer<typeof timeoutsSchema>;
