@@ -1,0 +1,62 @@
+import { parseArgs } from "node:util";
+import { createGateway } from "./app.ts";
+import { ConfigError, loadConfig } from "./config/load.ts";
+import { createLogger } from "./logger.ts";
+
+const USAGE = `usage: node gateway/main.ts --config <gateway.json|yaml>
+
+Environment: GONKA_PORT, GONKA_HOST, GONKA_LOG_LEVEL override the file.`;
+
+async function main(): Promise<void> {
+  let values: { config?: string | undefined; help?: boolean | undefined };
+  try {
+    ({ values } = parseArgs({ options: { config: { type: "string" }, help: { type: "boolean" } } }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const path = values.config ?? process.env["GONKA_CONFIG"];
+  if (!path) {
+    console.error(`missing --config\n${USAGE}`);
+    process.exit(2);
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(path);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const gateway = createGateway({ config, log });
+  const url = await gateway.listen();
+  log.info({ url, models: config.models.map((m) => m.id), pid: process.pid }, "listening");
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, inFlight: gateway.inFlight() }, "shutting down");
+    gateway
+      .shutdown()
+      .then(() => {
+        log.info("stopped");
+        process.exit(0);
+      })
+      .catch((err) => {
+        log.error({ err }, "shutdown failed");
+        process.exit(1);
+      });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+await main();

@@ -1,0 +1,32 @@
+import type { Middleware } from "koa";
+import type { Logger } from "pino";
+import { errors, toGatewayError } from "../errors.ts";
+import type { GatewayState } from "../state.ts";
+
+/**
+ * The single place errors become responses: OpenAI's error object, the right status,
+ * the error's own headers and the request id. Unmatched routes end here too.
+ */
+export function errorHandler(log: Logger): Middleware<GatewayState> {
+  return async function errorHandler(ctx, next) {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined && ctx.respond !== false) {
+        throw errors.routeNotFound(ctx.method, ctx.path);
+      }
+    } catch (err) {
+      const error = toGatewayError(err);
+      if (error.status >= 500) {
+        log.error(
+          { requestId: ctx.state.requestId, err: error.cause ?? error, code: error.code },
+          error.message,
+        );
+      }
+      if (ctx.headerSent || !ctx.writable) return;
+      ctx.status = error.status;
+      ctx.set(ctx.state.responseHeaders ?? {});
+      ctx.set(error.headers);
+      ctx.body = error.toBody();
+    }
+  };
+}

@@ -1,0 +1,50 @@
+/** Token counts read from the backend's usage object. */
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  cachedTokens: number;
+}
+
+export type Endpoint = "chat.completions" | "completions" | "embeddings";
+
+/** Everything known about a proxied request when it finishes; metering and logs read it. */
+export interface RequestOutcome {
+  requestId: string;
+  endpoint: Endpoint;
+  modelRequested: string;
+  modelServed: string | null;
+  replica: string | null;
+  sessionId: string | null;
+  status: number;
+  streamed: boolean;
+  clientAborted: boolean;
+  usage: TokenUsage | null;
+  ttftMs: number | null;
+  latencyMs: number;
+  errorCode: string | null;
+}
+
+/**
+ * Called exactly once per proxied request, synchronously, before the last byte of
+ * the response is written: a usage row recorded here survives a crash right after
+ * the client saw the response.
+ */
+export type OutcomeSink = (outcome: RequestOutcome) => void;
+
+export function usageFromOpenAI(usage: unknown): TokenUsage | null {
+  if (!usage || typeof usage !== "object") return null;
+  const u = usage as Record<string, unknown>;
+  const details = (u["completion_tokens_details"] ?? {}) as Record<string, unknown>;
+  const promptDetails = (u["prompt_tokens_details"] ?? {}) as Record<string, unknown>;
+  return {
+    promptTokens: num(u["prompt_tokens"]),
+    completionTokens: num(u["completion_tokens"]),
+    reasoningTokens: num(details?.["reasoning_tokens"]),
+    cachedTokens: num(promptDetails?.["cached_tokens"]),
+  };
+}
+
+function num(v: unknown): number {
+  return typeof v === "number" && Number.isFinite(v) ? v : 0;
+}

@@ -1,0 +1,203 @@
+import { once } from "node:events";
+import type { ServerResponse } from "node:http";
+import type { Middleware } from "koa";
+import type { Logger } from "pino";
+import { errors, GatewayError, toGatewayError } from "../errors.ts";
+import { type Endpoint, type OutcomeSink, type RequestOutcome, usageFromOpenAI } from "../outcome.ts";
+import type { GatewayState } from "../state.ts";
+import { callUpstream, type UpstreamResponse } from "../upstream/callUpstream.ts";
+import { normaliseReasoningIn, normaliseReasoningOut, type ReasoningOutput } from "./reasoning.ts";
+import { SseRelay } from "./sseRelay.ts";
+import { fromUpstreamError } from "./upstreamError.ts";
+
+export interface ProxyOptions {
+  readonly reasoningOutput: ReasoningOutput;
+  readonly replicaCooldownMs: number;
+  readonly onOutcome: OutcomeSink;
+  readonly log: Logger;
+}
+
+const PATHS: Record<Endpoint, string> = {
+  "chat.completions": "/v1/chat/completions",
+  completions: "/v1/completions",
+  embeddings: "/v1/embeddings",
+};
+
+/** Forwards a routed request to a replica of its model and relays the answer, streamed or not. */
+export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middleware<GatewayState> {
+  return async function proxy(ctx) {
+    const route = ctx.state.route!;
+    const body = route.body;
+    const model = route.pool.model;
+    const stream = endpoint !== "embeddings" && body["stream"] === true;
+    const streamOptions = (body["stream_options"] ?? {}) as Record<string, unknown>;
+    const outcome: RequestOutcome = {
+      requestId: ctx.state.requestId,
+      endpoint,
+      modelRequested: route.requested,
+      modelServed: model.id,
+      replica: null,
+      sessionId: ctx.state.sessionId ?? null,
+      status: 0,
+      streamed: stream,
+      clientAborted: false,
+      usage: null,
+      ttftMs: null,
+      latencyMs: 0,
+      errorCode: null,
+    };
+    let recorded = false;
+    const record = (status: number, code: string | null) => {
+      if (recorded) return;
+      recorded = true;
+      outcome.status = status;
+      outcome.errorCode = code;
+      outcome.latencyMs = Date.now() - ctx.state.startedAt;
+      options.onOutcome(outcome);
+    };
+
+    body["model"] = model.id;
+    if (stream) body["stream_options"] = { ...streamOptions, include_usage: true };
+    if (endpoint === "chat.completions") normaliseReasoningIn(body["messages"], model.backendReasoningField);
+
+    // Stop the GPU work as soon as the client goes away.
+    const abort = new AbortController();
+    const res = ctx.res;
+    const onClose = () => {
+      if (!res.writableFinished) {
+        outcome.clientAborted = true;
+        abort.abort();
+      }
+    };
+    res.once("close", onClose);
+
+    let upstream: UpstreamResponse | undefined;
+    try {
+      upstream = await callUpstream({
+        pool: route.pool,
+        path: PATHS[endpoint],
+        body: JSON.stringify(body),
+        requestId: ctx.state.requestId,
+        sessionId: ctx.state.sessionId,
+        signal: abort.signal,
+        cooldownMs: options.replicaCooldownMs,
+      });
+      outcome.replica = upstream.replica.id;
+      if (upstream.statusCode !== 200)
+        throw fromUpstreamError(upstream.statusCode, await upstream.body.text());
+      if (stream) {
+        ctx.respond = false;
+        await relayStream(
+          ctx.res,
+          upstream,
+          ctx.state,
+          outcome,
+          options,
+          streamOptions["include_usage"] === true,
+          record,
+        );
+      } else {
+        const text = await upstream.body.text();
+        outcome.ttftMs = Date.now() - ctx.state.startedAt;
+        ctx.body = rewriteJson(text, outcome, options.reasoningOutput);
+        ctx.type = "application/json";
+        record(200, null);
+      }
+    } catch (err) {
+      if (outcome.clientAborted) {
+        record(499, "client_aborted");
+        return;
+      }
+      const error = normaliseError(err, model.id, model.timeouts.idleMs);
+      record(error.status, error.code);
+      throw error;
+    } finally {
+      upstream?.release();
+      res.off("close", onClose);
+    }
+  };
+}
+
+async function relayStream(
+  res: ServerResponse,
+  upstream: UpstreamResponse,
+  state: GatewayState,
+  outcome: RequestOutcome,
+  options: ProxyOptions,
+  clientWantsUsage: boolean,
+  record: (status: number, code: string | null) => void,
+): Promise<void> {
+  SseRelay.headers(res, state.requestId, state.responseHeaders);
+  const relay = new SseRelay(res, { clientWantsUsage, reasoningOutput: options.reasoningOutput });
+  let failure: GatewayError | undefined;
+  try {
+    for await (const chunk of upstream.body) {
+      if (!relay.push(chunk as Buffer)) await drained(res);
+    }
+  } catch (err) {
+    if (!outcome.clientAborted) {
+      failure = normaliseError(err, outcome.modelServed ?? "", 0);
+      upstream.replica.markFailed(
+        `stream broke: ${(err as Error).message}`,
+        options.replicaCooldownMs,
+        "unhealthy",
+      );
+    }
+  }
+  const { usage, sawDone, sawError, firstEventAt } = relay.state;
+  outcome.usage = usageFromOpenAI(usage);
+  outcome.ttftMs = firstEventAt === null ? null : firstEventAt - state.startedAt;
+  if (outcome.clientAborted) {
+    record(499, "client_aborted");
+    return;
+  }
+  if (!failure && !sawDone && !sawError) {
+    failure = errors.upstreamFailed("The model backend ended the stream before it was complete.");
+  }
+  if (failure) {
+    record(failure.status, failure.code);
+    relay.fail(failure);
+    options.log.warn(
+      { requestId: state.requestId, replica: outcome.replica, code: failure.code },
+      "stream failed",
+    );
+    return;
+  }
+  record(sawError ? 502 : 200, sawError ? "upstream_stream_error" : null);
+  relay.finish();
+}
+
+function drained(res: ServerResponse): Promise<unknown> {
+  if (res.destroyed) return Promise.resolve();
+  return Promise.race([once(res, "drain"), once(res, "close")]);
+}
+
+/** Reads usage and normalises reasoning fields; re-serialises only when something changed. */
+function rewriteJson(text: string, outcome: RequestOutcome, mode: ReasoningOutput): string {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw errors.upstreamFailed("The model backend returned a body that is not JSON.");
+  }
+  outcome.usage = usageFromOpenAI(json["usage"]);
+  if (!text.includes('"reasoning')) return text;
+  let changed = false;
+  for (const choice of (json["choices"] ?? []) as Record<string, unknown>[]) {
+    const message = choice?.["message"] as Record<string, unknown> | undefined;
+    if (message && normaliseReasoningOut(message, mode)) changed = true;
+  }
+  return changed ? JSON.stringify(json) : text;
+}
+
+function normaliseError(err: unknown, modelId: string, idleMs: number): GatewayError {
+  if (err instanceof GatewayError) return err;
+  const code = (err as { code?: string }).code;
+  if (code === "UND_ERR_BODY_TIMEOUT") {
+    return errors.upstreamTimeout(`The backend for \`${modelId}\` went silent for more than ${idleMs} ms.`);
+  }
+  if (code?.startsWith("UND_ERR") || code === "ECONNRESET") {
+    return errors.upstreamFailed(`The connection to the backend for \`${modelId}\` broke.`, err);
+  }
+  return toGatewayError(err);
+}

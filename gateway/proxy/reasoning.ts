@@ -1,0 +1,45 @@
+export type ReasoningOutput = "both" | "reasoning" | "reasoning_content";
+type Fields = Record<string, unknown>;
+
+/**
+ * Puts reasoning text in the field(s) clients were promised, whichever field the
+ * backend used (vLLM >= 0.16 `reasoning`, llama.cpp and older vLLM `reasoning_content`).
+ * Mutates and returns whether anything changed.
+ */
+export function normaliseReasoningOut(target: Fields, mode: ReasoningOutput): boolean {
+  const r = target["reasoning"];
+  const rc = target["reasoning_content"];
+  const text = typeof r === "string" ? r : typeof rc === "string" ? rc : null;
+  if (text === null) return false;
+  if (mode === "both") {
+    if (r === text && rc === text) return false;
+    target["reasoning"] = text;
+    target["reasoning_content"] = text;
+  } else if (mode === "reasoning") {
+    if (r === text && !("reasoning_content" in target)) return false;
+    target["reasoning"] = text;
+    delete target["reasoning_content"];
+  } else {
+    if (rc === text && !("reasoning" in target)) return false;
+    target["reasoning_content"] = text;
+    delete target["reasoning"];
+  }
+  return true;
+}
+
+/**
+ * Assistant turns sent back by clients may carry reasoning in either field; the
+ * backend only reads one (vLLM >= 0.16 ignores `reasoning_content`).
+ */
+export function normaliseReasoningIn(
+  messages: unknown,
+  backendField: "reasoning" | "reasoning_content",
+): void {
+  if (!Array.isArray(messages)) return;
+  const other = backendField === "reasoning" ? "reasoning_content" : "reasoning";
+  for (const m of messages as Fields[]) {
+    if (m?.["role"] !== "assistant" || !(other in m)) continue;
+    if (typeof m[backendField] !== "string" && typeof m[other] === "string") m[backendField] = m[other];
+    delete m[other];
+  }
+}

@@ -1,0 +1,132 @@
+import type { Logger } from "pino";
+import { request } from "undici";
+import type { ModelRegistry } from "./modelRegistry.ts";
+import type { EngineStats, Replica } from "./replicaPool.ts";
+
+const PROBE_TIMEOUT_MS = 2_000;
+
+/**
+ * Probes every replica's `/health` and scrapes its `/metrics` (plus dcgm-exporter
+ * where configured) on an interval. Failed probes take a replica out of rotation;
+ * a passing probe brings it back at once.
+ */
+export class HealthProber {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  private readonly registry: ModelRegistry;
+  private readonly intervalMs: number;
+  private readonly log: Logger;
+
+  constructor(registry: ModelRegistry, intervalMs: number, log: Logger) {
+    this.registry = registry;
+    this.intervalMs = intervalMs;
+    this.log = log;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    const tick = () => {
+      this.running = this.probeAll().finally(() => {
+        this.running = undefined;
+      });
+    };
+    tick();
+    this.timer = setInterval(tick, this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  async probeAll(): Promise<void> {
+    const all = this.registry.pools.flatMap((p) => p.replicas);
+    await Promise.all(all.map((r) => this.probe(r)));
+  }
+
+  private async probe(replica: Replica): Promise<void> {
+    const wasHealthy = replica.probeHealthy;
+    try {
+      const res = await request(`${replica.url}/health`, {
+        dispatcher: replica.pool,
+        headersTimeout: PROBE_TIMEOUT_MS,
+        bodyTimeout: PROBE_TIMEOUT_MS,
+      });
+      await res.body.dump();
+      replica.markProbe(res.statusCode === 200, res.statusCode === 200 ? null : `health ${res.statusCode}`);
+    } catch (err) {
+      replica.markProbe(false, `health probe failed: ${(err as Error).message}`);
+    }
+    if (wasHealthy !== replica.probeHealthy) {
+      this.log.warn(
+        { replica: replica.id, healthy: replica.probeHealthy, reason: replica.lastError },
+        "replica health changed",
+      );
+    }
+    if (replica.probeHealthy) replica.stats = await scrapeStats(replica);
+  }
+}
+
+async function scrapeStats(replica: Replica): Promise<EngineStats | null> {
+  try {
+    const engine = await fetchText(`${replica.url}/metrics`, replica);
+    const gpu = replica.gpuMetricsUrl ? await fetchText(replica.gpuMetricsUrl) : engine;
+    return {
+      waiting:
+        sumMetric(engine, "vllm:num_requests_waiting") ??
+        sumMetric(engine, "llamacpp:requests_deferred") ??
+        0,
+      running:
+        sumMetric(engine, "vllm:num_requests_running") ??
+        sumMetric(engine, "llamacpp:requests_processing") ??
+        0,
+      kvCacheUsage:
+        avgMetric(engine, "vllm:kv_cache_usage_perc") ?? avgMetric(engine, "vllm:gpu_cache_usage_perc"),
+      gpuUtilization: avgMetric(gpu, "DCGM_FI_DEV_GPU_UTIL"),
+      scrapedAt: Date.now(),
+    };
+  } catch {
+    return replica.stats;
+  }
+}
+
+async function fetchText(url: string, replica?: Replica): Promise<string> {
+  const res = await request(url, {
+    ...(replica ? { dispatcher: replica.pool } : {}),
+    headersTimeout: PROBE_TIMEOUT_MS,
+    bodyTimeout: PROBE_TIMEOUT_MS,
+  });
+  if (res.statusCode !== 200) {
+    await res.body.dump();
+    throw new Error(`${url}: ${res.statusCode}`);
+  }
+  return res.body.text();
+}
+
+/** Values of every sample of `name` in Prometheus text format (any labels). */
+export function metricValues(text: string, name: string): number[] {
+  const values: number[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name)) continue;
+    const next = line.charAt(name.length);
+    if (next !== "{" && next !== " ") continue;
+    // `name{labels} value [timestamp]`: the value is the first token after the labels.
+    const rest = next === "{" ? line.slice(line.indexOf("}", name.length) + 1) : line.slice(name.length);
+    const value = Number(rest.trim().split(" ")[0]);
+    if (Number.isFinite(value)) values.push(value);
+  }
+  return values;
+}
+
+function sumMetric(text: string, name: string): number | null {
+  const v = metricValues(text, name);
+  return v.length ? v.reduce((a, b) => a + b, 0) : null;
+}
+
+function avgMetric(text: string, name: string): number | null {
+  const v = metricValues(text, name);
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+}

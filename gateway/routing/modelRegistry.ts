@@ -1,0 +1,31 @@
+import type { GatewayConfig } from "../config/schema.ts";
+import { ModelPool } from "./replicaPool.ts";
+
+/** Resolves the request's `model` (id or alias) to its pool of replicas. */
+export class ModelRegistry {
+  readonly pools: readonly ModelPool[];
+  private readonly byName = new Map<string, ModelPool>();
+
+  constructor(config: GatewayConfig) {
+    this.pools = config.models.map((m) => new ModelPool(m));
+    for (const pool of this.pools) {
+      for (const name of [pool.model.id, ...pool.model.aliases]) {
+        const owner = this.byName.get(name);
+        if (owner) {
+          throw new Error(
+            `config: model name "${name}" is used by both ${owner.model.id} and ${pool.model.id}`,
+          );
+        }
+        this.byName.set(name, pool);
+      }
+    }
+  }
+
+  resolve(name: string): ModelPool | undefined {
+    return this.byName.get(name);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.pools.map((p) => p.close()));
+  }
+}

@@ -1,0 +1,137 @@
+import OpenAI from "openai";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type Fixture, post, setFaults, startFixture } from "./fixtures.ts";
+
+let fx: Fixture;
+
+beforeAll(async () => {
+  fx = await startFixture(
+    [
+      { preset: "qwen3-32b", replicas: 1 },
+      { preset: "qwen3-embedding-0.6b", replicas: 1 },
+    ],
+    (c) => ({
+      ...c,
+      bodyLimitBytes: 64 * 1024,
+      models: c.models.map((m) => ({ ...m, maxRetries: 0, timeouts: { firstByteMs: 300, idleMs: 300 } })),
+    }),
+  );
+});
+afterAll(() => fx?.close());
+beforeEach(async () => {
+  await setFaults(fx.sims.get("qwen3-32b")![0]!, []);
+});
+
+const chat = { model: "qwen3-32b", messages: [{ role: "user", content: "hi" }] };
+
+async function expectError(res: Response, status: number, code: string | null, param?: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("x-request-id")).toBeTruthy();
+  expect(res.headers.get("content-type")).toMatch(/application\/json/);
+  const body = (await res.json()) as { error: Record<string, unknown> };
+  expect(Object.keys(body)).toEqual(["error"]);
+  expect(Object.keys(body.error).sort()).toEqual(["code", "message", "param", "type"]);
+  expect(typeof body.error["message"]).toBe("string");
+  expect(body.error["code"]).toBe(code);
+  if (param !== undefined) expect(body.error["param"]).toBe(param);
+  return body.error;
+}
+
+describe("every error path answers in OpenAI's shape", () => {
+  it("unknown route → 404", async () => {
+    await expectError(await fetch(`${fx.url}/v1/nope`), 404, "unknown_url");
+    await expectError(await post(`${fx.url}/v2/chat/completions`, chat), 404, "unknown_url");
+  });
+
+  it("wrong method on a known route → 405 in our shape", async () => {
+    const res = await fetch(`${fx.url}/v1/chat/completions`);
+    expect(res.status).toBe(405);
+  });
+
+  it("unknown model → 404 model_not_found", async () => {
+    await expectError(
+      await post(`${fx.url}/v1/chat/completions`, { ...chat, model: "gpt-9" }),
+      404,
+      "model_not_found",
+      "model",
+    );
+    await expectError(await fetch(`${fx.url}/v1/models/gpt-9`), 404, "model_not_found", "model");
+  });
+
+  it("bad JSON → 400 invalid_json", async () => {
+    await expectError(await post(`${fx.url}/v1/chat/completions`, "{not json"), 400, "invalid_json");
+    await expectError(await post(`${fx.url}/v1/chat/completions`, ""), 400, "invalid_json");
+  });
+
+  it("wrong content type → 415", async () => {
+    const res = await fetch(`${fx.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "{}",
+    });
+    await expectError(res, 415, "unsupported_media_type");
+  });
+
+  it("body too large → 413, declared or streamed", async () => {
+    const big = { ...chat, messages: [{ role: "user", content: "x".repeat(70 * 1024) }] };
+    await expectError(await post(`${fx.url}/v1/chat/completions`, big), 413, "request_too_large");
+  });
+
+  it("invalid parameters the gateway checks → 400 naming the parameter", async () => {
+    const url = `${fx.url}/v1/chat/completions`;
+    await expectError(
+      await post(url, { messages: chat.messages }),
+      400,
+      "missing_required_parameter",
+      "model",
+    );
+    await expectError(await post(url, { model: "qwen3-32b", messages: [] }), 400, null, "messages");
+    await expectError(await post(url, { ...chat, max_tokens: -1 }), 400, null, "max_tokens");
+    await expectError(await post(url, { ...chat, temperature: 7 }), 400, null, "temperature");
+    await expectError(await post(url, { ...chat, stream: "yes" }), 400, null, "stream");
+    await expectError(await post(url, [1, 2]), 400, null);
+    await expectError(
+      await post(`${fx.url}/v1/embeddings`, { model: "qwen3-32b", input: "x" }),
+      400,
+      "model_not_supported",
+      "model",
+    );
+    await expectError(await post(`${fx.url}/v1/embeddings`, { model: "embeddings" }), 400, null, "input");
+  });
+
+  it("upstream 4xx passes through with its message", async () => {
+    const huge = { ...chat, max_tokens: 10_000_000 };
+    const error = await expectError(await post(`${fx.url}/v1/chat/completions`, huge), 400, null);
+    expect(error["type"]).toBe("invalid_request_error");
+    expect(String(error["message"])).toMatch(/max|context|length/i);
+  });
+
+  it("upstream 500 → 502, 503 → 503, stall → 504", async () => {
+    const sim = fx.sims.get("qwen3-32b")![0]!;
+    await setFaults(sim, [{ mode: "http_500" }]);
+    await expectError(await post(`${fx.url}/v1/chat/completions`, chat), 502, "upstream_error");
+    await setFaults(sim, [{ mode: "http_503" }]);
+    await expectError(await post(`${fx.url}/v1/chat/completions`, chat), 503, "backend_unavailable");
+    await setFaults(sim, [{ mode: "stall", ms: 2_000 }]);
+    await expectError(await post(`${fx.url}/v1/chat/completions`, chat), 504, "upstream_timeout");
+  });
+
+  it("no healthy replica → 503 with Retry-After", async () => {
+    const pool = fx.gateway.registry.resolve("qwen3-32b")!;
+    pool.replicas[0]!.markProbe(false, "test");
+    const res = await post(`${fx.url}/v1/chat/completions`, chat);
+    expect(res.headers.get("retry-after")).toBe("1");
+    await expectError(res, 503, "no_healthy_backend");
+    pool.replicas[0]!.markProbe(true, null);
+  });
+
+  it("the openai client raises its typed errors", async () => {
+    const client = new OpenAI({ baseURL: `${fx.url}/v1`, apiKey: "x", maxRetries: 0 });
+    await expect(
+      client.chat.completions.create({ model: "nope", messages: [{ role: "user", content: "x" }] }),
+    ).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(client.chat.completions.create({ model: "qwen3-32b", messages: [] })).rejects.toBeInstanceOf(
+      OpenAI.BadRequestError,
+    );
+  });
+});

@@ -1,0 +1,88 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnGateway } from "../../harness/spawnGateway.ts";
+import { type SpawnedSimulator, spawnSimulator } from "../../sim/spawn.ts";
+import { buildGatewayConfig } from "../config/fromCatalog.ts";
+import { post } from "./fixtures.ts";
+
+const run = promisify(execFile);
+let dir: string;
+let sim: SpawnedSimulator;
+let configPath: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "gonka-shutdown-"));
+  sim = await spawnSimulator({ model: "qwen3-32b", args: ["--tpot-ms", "10"] });
+  configPath = join(dir, "gateway.json");
+  writeFileSync(
+    configPath,
+    JSON.stringify({
+      ...buildGatewayConfig({ models: [{ preset: "qwen3-32b", replicaUrls: [sim.url] }] }),
+      shutdownGraceMs: 5_000,
+    }),
+  );
+});
+afterAll(async () => {
+  await sim?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("gateway process", () => {
+  it("streams to plain `curl -N` unchanged", async () => {
+    const gw = await spawnGateway({ configPath });
+    try {
+      const { stdout } = await run("curl", [
+        "-sN",
+        `${gw.url}/v1/chat/completions`,
+        "-H",
+        "content-type: application/json",
+        "-d",
+        JSON.stringify({
+          model: "qwen",
+          stream: true,
+          max_tokens: 5,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      ]);
+      const frames = stdout.split("\n\n").filter(Boolean);
+      expect(frames[0]).toMatch(/^data: \{.*"role":"assistant"/);
+      expect(frames.at(-1)).toBe("data: [DONE]");
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it("on SIGTERM stops accepting, lets an in-flight stream finish, then exits 0", async () => {
+    const gw = await spawnGateway({ configPath });
+    const res = await post(`${gw.url}/v1/chat/completions`, {
+      model: "qwen3-32b",
+      stream: true,
+      max_tokens: 60,
+      messages: [{ role: "user", content: "long answer please" }],
+      chat_template_kwargs: { thinking: false },
+    });
+    const reader = res.body!.getReader();
+    await reader.read();
+    gw.kill("SIGTERM");
+    let text = "";
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+    }
+    expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
+    await expect(fetch(`${gw.url}/healthz`)).rejects.toThrow();
+    expect(await gw.exited).toBe(0);
+  });
+
+  it("refuses to start on an invalid config with a message naming the field", async () => {
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, JSON.stringify({ models: [{ id: "x", replicas: [{ url: "not a url" }] }] }));
+    await expect(spawnGateway({ configPath: bad })).rejects.toThrow(/models\.0\.replicas\.0\.url/);
+  });
+});

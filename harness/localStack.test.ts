@@ -1,0 +1,52 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { spawnNode } from "./childProcess.ts";
+import { LOCAL_MODELS, type LocalStackInfo } from "./localStack.ts";
+
+const dataDir = mkdtempSync(join(tmpdir(), "gonka-local-"));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+describe("npm start (local stack)", () => {
+  it("serves every catalog model through the gateway, writes local-stack.json and stops all children on SIGTERM", async () => {
+    const stack = await spawnNode({
+      name: "local stack",
+      script: fileURLToPath(new URL("./localStack.ts", import.meta.url)),
+      env: {
+        ...process.env,
+        GONKA_DATA_DIR: dataDir,
+        GONKA_PORT: "0",
+        GONKA_ADMIN_KEY: "gk-admin-test-0123456789",
+      },
+      ready: (line) => (line.includes("Ctrl-C stops everything") ? true : undefined),
+      timeoutMs: 60_000,
+    });
+    const info = JSON.parse(readFileSync(join(dataDir, "local-stack.json"), "utf8")) as LocalStackInfo;
+    expect(info.adminKey).toBe("gk-admin-test-0123456789");
+    expect(info.backends).toHaveLength(LOCAL_MODELS.reduce((n, m) => n + m.replicas, 0));
+    expect(info.backends.filter((b) => b.model === "kimi-k2.5")).toHaveLength(2);
+    expect(info.models).toContain("kimi-k2.5");
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (info.apiKey) headers["authorization"] = `Bearer ${info.apiKey}`;
+    const res = await fetch(`${info.gatewayUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({
+        model: "kimi-k2.5",
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 5,
+      }),
+    });
+    expect(res.status).toBe(200);
+    const ready = await fetch(`${info.gatewayUrl}/readyz`);
+    expect(ready.status).toBe(200);
+
+    await stack.stop();
+    expect(await stack.exited).toBe(0);
+    expect(existsSync(join(dataDir, "local-stack.json"))).toBe(false);
+    await expect(fetch(`${info.gatewayUrl}/healthz`)).rejects.toThrow();
+    for (const b of info.backends) await expect(fetch(`${b.url}/health`)).rejects.toThrow();
+  }, 90_000);
+});

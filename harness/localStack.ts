@@ -1,0 +1,164 @@
+/**
+ * `npm start`: simulated backends for the catalog models and the gateway in front
+ * of them, all on 127.0.0.1, state under GONKA_DATA_DIR (default `.gonka`).
+ * Writes `<dataDir>/local-stack.json` for tools and tests; stops every child on
+ * Ctrl-C or SIGTERM.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { buildGatewayConfig } from "../gateway/config/fromCatalog.ts";
+import { type SpawnedSimulator, spawnSimulator } from "../sim/spawn.ts";
+import { type SpawnedGateway, spawnGateway } from "./spawnGateway.ts";
+
+export interface LocalStackInfo {
+  gatewayUrl?: string;
+  apiKey?: string;
+  adminKey: string;
+  models: string[];
+  backends: { model: string; url: string }[];
+  dataDir: string;
+  pid: number;
+  startedAt: string;
+}
+
+/** Which simulated models run, and how many replicas each. */
+export const LOCAL_MODELS: ReadonlyArray<{ preset: string; replicas: number }> = [
+  { preset: "kimi-k2.5", replicas: 2 },
+  { preset: "kimi-k2.5-q2", replicas: 1 },
+  { preset: "deepseek-v3.1", replicas: 1 },
+  { preset: "llama-4-maverick", replicas: 1 },
+  { preset: "qwen3-32b", replicas: 1 },
+  { preset: "qwen3-embedding-0.6b", replicas: 1 },
+];
+
+export interface LocalStackOptions {
+  dataDir?: string;
+  port?: number;
+  adminKey?: string;
+  redisUrl?: string;
+  /** Extra simulator flags (latency model, scripts). */
+  simArgs?: readonly string[];
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  info: LocalStackInfo;
+  stop(): Promise<void>;
+}
+
+export function localStackFile(dataDir: string): string {
+  return resolve(dataDir, "local-stack.json");
+}
+
+export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  const dataDir = resolve(opts.dataDir ?? ".gonka");
+  const log = opts.log ?? (() => {});
+  mkdirSync(dataDir, { recursive: true });
+  const adminKey = opts.adminKey ?? `gk-admin-${randomBytes(18).toString("base64url")}`;
+  const sims: SpawnedSimulator[] = [];
+  let gateway: SpawnedGateway | undefined;
+  const stop = async () => {
+    await Promise.all([gateway?.stop(), ...sims.map((s) => s.stop())]);
+    rmSync(localStackFile(dataDir), { force: true });
+  };
+  try {
+    log(`starting ${LOCAL_MODELS.reduce((n, m) => n + m.replicas, 0)} simulated backends…`);
+    const started = await Promise.all(
+      LOCAL_MODELS.flatMap((m) =>
+        Array.from({ length: m.replicas }, () =>
+          spawnSimulator({ model: m.preset, args: [...(opts.simArgs ?? [])] }),
+        ),
+      ),
+    );
+    sims.push(...started);
+    const backends = sims.map((s) => ({ model: s.model, url: s.url }));
+    const config = buildGatewayConfig({
+      models: LOCAL_MODELS.map((m) => ({
+        preset: m.preset,
+        replicaUrls: backends.filter((b) => b.model === m.preset).map((b) => b.url),
+      })),
+    });
+    const configPath = resolve(dataDir, "gateway.json");
+    writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+    log("starting the gateway…");
+    gateway = await spawnGateway({
+      configPath,
+      env: {
+        GONKA_PORT: String(opts.port ?? 8080),
+        GONKA_ADMIN_KEY: adminKey,
+        GONKA_DATA_DIR: dataDir,
+        ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
+      },
+    });
+    const info: LocalStackInfo = {
+      gatewayUrl: gateway.url,
+      adminKey,
+      models: config.models.map((m) => m.id),
+      backends,
+      dataDir,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+    };
+    writeFileSync(localStackFile(dataDir), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+    return { info, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function printBanner(info: LocalStackInfo): void {
+  const lines = [
+    "",
+    "Gonka local stack is up.",
+    `  gateway:   ${info.gatewayUrl}`,
+    `  admin key: ${info.adminKey}`,
+    ...(info.apiKey ? [`  API key:   ${info.apiKey}`] : []),
+    `  models:    ${info.models.join(", ")}`,
+    `  details:   ${localStackFile(info.dataDir)}`,
+    "",
+    "Try it:",
+    `  curl -N ${info.gatewayUrl}/v1/chat/completions \\`,
+    "    -H 'content-type: application/json' \\",
+    ...(info.apiKey ? [`    -H 'authorization: Bearer ${info.apiKey}' \\`] : []),
+    `    -d '{"model":"kimi-k2.5","stream":true,"messages":[{"role":"user","content":"Hello"}]}'`,
+    "",
+    "Ctrl-C stops everything.",
+  ];
+  console.log(lines.join("\n"));
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const stack = await startLocalStack({
+    ...(env["GONKA_DATA_DIR"] ? { dataDir: env["GONKA_DATA_DIR"] } : {}),
+    ...(env["GONKA_PORT"] ? { port: Number(env["GONKA_PORT"]) } : {}),
+    ...(env["GONKA_ADMIN_KEY"] ? { adminKey: env["GONKA_ADMIN_KEY"] } : {}),
+    ...(env["REDIS_URL"] ? { redisUrl: env["REDIS_URL"] } : {}),
+    log: (line) => console.log(line),
+  });
+  printBanner(stack.info);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the local stack…`);
+    stack.stop().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+}
+
+if (import.meta.main) {
+  main().catch((err) => {
+    console.error(`local stack failed to start: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}
