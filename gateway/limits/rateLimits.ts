@@ -1,0 +1,220 @@
+/**
+ * Per-key admission: requests/min, tokens/min and concurrent requests, from the key's tier.
+ *
+ *   admit:  +1 request (kept even if refused, as OpenAI counts it)
+ *           +estimate tokens (refunded if refused later)
+ *           +1 concurrency slot
+ *   settle: tokens reconciled with the real usage, slot released; idempotent.
+ *
+ * Concurrency slots are a counter in a long fixed window (`slotTtlSeconds`). If a process
+ * dies with requests in flight, its slots are never released, but they vanish when that
+ * window ends, so a leak lasts at most slotTtlSeconds. The price: when a window ends while
+ * requests are in flight, they stop being counted until they finish (the total is clamped
+ * at zero, never negative), so for that moment a key can briefly exceed its concurrency.
+ * Keep slotTtlSeconds above the longest request (first byte + generation) you allow.
+ */
+import type { Redis } from "ioredis";
+import type { TierConfig } from "../config/schema.ts";
+import { errors, GatewayError } from "../errors.ts";
+import { createCounter } from "./counters.ts";
+import { rateLimitHeaders, retryAfterSeconds, type WindowState } from "./headers.ts";
+
+export interface RateLimitSubject {
+  keyId: string;
+  tierName: string;
+  tier: TierConfig;
+}
+
+export interface Admission {
+  /** x-ratelimit-* headers to send with the response. */
+  headers: Record<string, string>;
+  /** Reconciles tokens with `actualTokens` and frees the slot. Call exactly once in a `finally`; repeats are no-ops. */
+  settle(actualTokens: number): Promise<void>;
+}
+
+export interface RateLimits {
+  /** Admits the request or throws a 429 (over a limit) or 503 (store down, fail-closed). */
+  admit(subject: RateLimitSubject, estimatedTokens: number): Promise<Admission>;
+  /** Requests of this key holding a concurrency slot right now (all processes with Redis). */
+  inFlight(keyId: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface RateLimitLogger {
+  warn(obj: object, msg: string): void;
+  info?(obj: object, msg: string): void;
+}
+
+export interface RateLimitsOptions {
+  /** Shared counters across processes; in-process memory when absent. */
+  redis?: Redis | undefined;
+  /** When Redis is unreachable: admit without limits, or refuse with 503. */
+  failurePolicy: "fail-open" | "fail-closed";
+  logger?: RateLimitLogger;
+  keyPrefix?: string;
+  /** Lifetime of a concurrency window; bounds how long a dead process's slots stay taken. */
+  slotTtlSeconds?: number;
+}
+
+const WINDOW_SECONDS = 60;
+const NO_LIMITS: Admission = { headers: {}, settle: async () => {} };
+
+export function createRateLimits(opts: RateLimitsOptions): RateLimits {
+  const prefix = opts.keyPrefix ?? "gonka:rl";
+  const redis = opts.redis;
+  const requests = createCounter({ redis, keyPrefix: `${prefix}:req`, durationSeconds: WINDOW_SECONDS });
+  const tokens = createCounter({ redis, keyPrefix: `${prefix}:tok`, durationSeconds: WINDOW_SECONDS });
+  const slots = createCounter({
+    redis,
+    keyPrefix: `${prefix}:conc`,
+    durationSeconds: opts.slotTtlSeconds ?? 900,
+  });
+
+  // One warning per outage, not per request; cleared by the next call that reaches the store.
+  let outage = false;
+  function storeFailed(err: unknown): void {
+    if (outage) return;
+    outage = true;
+    opts.logger?.warn(
+      { err, policy: opts.failurePolicy },
+      opts.failurePolicy === "fail-open"
+        ? "rate-limit store unreachable: admitting requests without limits until it returns"
+        : "rate-limit store unreachable: refusing requests with 503 until it returns",
+    );
+  }
+  function storeWorked(): void {
+    if (!outage) return;
+    outage = false;
+    opts.logger?.info?.({}, "rate-limit store reachable again: limits enforced");
+  }
+  function unavailable(cause: unknown): GatewayError {
+    return new GatewayError({
+      status: 503,
+      type: "service_unavailable",
+      code: "rate_limiter_unavailable",
+      message: "Rate limits cannot be checked right now; retry shortly.",
+      headers: { "retry-after": "1" },
+      cause,
+    });
+  }
+
+  /** Best effort: a failed release is logged through the outage path, never thrown at the caller. */
+  async function quietly(work: Promise<unknown>): Promise<void> {
+    try {
+      await work;
+      storeWorked();
+    } catch (err) {
+      storeFailed(err);
+    }
+  }
+
+  async function admit(subject: RateLimitSubject, estimatedTokens: number): Promise<Admission> {
+    const { keyId, tierName, tier } = subject;
+    const estimate = Math.max(0, Math.ceil(Number.isFinite(estimatedTokens) ? estimatedTokens : 0));
+    let tokensTaken: { amount: number; windowEndsAt: number } | undefined;
+    try {
+      const req = await requests.add(keyId, 1);
+      const reqState: WindowState = {
+        limit: tier.requestsPerMinute,
+        used: req.total,
+        msBeforeReset: req.msBeforeReset,
+      };
+      if (req.total > tier.requestsPerMinute) {
+        const tok = await tokens.read(keyId);
+        const headers = rateLimitHeaders(reqState, tokenState(tier, tok.total, tok.msBeforeReset));
+        headers["retry-after"] = retryAfterSeconds(req.msBeforeReset);
+        throw errors.rateLimited(
+          `Rate limit reached for requests on tier ${tierName}: limit ${tier.requestsPerMinute} per minute. ` +
+            `Retry after ${headers["retry-after"]} s.`,
+          headers,
+        );
+      }
+
+      if (estimate > tier.tokensPerMinute) {
+        const tok = await tokens.read(keyId);
+        const headers = rateLimitHeaders(reqState, tokenState(tier, tok.total, tok.msBeforeReset));
+        headers["retry-after"] = retryAfterSeconds(WINDOW_SECONDS * 1_000);
+        throw errors.rateLimited(
+          `Request too large for tier ${tierName}: it may use up to ${estimate} tokens (prompt + max_tokens), ` +
+            `more than the whole limit of ${tier.tokensPerMinute} tokens per minute. ` +
+            "Shorten the prompt or lower max_tokens.",
+          headers,
+        );
+      }
+
+      const tok = await tokens.add(keyId, estimate);
+      tokensTaken = { amount: estimate, windowEndsAt: Date.now() + tok.msBeforeReset };
+      const tokState = tokenState(tier, tok.total, tok.msBeforeReset);
+      const headers = rateLimitHeaders(reqState, tokState);
+      if (tok.total > tier.tokensPerMinute) {
+        await quietly(tokens.subtract(keyId, estimate, tokensTaken.windowEndsAt));
+        tokensTaken = undefined;
+        // Report what is left without this request's reservation.
+        const refused = rateLimitHeaders(reqState, { ...tokState, used: tok.total - estimate });
+        refused["retry-after"] = retryAfterSeconds(tok.msBeforeReset);
+        throw errors.rateLimited(
+          `Rate limit reached for tokens on tier ${tierName}: limit ${tier.tokensPerMinute} per minute, ` +
+            `${Math.max(0, tier.tokensPerMinute - (tok.total - estimate))} left, this request may use ${estimate}. ` +
+            `Retry after ${refused["retry-after"]} s.`,
+          refused,
+        );
+      }
+
+      const slot = await slots.add(keyId, 1);
+      const slotWindowEndsAt = Date.now() + slot.msBeforeReset;
+      if (slot.total > tier.concurrentRequests) {
+        await quietly(slots.subtract(keyId, 1, slotWindowEndsAt));
+        await quietly(tokens.subtract(keyId, estimate, tokensTaken.windowEndsAt));
+        tokensTaken = undefined;
+        const refused = rateLimitHeaders(reqState, { ...tokState, used: tok.total - estimate });
+        refused["retry-after"] = "1";
+        throw errors.rateLimited(
+          `Too many concurrent requests on tier ${tierName}: limit ${tier.concurrentRequests} in flight. ` +
+            "Retry when one of your requests has finished.",
+          refused,
+        );
+      }
+      storeWorked();
+
+      const reserved = tokensTaken;
+      let settled = false;
+      return {
+        headers,
+        async settle(actualTokens: number) {
+          if (settled) return;
+          settled = true;
+          const actual = Math.max(0, Math.ceil(Number.isFinite(actualTokens) ? actualTokens : 0));
+          const releases: Promise<unknown>[] = [slots.subtract(keyId, 1, slotWindowEndsAt)];
+          if (actual < reserved.amount) {
+            releases.push(tokens.subtract(keyId, reserved.amount - actual, reserved.windowEndsAt));
+          } else if (actual > reserved.amount) {
+            // Charged to the current window, wherever the reservation was: the tokens were just produced.
+            releases.push(tokens.add(keyId, actual - reserved.amount));
+          }
+          await Promise.all(releases.map(quietly));
+        },
+      };
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      // The store failed part-way: give back what this request already holds, then apply the policy.
+      if (tokensTaken) await quietly(tokens.subtract(keyId, tokensTaken.amount, tokensTaken.windowEndsAt));
+      storeFailed(err);
+      if (opts.failurePolicy === "fail-closed") throw unavailable(err);
+      return NO_LIMITS;
+    }
+  }
+
+  return {
+    admit,
+    async inFlight(keyId: string) {
+      return (await slots.read(keyId)).total;
+    },
+    async close() {
+      // The Redis client belongs to the caller (it may be shared); nothing else holds resources.
+    },
+  };
+}
+
+function tokenState(tier: TierConfig, used: number, msBeforeReset: number): WindowState {
+  return { limit: tier.tokensPerMinute, used, msBeforeReset };
+}

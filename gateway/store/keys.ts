@@ -1,0 +1,153 @@
+/**
+ * API keys: the record callers see, the repository interface every dialect implements,
+ * and the dialect-free parts (secret generation, hashing, validation). SQL lives in
+ * `sqlite/sqliteKeys.ts`; a Postgres dialect would add `postgres/postgresKeys.ts`.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { GatewayError } from "../errors.ts";
+
+export type KeyStatus = "active" | "revoked";
+
+export interface KeyRecord {
+  id: string;
+  name: string;
+  /** First characters of the secret (`gk-abc12`), safe to show in lists and logs. */
+  prefix: string;
+  tier: string;
+  /** Model ids or aliases this key may use; null means whatever its tier allows. */
+  models: string[] | null;
+  status: KeyStatus;
+  /** Milliseconds since the epoch, like every time in the store. */
+  createdAt: number;
+  updatedAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface NewKey {
+  name: string;
+  tier: string;
+  models?: string[] | null;
+  expiresAt?: number | null;
+}
+
+export interface KeyChanges {
+  name?: string;
+  tier?: string;
+  models?: string[] | null;
+  expiresAt?: number | null;
+}
+
+/** A key together with its secret; the only moment the secret exists outside the client. */
+export interface IssuedKey {
+  key: KeyRecord;
+  secret: string;
+}
+
+export interface KeyRepository {
+  create(input: NewKey): IssuedKey;
+  /** The key whose secret this is, whatever its status; undefined when unknown. */
+  findBySecret(secret: string): KeyRecord | undefined;
+  /** Same as findBySecret for callers that already hashed (the key cache). */
+  findByHash(secretHash: string): KeyRecord | undefined;
+  get(id: string): KeyRecord | undefined;
+  list(filter?: { status?: KeyStatus }): KeyRecord[];
+  /** Throws a 404 GatewayError for an unknown id, 400 for invalid changes. */
+  update(id: string, changes: KeyChanges): KeyRecord;
+  /** Idempotent: revoking a revoked key returns it unchanged. */
+  revoke(id: string): KeyRecord;
+  /** New secret; the old one stops matching at once. Refused for revoked keys. */
+  rotate(id: string): IssuedKey;
+}
+
+export const SECRET_PREFIX = "gk-";
+const DISPLAY_PREFIX_LENGTH = 8;
+
+/** `gk-` + 24 random bytes in base64url: 192 bits, no characters that need escaping in headers. */
+export function newSecret(): string {
+  return SECRET_PREFIX + randomBytes(24).toString("base64url");
+}
+
+export function newKeyId(): string {
+  return "key_" + randomBytes(10).toString("hex");
+}
+
+/**
+ * SHA-256 without salt is enough here: secrets carry 192 bits of entropy, so there is no
+ * dictionary to precompute, and an unsalted hash is what makes lookup by secret an index hit.
+ */
+export function hashSecret(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+export function displayPrefix(secret: string): string {
+  return secret.slice(0, DISPLAY_PREFIX_LENGTH);
+}
+
+/** Whether a key may be used at `now`; the auth step turns the answer into a 401. */
+export function keyState(key: KeyRecord, now: number = Date.now()): "active" | "revoked" | "expired" {
+  if (key.status === "revoked") return "revoked";
+  if (key.expiresAt !== null && key.expiresAt <= now) return "expired";
+  return "active";
+}
+
+export function keyNotFound(id: string): GatewayError {
+  return new GatewayError({
+    status: 404,
+    type: "not_found_error",
+    code: "key_not_found",
+    param: "id",
+    message: `No API key with id \`${id}\`.`,
+  });
+}
+
+function invalid(param: string, message: string): GatewayError {
+  return new GatewayError({
+    status: 400,
+    type: "invalid_request_error",
+    code: "invalid_key_field",
+    param,
+    message,
+  });
+}
+
+export function validateName(name: unknown): string {
+  if (typeof name !== "string" || name.trim() === "" || name.length > 200) {
+    throw invalid("name", "name must be a non-empty string of at most 200 characters.");
+  }
+  return name;
+}
+
+export function validateTier(tier: unknown): string {
+  if (typeof tier !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(tier)) {
+    throw invalid(
+      "tier",
+      "tier must be a tier name (letters, digits, `_`, `.`, `-`; at most 64 characters).",
+    );
+  }
+  return tier;
+}
+
+export function validateModels(models: unknown): string[] | null {
+  if (models === null || models === undefined) return null;
+  if (!Array.isArray(models) || models.length === 0) {
+    throw invalid(
+      "models",
+      "models must be a non-empty array of model ids, or null to allow the tier's models.",
+    );
+  }
+  for (const model of models) {
+    if (typeof model !== "string" || model === "" || model.length > 200) {
+      throw invalid("models", "every entry of models must be a non-empty model id.");
+    }
+  }
+  return [...new Set(models as string[])];
+}
+
+export function validateExpiresAt(expiresAt: unknown): number | null {
+  if (expiresAt === null || expiresAt === undefined) return null;
+  if (typeof expiresAt !== "number" || !Number.isSafeInteger(expiresAt) || expiresAt <= 0) {
+    throw invalid("expiresAt", "expiresAt must be a time in milliseconds since the epoch, or null.");
+  }
+  return expiresAt;
+}

@@ -1,0 +1,69 @@
+/**
+ * The SQLite schema as numbered, append-only migrations. Never edit one that has shipped:
+ * add the next number. A Postgres dialect keeps its own list with the same numbers.
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const sqliteMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "api keys",
+    sql: `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE,
+        tier TEXT NOT NULL,
+        models TEXT,
+        status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER
+      );
+      CREATE INDEX api_keys_status ON api_keys (status, created_at);
+    `,
+  },
+  {
+    // A rowid table appends rows at the end of the b-tree (one hot page); request_id's
+    // UNIQUE index is what makes a duplicate record() a no-op.
+    version: 2,
+    name: "usage ledger",
+    sql: `
+      CREATE TABLE usage_rows (
+        id INTEGER PRIMARY KEY,
+        request_id TEXT NOT NULL UNIQUE,
+        ts INTEGER NOT NULL,
+        key_id TEXT,
+        tier TEXT,
+        model_requested TEXT NOT NULL,
+        model_served TEXT,
+        replica TEXT,
+        session_id TEXT,
+        endpoint TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        reasoning_tokens INTEGER NOT NULL,
+        cached_tokens INTEGER NOT NULL,
+        ttft_ms REAL,
+        latency_ms REAL NOT NULL,
+        status INTEGER NOT NULL,
+        streamed INTEGER NOT NULL,
+        client_aborted INTEGER NOT NULL,
+        error_code TEXT
+      );
+      -- Every index costs one more page written per insert (~12 µs each, measured), so only
+      -- the filters that would otherwise scan everything get one: time range, key, session.
+      -- A model filter walks the time-range index (admin queries are rare; inserts are not).
+      CREATE INDEX usage_rows_ts ON usage_rows (ts);
+      CREATE INDEX usage_rows_key_ts ON usage_rows (key_id, ts);
+      CREATE INDEX usage_rows_session_ts ON usage_rows (session_id, ts);
+    `,
+  },
+];

@@ -1,0 +1,157 @@
+/** KeyRepository over SQLite. All key SQL lives here; statements are prepared once. */
+
+import { GatewayError } from "../../errors.ts";
+import {
+  displayPrefix,
+  hashSecret,
+  type IssuedKey,
+  type KeyChanges,
+  type KeyRecord,
+  type KeyRepository,
+  type KeyStatus,
+  keyNotFound,
+  type NewKey,
+  newKeyId,
+  newSecret,
+  validateExpiresAt,
+  validateModels,
+  validateName,
+  validateTier,
+} from "../keys.ts";
+import type { SqliteDatabase } from "./database.ts";
+
+interface KeyRow {
+  id: string;
+  name: string;
+  prefix: string;
+  tier: string;
+  models: string | null;
+  status: KeyStatus;
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+const COLUMNS = "id, name, prefix, tier, models, status, created_at, updated_at, expires_at, revoked_at";
+
+function toRecord(row: KeyRow): KeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    tier: row.tier,
+    models: row.models === null ? null : (JSON.parse(row.models) as string[]),
+    status: row.status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+export function createSqliteKeyRepository(db: SqliteDatabase, now: () => number = Date.now): KeyRepository {
+  const insert = db.prepare(
+    `INSERT INTO api_keys (id, name, prefix, secret_hash, tier, models, status, created_at, updated_at, expires_at)
+     VALUES (@id, @name, @prefix, @secretHash, @tier, @models, 'active', @now, @now, @expiresAt)`,
+  );
+  const byHash = db.prepare<[string], KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE secret_hash = ?`);
+  const byId = db.prepare<[string], KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = ?`);
+  const all = db.prepare<[], KeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, rowid`);
+  const byStatus = db.prepare<[KeyStatus], KeyRow>(
+    `SELECT ${COLUMNS} FROM api_keys WHERE status = ? ORDER BY created_at, rowid`,
+  );
+  const setFields = db.prepare(
+    `UPDATE api_keys SET name = @name, tier = @tier, models = @models, expires_at = @expiresAt, updated_at = @now
+     WHERE id = @id`,
+  );
+  const setRevoked = db.prepare<[number, number, string]>(
+    "UPDATE api_keys SET status = 'revoked', revoked_at = ?, updated_at = ? WHERE id = ? AND status = 'active'",
+  );
+  const setSecret = db.prepare<[string, string, number, string]>(
+    "UPDATE api_keys SET secret_hash = ?, prefix = ?, updated_at = ? WHERE id = ?",
+  );
+
+  function mustGet(id: string): KeyRecord {
+    const row = byId.get(id);
+    if (!row) throw keyNotFound(id);
+    return toRecord(row);
+  }
+
+  return {
+    create(input: NewKey): IssuedKey {
+      const name = validateName(input.name);
+      const tier = validateTier(input.tier);
+      const models = validateModels(input.models);
+      const expiresAt = validateExpiresAt(input.expiresAt);
+      const secret = newSecret();
+      const id = newKeyId();
+      insert.run({
+        id,
+        name,
+        prefix: displayPrefix(secret),
+        secretHash: hashSecret(secret),
+        tier,
+        models: models === null ? null : JSON.stringify(models),
+        now: now(),
+        expiresAt,
+      });
+      return { key: mustGet(id), secret };
+    },
+
+    findBySecret(secret: string): KeyRecord | undefined {
+      return this.findByHash(hashSecret(secret));
+    },
+
+    findByHash(secretHash: string): KeyRecord | undefined {
+      const row = byHash.get(secretHash);
+      return row ? toRecord(row) : undefined;
+    },
+
+    get(id: string): KeyRecord | undefined {
+      const row = byId.get(id);
+      return row ? toRecord(row) : undefined;
+    },
+
+    list(filter: { status?: KeyStatus } = {}): KeyRecord[] {
+      const rows = filter.status ? byStatus.all(filter.status) : all.all();
+      return rows.map(toRecord);
+    },
+
+    update(id: string, changes: KeyChanges): KeyRecord {
+      const current = mustGet(id);
+      const models = changes.models === undefined ? current.models : validateModels(changes.models);
+      setFields.run({
+        id,
+        name: changes.name === undefined ? current.name : validateName(changes.name),
+        tier: changes.tier === undefined ? current.tier : validateTier(changes.tier),
+        models: models === null ? null : JSON.stringify(models),
+        expiresAt: changes.expiresAt === undefined ? current.expiresAt : validateExpiresAt(changes.expiresAt),
+        now: now(),
+      });
+      return mustGet(id);
+    },
+
+    revoke(id: string): KeyRecord {
+      const at = now();
+      setRevoked.run(at, at, id);
+      return mustGet(id);
+    },
+
+    rotate(id: string): IssuedKey {
+      const current = mustGet(id);
+      if (current.status === "revoked") {
+        throw new GatewayError({
+          status: 400,
+          type: "invalid_request_error",
+          code: "key_revoked",
+          param: "id",
+          message: `API key \`${id}\` is revoked; create a new key instead of rotating it.`,
+        });
+      }
+      const secret = newSecret();
+      setSecret.run(hashSecret(secret), displayPrefix(secret), now(), id);
+      return { key: mustGet(id), secret };
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/** UsageLedger over SQLite. All usage SQL lives here; statements are prepared once. */
+import {
+  summarize,
+  type UsageFact,
+  type UsageLedger,
+  type UsageQuery,
+  type UsageRow,
+  type UsageSummaryRow,
+} from "../usage.ts";
+import type { SqliteDatabase } from "./database.ts";
+
+interface FactRow {
+  ts: number;
+  key_id: string | null;
+  model_requested: string;
+  model_served: string | null;
+  session_id: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  reasoning_tokens: number;
+  cached_tokens: number;
+  ttft_ms: number | null;
+  latency_ms: number;
+  status: number;
+  client_aborted: number;
+}
+
+type FilterName = "from" | "to" | "keyId" | "model" | "sessionId";
+
+/** Each filter's SQL; time, key and session are served by indexes from migration 2. */
+const FILTERS: ReadonlyArray<[FilterName, string]> = [
+  ["from", "ts >= @from"],
+  ["to", "ts < @to"],
+  ["keyId", "key_id = @keyId"],
+  ["model", "coalesce(model_served, model_requested) = @model"],
+  ["sessionId", "session_id = @sessionId"],
+];
+
+const FACT_COLUMNS = `ts, key_id, model_requested, model_served, session_id, prompt_tokens, completion_tokens,
+  reasoning_tokens, cached_tokens, ttft_ms, latency_ms, status, client_aborted`;
+
+function toFact(row: FactRow): UsageFact {
+  return {
+    ts: row.ts,
+    keyId: row.key_id,
+    modelRequested: row.model_requested,
+    modelServed: row.model_served,
+    sessionId: row.session_id,
+    promptTokens: row.prompt_tokens,
+    completionTokens: row.completion_tokens,
+    reasoningTokens: row.reasoning_tokens,
+    cachedTokens: row.cached_tokens,
+    ttftMs: row.ttft_ms,
+    latencyMs: row.latency_ms,
+    status: row.status,
+    clientAborted: row.client_aborted === 1,
+  };
+}
+
+export function createSqliteUsageLedger(db: SqliteDatabase): UsageLedger {
+  // ON CONFLICT DO NOTHING (also valid Postgres): a retried record() of the same request is a no-op.
+  const insert = db.prepare(
+    `INSERT INTO usage_rows (request_id, ts, key_id, tier, model_requested, model_served, replica, session_id,
+       endpoint, prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, ttft_ms, latency_ms, status,
+       streamed, client_aborted, error_code)
+     VALUES (@requestId, @ts, @keyId, @tier, @modelRequested, @modelServed, @replica, @sessionId,
+       @endpoint, @promptTokens, @completionTokens, @reasoningTokens, @cachedTokens, @ttftMs, @latencyMs, @status,
+       @streamed, @clientAborted, @errorCode)
+     ON CONFLICT (request_id) DO NOTHING`,
+  );
+  const countRows = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM usage_rows");
+
+  // One statement per combination of filters present (at most 32), prepared on first use.
+  const scans = new Map<string, ReturnType<typeof prepareScan>>();
+  function prepareScan(names: FilterName[]) {
+    const where = FILTERS.filter(([name]) => names.includes(name)).map(([, sql]) => sql);
+    const sql = `SELECT ${FACT_COLUMNS} FROM usage_rows${where.length ? ` WHERE ${where.join(" AND ")}` : ""}`;
+    return db.prepare<[Record<string, unknown>], FactRow>(sql);
+  }
+
+  return {
+    record(row: UsageRow): void {
+      insert.run({
+        ...row,
+        streamed: row.streamed ? 1 : 0,
+        clientAborted: row.clientAborted ? 1 : 0,
+      });
+    },
+
+    summary(query: UsageQuery): UsageSummaryRow[] {
+      const names = FILTERS.map(([name]) => name).filter((name) => query[name] !== undefined);
+      const shape = names.join(",");
+      let scan = scans.get(shape);
+      if (!scan) {
+        scan = prepareScan(names);
+        scans.set(shape, scan);
+      }
+      const params: Record<string, unknown> = {};
+      for (const name of names) params[name] = query[name];
+      // iterate() streams rows, so only the per-group latency arrays are held in memory.
+      function* facts(): Generator<UsageFact> {
+        for (const row of scan!.iterate(params)) yield toFact(row);
+      }
+      return summarize(facts(), query);
+    },
+
+    count(): number {
+      return countRows.get()?.n ?? 0;
+    },
+  };
+}

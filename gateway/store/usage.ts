@@ -1,0 +1,225 @@
+/**
+ * The usage ledger: one row per finished request, and the summaries the admin API shows.
+ * Grouping and percentiles are computed here in TypeScript over the filtered rows, so
+ * every dialect shares one definition of "p95"; dialects only filter (by indexed columns).
+ */
+import { GatewayError } from "../errors.ts";
+
+export type UsageEndpoint = "chat.completions" | "completions" | "embeddings" | (string & {});
+
+export interface UsageRow {
+  /** Unique per request; recording the same id twice keeps the first row only. */
+  requestId: string;
+  /** When the request finished, ms since the epoch. */
+  ts: number;
+  keyId: string | null;
+  tier: string | null;
+  modelRequested: string;
+  modelServed: string | null;
+  replica: string | null;
+  sessionId: string | null;
+  endpoint: UsageEndpoint;
+  promptTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  cachedTokens: number;
+  ttftMs: number | null;
+  latencyMs: number;
+  /** HTTP status sent to the client. */
+  status: number;
+  streamed: boolean;
+  clientAborted: boolean;
+  errorCode: string | null;
+}
+
+export type UsageGroupField = "key" | "model" | "session" | "period";
+export type UsagePeriod = "hour" | "day" | "month";
+
+export interface UsageQuery {
+  groupBy: UsageGroupField[];
+  /** Required when grouping by period; buckets are UTC. */
+  period?: UsagePeriod;
+  /** Inclusive lower bound on ts (ms). */
+  from?: number;
+  /** Exclusive upper bound on ts (ms). */
+  to?: number;
+  keyId?: string;
+  /** Matches the served model, or the requested one when nothing was served. */
+  model?: string;
+  sessionId?: string;
+}
+
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+export interface UsageSummaryRow {
+  keyId?: string | null;
+  /** Served model, or the requested one when the request never reached a backend. */
+  model?: string;
+  sessionId?: string | null;
+  /** UTC bucket start: `2025-01-31T13:00Z` (hour), `2025-01-31` (day), `2025-01` (month). */
+  period?: string;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  cachedTokens: number;
+  totalTokens: number;
+  /** Requests answered with a status >= 400. */
+  errors: number;
+  /** Requests whose client went away before the end. */
+  aborted: number;
+  latencyMs: Percentiles;
+  /** Over requests that produced a first token; null when none did. */
+  ttftMs: Percentiles;
+}
+
+export interface UsageLedger {
+  /** One synchronous insert; when it returns the row is committed (see the store's pragmas). */
+  record(row: UsageRow): void;
+  summary(query: UsageQuery): UsageSummaryRow[];
+  count(): number;
+}
+
+/** The slice of a row that summaries read; dialects yield these from their filtered scan. */
+export type UsageFact = Pick<
+  UsageRow,
+  | "ts"
+  | "keyId"
+  | "modelRequested"
+  | "modelServed"
+  | "sessionId"
+  | "promptTokens"
+  | "completionTokens"
+  | "reasoningTokens"
+  | "cachedTokens"
+  | "ttftMs"
+  | "latencyMs"
+  | "status"
+  | "clientAborted"
+>;
+
+function invalidQuery(param: string, message: string): GatewayError {
+  return new GatewayError({
+    status: 400,
+    type: "invalid_request_error",
+    code: "invalid_usage_query",
+    param,
+    message,
+  });
+}
+
+/** Throws a 400 GatewayError the admin API can return as is. */
+export function validateUsageQuery(query: UsageQuery): void {
+  const allowed: UsageGroupField[] = ["key", "model", "session", "period"];
+  if (!Array.isArray(query.groupBy)) throw invalidQuery("groupBy", "groupBy must be an array.");
+  for (const field of query.groupBy) {
+    if (!allowed.includes(field)) {
+      throw invalidQuery(
+        "groupBy",
+        `Unknown grouping "${String(field)}"; use key, model, session or period.`,
+      );
+    }
+  }
+  if (query.period !== undefined && !["hour", "day", "month"].includes(query.period)) {
+    throw invalidQuery("period", `Unknown period "${String(query.period)}"; use hour, day or month.`);
+  }
+  if (query.groupBy.includes("period") && !query.period) {
+    throw invalidQuery("period", "Grouping by period needs period: hour, day or month.");
+  }
+}
+
+export function periodBucket(ts: number, period: UsagePeriod): string {
+  const iso = new Date(ts).toISOString(); // 2025-01-31T13:45:12.345Z
+  if (period === "hour") return `${iso.slice(0, 13)}:00Z`;
+  if (period === "day") return iso.slice(0, 10);
+  return iso.slice(0, 7);
+}
+
+/**
+ * Nearest-rank percentile: the smallest value with at least p% of the values at or below
+ * it. Always an observed value (no interpolation), which is what an SLO check expects.
+ */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[Math.min(rank, sorted.length) - 1] ?? null;
+}
+
+function percentiles(values: number[]): Percentiles {
+  const sorted = values.sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) };
+}
+
+interface Accumulator {
+  group: Pick<UsageSummaryRow, "keyId" | "model" | "sessionId" | "period">;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  reasoningTokens: number;
+  cachedTokens: number;
+  errors: number;
+  aborted: number;
+  latencies: number[];
+  ttfts: number[];
+}
+
+/** Groups facts as the query asks; rows come out sorted by their group fields. */
+export function summarize(facts: Iterable<UsageFact>, query: UsageQuery): UsageSummaryRow[] {
+  validateUsageQuery(query);
+  const groups = new Map<string, Accumulator>();
+  for (const fact of facts) {
+    const group: Accumulator["group"] = {};
+    if (query.groupBy.includes("key")) group.keyId = fact.keyId;
+    if (query.groupBy.includes("model")) group.model = fact.modelServed ?? fact.modelRequested;
+    if (query.groupBy.includes("session")) group.sessionId = fact.sessionId;
+    if (query.groupBy.includes("period")) group.period = periodBucket(fact.ts, query.period ?? "day");
+    const id = JSON.stringify([group.keyId, group.model, group.sessionId, group.period]);
+    let acc = groups.get(id);
+    if (!acc) {
+      acc = {
+        group,
+        requests: 0,
+        promptTokens: 0,
+        completionTokens: 0,
+        reasoningTokens: 0,
+        cachedTokens: 0,
+        errors: 0,
+        aborted: 0,
+        latencies: [],
+        ttfts: [],
+      };
+      groups.set(id, acc);
+    }
+    acc.requests += 1;
+    acc.promptTokens += fact.promptTokens;
+    acc.completionTokens += fact.completionTokens;
+    acc.reasoningTokens += fact.reasoningTokens;
+    acc.cachedTokens += fact.cachedTokens;
+    if (fact.status >= 400) acc.errors += 1;
+    if (fact.clientAborted) acc.aborted += 1;
+    acc.latencies.push(fact.latencyMs);
+    if (fact.ttftMs !== null) acc.ttfts.push(fact.ttftMs);
+  }
+  const sortedIds = [...groups.keys()].sort();
+  return sortedIds.map((id) => {
+    const acc = groups.get(id)!;
+    return {
+      ...acc.group,
+      requests: acc.requests,
+      promptTokens: acc.promptTokens,
+      completionTokens: acc.completionTokens,
+      reasoningTokens: acc.reasoningTokens,
+      cachedTokens: acc.cachedTokens,
+      // Reasoning tokens are part of completion tokens in OpenAI's accounting, so they are not added again.
+      totalTokens: acc.promptTokens + acc.completionTokens,
+      errors: acc.errors,
+      aborted: acc.aborted,
+      latencyMs: percentiles(acc.latencies),
+      ttftMs: percentiles(acc.ttfts),
+    };
+  });
+}

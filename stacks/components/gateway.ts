@@ -1,0 +1,196 @@
+import * as docker from "@pulumi/docker";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { DeployedModel } from "../../gateway/config/fromCatalog.ts";
+import type { TierConfig } from "../../gateway/config/schema.ts";
+import {
+  configChecksum,
+  GATEWAY_COMMAND,
+  GATEWAY_CONFIG_PATH,
+  GATEWAY_DATA_DIR,
+  GATEWAY_UID,
+  gatewayConfig,
+  gatewayEnv,
+  gatewayIngressSpec,
+  gatewayPdbSpec,
+  gatewayServiceSpec,
+  gatewayStatefulSetSpec,
+  REDIS_PORT,
+  redisArgs,
+  redisDeploymentSpec,
+  redisServiceSpec,
+  stableJson,
+} from "../specs/gateway.ts";
+import { REDIS_IMAGE } from "../specs/images.ts";
+
+interface CommonArgs {
+  /** Deployed models with their service addresses; resolved when the servers exist. */
+  readonly models: pulumi.Input<DeployedModel[]>;
+  /** Digest-pinned gateway image. */
+  readonly image: pulumi.Input<string>;
+  /** Admin API token (a Pulumi secret). */
+  readonly adminKey: pulumi.Output<string>;
+  readonly port: number;
+  readonly tiers?: Record<string, TierConfig>;
+  readonly reasoningOutput?: "both" | "reasoning" | "reasoning_content";
+}
+
+export interface K8sGatewayArgs extends CommonArgs {
+  readonly target: "kubernetes";
+  readonly namespace: string;
+  readonly replicas: number;
+  /** Public host name; an Ingress is created for it. */
+  readonly domain?: string;
+  readonly ingressClassName: string;
+  readonly storageClass?: string;
+}
+
+export interface DockerGatewayArgs extends CommonArgs {
+  readonly target: "docker";
+  /** Provider of the host that runs the gateway and Redis. */
+  readonly provider: docker.Provider;
+  /** Address clients reach the host on. */
+  readonly hostAddress: string;
+}
+
+/** The Koa gateway with its generated config, Redis for shared limits and a volume for SQLite. */
+export class Gateway extends pulumi.ComponentResource {
+  public readonly url: pulumi.Output<string>;
+  /** The generated gateway.json, for the stack outputs and the test harness. */
+  public readonly configJson: pulumi.Output<string>;
+
+  constructor(
+    name: string,
+    args: K8sGatewayArgs | DockerGatewayArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super("gonka:gateway:Gateway", name, {}, opts);
+    this.configJson = pulumi.output(args.models).apply((models) =>
+      stableJson(
+        gatewayConfig({
+          models,
+          port: args.port,
+          ...(args.tiers ? { tiers: args.tiers } : {}),
+          ...(args.reasoningOutput ? { reasoningOutput: args.reasoningOutput } : {}),
+        }),
+      ),
+    );
+    if (args.target === "kubernetes") {
+      const ns = args.namespace;
+      const secret = new k8s.core.v1.Secret(
+        `${name}-secret`,
+        {
+          metadata: { name: "gonka-gateway", namespace: ns },
+          type: "Opaque",
+          stringData: { adminKey: args.adminKey },
+        },
+        { parent: this },
+      );
+      const cm = new k8s.core.v1.ConfigMap(
+        `${name}-config`,
+        {
+          metadata: { name: "gonka-gateway-config", namespace: ns },
+          data: { "gateway.json": this.configJson },
+        },
+        { parent: this },
+      );
+      const redis = redisDeploymentSpec(ns);
+      new k8s.apps.v1.Deployment(`${name}-redis`, redis, { parent: this });
+      new k8s.core.v1.Service(`${name}-redis-svc`, redisServiceSpec(ns), { parent: this });
+      const sts = pulumi
+        .all([args.image, cm.metadata.name, secret.metadata.name, this.configJson])
+        .apply(([image, configMapName, secretName, json]) =>
+          gatewayStatefulSetSpec({
+            namespace: ns,
+            image,
+            replicas: args.replicas,
+            port: args.port,
+            configMapName,
+            configChecksum: configChecksum(json),
+            secretName,
+            ...(args.storageClass ? { storageClass: args.storageClass } : {}),
+          }),
+        );
+      new k8s.apps.v1.StatefulSet(
+        `${name}-sts`,
+        { metadata: sts.metadata, spec: sts.spec },
+        { parent: this },
+      );
+      const svc = new k8s.core.v1.Service(`${name}-svc`, gatewayServiceSpec(ns, args.port), { parent: this });
+      new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, gatewayPdbSpec(ns), { parent: this });
+      if (args.domain) {
+        new k8s.networking.v1.Ingress(
+          `${name}-ingress`,
+          gatewayIngressSpec(ns, args.domain, args.port, args.ingressClassName),
+          { parent: this },
+        );
+        this.url = pulumi.output(`https://${args.domain}`);
+      } else {
+        this.url = svc.metadata.name.apply((n) => `http://${n}.${ns}.svc.cluster.local:${args.port}`);
+      }
+    } else {
+      const p = { parent: this, provider: args.provider };
+      const network = new docker.Network(`${name}-net`, { name: "gonka" }, p);
+      const redisImage = new docker.RemoteImage(
+        `${name}-redis-image`,
+        { name: REDIS_IMAGE, keepLocally: true },
+        p,
+      );
+      const redis = new docker.Container(
+        `${name}-redis`,
+        {
+          name: "gonka-redis",
+          image: redisImage.imageId,
+          command: ["redis-server", ...redisArgs()],
+          networksAdvanced: [{ name: network.name, aliases: ["gonka-redis"] }],
+          restart: "unless-stopped",
+          memory: 384,
+          user: "999:999",
+          privileged: false,
+        },
+        p,
+      );
+      const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, p);
+      const data = new docker.Volume(`${name}-data`, { name: "gonka-gateway-data" }, p);
+      const env = gatewayEnv(args.port, `redis://gonka-redis:${REDIS_PORT}`);
+      new docker.Container(
+        `${name}-gateway`,
+        {
+          name: "gonka-gateway",
+          image: image.imageId,
+          command: [...GATEWAY_COMMAND],
+          envs: pulumi.secret(
+            pulumi
+              .all([args.adminKey])
+              .apply(([key]) => [
+                ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+                `GONKA_ADMIN_KEY=${key}`,
+              ]),
+          ),
+          uploads: [{ file: GATEWAY_CONFIG_PATH, content: this.configJson }],
+          volumes: [{ volumeName: data.name, containerPath: GATEWAY_DATA_DIR }],
+          networksAdvanced: [{ name: network.name }],
+          ports: [{ internal: args.port, external: args.port }],
+          user: `${GATEWAY_UID}:${GATEWAY_UID}`,
+          memory: 1024,
+          restart: "unless-stopped",
+          privileged: false,
+          healthcheck: {
+            tests: [
+              "CMD",
+              "node",
+              "-e",
+              `fetch("http://127.0.0.1:${args.port}/healthz").then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+            ],
+            interval: "15s",
+            timeout: "3s",
+            retries: 3,
+          },
+        },
+        { ...p, dependsOn: [redis] },
+      );
+      this.url = pulumi.output(`http://${args.hostAddress}:${args.port}`);
+    }
+    this.registerOutputs({ url: this.url, configJson: this.configJson });
+  }
+}

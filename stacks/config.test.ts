@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import { getPreset } from "../catalog/index.ts";
+import { memoryProblems, parseStackConfig } from "./config.ts";
+import { type ENVIRONMENTS, projectConfig, readStackFile } from "./testing/stackFiles.ts";
+
+const digests = { vllm: `sha256:${"a".repeat(64)}`, llamacpp: `sha256:${"b".repeat(64)}` };
+
+function envConfig(env: (typeof ENVIRONMENTS)[number]): Record<string, unknown> {
+  return projectConfig(readStackFile(env).values);
+}
+
+function k8s(models: unknown[]): Record<string, unknown> {
+  return { target: "kubernetes", models, images: { registry: "r.example/gonka" } };
+}
+
+describe("stack files", () => {
+  it("dev and staging parse as committed", () => {
+    expect(parseStackConfig(envConfig("dev")).target).toBe("docker");
+    const staging = parseStackConfig(envConfig("staging"));
+    expect(staging.models.map((m) => m.preset.id)).toEqual([
+      "kimi-k2.5",
+      "kimi-k2.5-q2",
+      "qwen3-embedding-0.6b",
+    ]);
+  });
+
+  it("prod refuses to build engines from bare tags until the base digests are set", () => {
+    const prod = envConfig("prod");
+    expect(() => parseStackConfig(prod)).toThrow(/gonka:images\.baseDigests\.vllm is required/);
+    const images = { ...(prod["images"] as object), baseDigests: digests };
+    const parsed = parseStackConfig({ ...prod, images });
+    const kimi = parsed.models.find((m) => m.preset.id === "kimi-k2.5");
+    expect(kimi?.layout).toMatchObject({ nodes: 2, tensorParallel: 8, pipelineParallel: 2, gpuType: "H100" });
+  });
+});
+
+describe("invalid configs fail with a message that names the problem", () => {
+  it("unknown preset", () => {
+    expect(() => parseStackConfig(k8s([{ preset: "kimi-k3" }]))).toThrow(
+      /gonka:models\[0\]: unknown model preset "kimi-k3"; known presets: kimi-k2\.5/,
+    );
+  });
+
+  it("unknown layout", () => {
+    expect(() => parseStackConfig(k8s([{ preset: "kimi-k2.5", layout: "a100x4" }]))).toThrow(
+      /no layout "a100x4"/,
+    );
+  });
+
+  it("tensor parallelism that does not divide the GPUs", () => {
+    const layout = { id: "h200x8-tp3", gpuType: "H200", gpusPerNode: 8, tensorParallel: 3 };
+    expect(() => parseStackConfig(k8s([{ preset: "kimi-k2.5", layout }]))).toThrow(
+      /tensorParallel 3 does not divide the 8 GPUs/,
+    );
+  });
+
+  it("2-bit preset on GPUs without enough memory", () => {
+    const layout = { id: "l40sx4", gpuType: "L40S" as const, gpusPerNode: 4, tensorParallel: 4 };
+    expect(() => parseStackConfig(k8s([{ preset: "kimi-k2.5-q2", layout }]))).toThrow(
+      /kimi-k2\.5-q2\/l40sx4: weights need 350 GiB but 1×4×L40S hold 172 GiB usable/,
+    );
+    // The same GPUs are enough once the experts live in host RAM.
+    expect(
+      memoryProblems(getPreset("kimi-k2.5-q2"), {
+        ...layout,
+        nodes: 1,
+        pipelineParallel: 1,
+        hostRamGiB: 256,
+      }),
+    ).toEqual([]);
+  });
+
+  it("docker target without hosts", () => {
+    expect(() =>
+      parseStackConfig({ target: "docker", models: [{ preset: "qwen3-32b" }], images: { registry: "r" } }),
+    ).toThrow(/target docker needs gonka:docker\.hosts/);
+  });
+
+  it("docker host of the wrong GPU type, too few hosts, or too many GPUs on one host", () => {
+    const hosts = [{ name: "a", address: "10.0.0.1", gpuType: "H100", gpus: 2 }];
+    const base = { target: "docker", images: { registry: "r" }, docker: { hosts } };
+    expect(() =>
+      parseStackConfig({ ...base, models: [{ preset: "qwen3-32b", layout: "h200x1", hosts: ["a"] }] }),
+    ).toThrow(/layout h200x1 needs H200, host a has H100/);
+    expect(() =>
+      parseStackConfig({ ...base, models: [{ preset: "kimi-k2.5", layout: "h100x8x2", hosts: ["a"] }] }),
+    ).toThrow(/1 replica\(s\) × 2 node\(s\) = 2, got 1/);
+    expect(() =>
+      parseStackConfig({
+        ...base,
+        models: [
+          { preset: "qwen3-32b", layout: "h100x2", hosts: ["a"] },
+          { preset: "embeddings", layout: "h100x1", hosts: ["a"] },
+        ],
+      }),
+    ).toThrow(/host a has 2 GPUs but the models placed on it need 3/);
+  });
+
+  it("schema errors name the key", () => {
+    expect(() => parseStackConfig({ target: "swarm", models: [], images: { registry: "r" } })).toThrow(
+      /gonka:target: .*\n.*gonka:models: list at least one model/,
+    );
+  });
+
+  it("the same model twice", () => {
+    expect(() => parseStackConfig(k8s([{ preset: "kimi" }, { preset: "kimi-k2.5" }]))).toThrow(
+      /kimi-k2\.5 is listed twice/,
+    );
+  });
+});

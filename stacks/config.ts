@@ -1,0 +1,237 @@
+/**
+ * Stack configuration: one zod schema for `Pulumi.<env>.yaml` and the cross-field
+ * checks the schema cannot express (hardware fits the catalog layout, hosts exist).
+ * Pure: `parseStackConfig` throws a single error listing every problem before the
+ * program creates any resource, so a bad `pulumi up` fails in seconds, not hours.
+ */
+import { z } from "zod";
+import {
+  GPU_MEMORY_GIB,
+  type GpuType,
+  getLayout,
+  getPreset,
+  type Layout,
+  type ModelPreset,
+  validateLayout,
+} from "../catalog/index.ts";
+import { tierSchema } from "../gateway/config/schema.ts";
+import { placeOnDockerHosts } from "./specs/placement.ts";
+
+const gpuTypes = Object.keys(GPU_MEMORY_GIB) as [GpuType, ...GpuType[]];
+const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, "must look like sha256:<64 hex digits>");
+
+/** A layout not in the catalog (e.g. hardware we are trying out); checked like the catalog's own. */
+const customLayoutSchema = z.object({
+  id: z.string().min(1),
+  gpuType: z.enum(gpuTypes),
+  gpusPerNode: z.number().int().min(1),
+  nodes: z.number().int().min(1).default(1),
+  tensorParallel: z.number().int().min(1),
+  pipelineParallel: z.number().int().min(1).default(1),
+  hostRamGiB: z.number().int().positive().optional(),
+});
+
+const modelEntrySchema = z.object({
+  /** Catalog preset id or alias. */
+  preset: z.string().min(1),
+  /** Catalog layout id, or a custom layout; the preset's first layout when absent. */
+  layout: z.union([z.string().min(1), customLayoutSchema]).optional(),
+  replicas: z.number().int().min(1).default(1),
+  maxModelLen: z.number().int().positive().optional(),
+  /** Extra client-facing names, e.g. cost-tier aliases. */
+  extraAliases: z.array(z.string().min(1)).default([]),
+  /** Docker target only: host names, `replicas × layout.nodes` of them, replica-major. */
+  hosts: z.array(z.string().min(1)).optional(),
+});
+
+const gatewaySchema = z.object({
+  replicas: z.number().int().min(1).default(1),
+  /** Public host name; Kubernetes gets an Ingress for it. */
+  domain: z.string().min(1).optional(),
+  port: z.number().int().min(1).max(65_535).default(8080),
+  /** Overrides the gateway's default tiers (free/standard/enterprise). */
+  tiers: z.record(z.string(), tierSchema).optional(),
+  reasoningOutput: z.enum(["both", "reasoning", "reasoning_content"]).optional(),
+  /** Ingress class for the domain (Kubernetes). */
+  ingressClassName: z.string().default("nginx"),
+});
+
+const dockerHostSchema = z.object({
+  name: z.string().regex(/^[a-z0-9-]+$/, "use lowercase letters, digits and dashes"),
+  /** Address the Pulumi runner reaches over SSH; also what the gateway uses to reach model servers. */
+  address: z.string().min(1),
+  /** Address other GPU hosts use for NCCL/torch rendezvous, when it differs (private network). */
+  privateAddress: z.string().min(1).optional(),
+  user: z.string().min(1).default("ubuntu"),
+  sshPort: z.number().int().default(22),
+  gpuType: z.enum(gpuTypes),
+  gpus: z.number().int().min(1),
+  /** Host RAM, GiB; checked against llama.cpp expert offload needs. */
+  ramGiB: z.number().int().positive().optional(),
+  weightsDir: z.string().startsWith("/").default("/srv/gonka/models"),
+});
+
+const dockerSchema = z.object({
+  hosts: z.array(dockerHostSchema).default([]),
+  /** Host that runs the gateway and Redis; the first host when absent. */
+  gatewayHost: z.string().optional(),
+});
+
+const kubernetesSchema = z.object({
+  namespace: z.string().default("gonka"),
+  /** What makes `nvidia.com/gpu` schedulable: install the device plugin, the GPU operator, or nothing. */
+  gpuScheduling: z.enum(["device-plugin", "gpu-operator", "present"]).default("device-plugin"),
+  /** Install the LeaderWorkerSet controller (needed for two-node layouts) unless the cluster has it. */
+  installLws: z.boolean().default(true),
+  /** Node labels that select each GPU type's nodes. */
+  gpuNodeSelectors: z.partialRecord(z.enum(gpuTypes), z.record(z.string(), z.string())).default({}),
+  tolerations: z
+    .array(
+      z.object({
+        key: z.string(),
+        operator: z.enum(["Exists", "Equal"]).default("Exists"),
+        value: z.string().optional(),
+        effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
+      }),
+    )
+    .default([{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }]),
+  /** ReadWriteMany class for weight volumes (two-node groups mount the same volume). */
+  weightsStorageClass: z.string().optional(),
+  gatewayStorageClass: z.string().optional(),
+});
+
+const imagesSchema = z.object({
+  /** Registry prefix the built images are pushed to, e.g. `ghcr.io/gonka-ai`. */
+  registry: z.string().min(1),
+  /** Digests of the catalog's engine base images; see images/README in stacks/README.md. */
+  baseDigests: z.object({ vllm: digest.optional(), llamacpp: digest.optional() }).default({}),
+  /** Refuse to build engine images from a tag alone (prod). */
+  requirePinnedBases: z.boolean().default(false),
+});
+
+export const stackConfigSchema = z.object({
+  target: z.enum(["docker", "kubernetes"]),
+  models: z.array(modelEntrySchema).min(1, "list at least one model"),
+  gateway: gatewaySchema.prefault({}),
+  images: imagesSchema,
+  docker: dockerSchema.prefault({}),
+  kubernetes: kubernetesSchema.prefault({}),
+});
+
+export type StackConfigInput = z.input<typeof stackConfigSchema>;
+export type DockerHost = z.infer<typeof dockerHostSchema>;
+export type KubernetesSettings = z.infer<typeof kubernetesSchema>;
+export type GatewaySettings = z.infer<typeof gatewaySchema>;
+export type ImageSettings = z.infer<typeof imagesSchema>;
+
+/** A config model entry resolved against the catalog. */
+export interface ResolvedModel {
+  readonly preset: ModelPreset;
+  readonly layout: Layout;
+  readonly replicas: number;
+  readonly maxModelLen?: number;
+  readonly extraAliases: readonly string[];
+  readonly hosts: readonly string[];
+}
+
+export interface StackConfig extends Omit<z.infer<typeof stackConfigSchema>, "models"> {
+  readonly models: readonly ResolvedModel[];
+}
+
+/** Parses raw (already YAML-decoded) config; throws one error naming every problem. */
+export function parseStackConfig(raw: unknown): StackConfig {
+  const parsed = stackConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `gonka:${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid stack config:\n  ${lines.join("\n  ")}`);
+  }
+  const cfg = parsed.data;
+  const problems: string[] = [];
+  const models: ResolvedModel[] = [];
+  for (const [i, m] of cfg.models.entries()) {
+    const where = `gonka:models[${i}]`;
+    try {
+      const preset = getPreset(m.preset);
+      const layout = typeof m.layout === "object" ? m.layout : getLayout(preset, m.layout);
+      validateLayout(preset, layout);
+      if (m.maxModelLen && m.maxModelLen > preset.contextLength)
+        problems.push(
+          `${where}: maxModelLen ${m.maxModelLen} exceeds ${preset.id}'s ${preset.contextLength}`,
+        );
+      models.push({ ...m, preset, layout, hosts: m.hosts ?? [] });
+    } catch (err) {
+      problems.push(`${where}: ${(err as Error).message}`);
+    }
+  }
+  const ids = models.map((m) => m.preset.id);
+  for (const id of new Set(ids))
+    if (ids.filter((x) => x === id).length > 1)
+      problems.push(`model ${id} is listed twice; raise its replicas instead`);
+  for (const m of models) problems.push(...memoryProblems(m.preset, m.layout));
+  if (cfg.target === "docker") {
+    const dockerIssues = dockerProblems(cfg.docker, models);
+    problems.push(...dockerIssues);
+    if (dockerIssues.length === 0) {
+      try {
+        placeOnDockerHosts(models, cfg.docker.hosts);
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+  }
+  if (cfg.images.requirePinnedBases) {
+    for (const engine of new Set(models.map((m) => m.preset.engine)))
+      if (!cfg.images.baseDigests[engine])
+        problems.push(
+          `gonka:images.baseDigests.${engine} is required (requirePinnedBases); get it with ` +
+            `\`docker buildx imagetools inspect ${models.find((m) => m.preset.engine === engine)?.preset.image}\``,
+        );
+  }
+  if (problems.length > 0) throw new Error(`invalid stack config:\n  ${problems.join("\n  ")}`);
+  return { ...cfg, models };
+}
+
+/**
+ * Weights must fit in GPU memory (plus host RAM where the layout offloads experts),
+ * with 10% left for KV cache and activations; catches e.g. the 2-bit GGUF on 4×L40S.
+ */
+export function memoryProblems(preset: ModelPreset, layout: Layout): string[] {
+  const gpuGiB = GPU_MEMORY_GIB[layout.gpuType] * layout.gpusPerNode * layout.nodes;
+  const capacity = gpuGiB * 0.9 + (layout.hostRamGiB ?? 0);
+  if (preset.weights.sizeGiB <= capacity) return [];
+  return [
+    `${preset.id}/${layout.id}: weights need ${preset.weights.sizeGiB} GiB but ${layout.nodes}×${layout.gpusPerNode}×${layout.gpuType} ` +
+      `hold ${Math.floor(capacity)} GiB usable (${gpuGiB} GiB GPU${layout.hostRamGiB ? ` + ${layout.hostRamGiB} GiB host RAM` : ""})`,
+  ];
+}
+
+function dockerProblems(docker: z.infer<typeof dockerSchema>, models: readonly ResolvedModel[]): string[] {
+  if (docker.hosts.length === 0)
+    return ["target docker needs gonka:docker.hosts (at least one GPU host reachable over SSH)"];
+  const problems: string[] = [];
+  const byName = new Map(docker.hosts.map((h) => [h.name, h]));
+  if (byName.size !== docker.hosts.length) problems.push("gonka:docker.hosts: host names must be unique");
+  if (docker.gatewayHost && !byName.has(docker.gatewayHost))
+    problems.push(`gonka:docker.gatewayHost "${docker.gatewayHost}" is not in gonka:docker.hosts`);
+  for (const m of models) {
+    const need = m.replicas * m.layout.nodes;
+    const where = `model ${m.preset.id}`;
+    if (m.hosts.length !== need) {
+      problems.push(
+        `${where}: docker target needs hosts for ${m.replicas} replica(s) × ${m.layout.nodes} node(s) = ${need}, got ${m.hosts.length}`,
+      );
+      continue;
+    }
+    for (const name of m.hosts) {
+      const host = byName.get(name);
+      if (!host) problems.push(`${where}: host "${name}" is not in gonka:docker.hosts`);
+      else if (host.gpuType !== m.layout.gpuType)
+        problems.push(
+          `${where}: layout ${m.layout.id} needs ${m.layout.gpuType}, host ${name} has ${host.gpuType}`,
+        );
+      else if (m.layout.hostRamGiB && host.ramGiB !== undefined && host.ramGiB < m.layout.hostRamGiB)
+        problems.push(`${where}: needs ${m.layout.hostRamGiB} GiB host RAM, ${name} has ${host.ramGiB}`);
+    }
+  }
+  return problems;
+}

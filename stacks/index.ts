@@ -1,0 +1,51 @@
+/**
+ * Pulumi entry point (`main: stacks/` in Pulumi.yaml): read and validate config,
+ * create the components for the chosen target, export what the harness reads.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { EngineImages } from "./components/engineImages.ts";
+import { parseStackConfig } from "./config.ts";
+import { deployDocker } from "./targets/docker.ts";
+import { deployKubernetes } from "./targets/kubernetes.ts";
+
+const config = new pulumi.Config("gonka");
+// Validation throws before any resource is registered.
+const cfg = parseStackConfig({
+  target: config.get("target"),
+  models: config.getObject("models"),
+  gateway: config.getObject("gateway"),
+  images: config.getObject("images"),
+  docker: config.getObject("docker"),
+  kubernetes: config.getObject("kubernetes"),
+});
+const sshPrivateKey = config.getSecret("sshPrivateKey");
+const secrets = {
+  adminKey: config.requireSecret("adminKey"),
+  hfToken: config.requireSecret("hfToken"),
+  ...(sshPrivateKey ? { sshPrivateKey } : {}),
+};
+
+const images = new EngineImages("images", {
+  settings: cfg.images,
+  enginePresets: cfg.models.map((m) => m.preset),
+  gatewayTag: pulumi.getStack(),
+});
+const deployment =
+  cfg.target === "kubernetes" ? deployKubernetes(cfg, images, secrets) : deployDocker(cfg, images, secrets);
+
+export const target = cfg.target;
+export const gatewayUrl = deployment.gateway.url;
+export const adminKey = secrets.adminKey;
+/** Served model ids with their cost tier and replica URLs, in config order. */
+export const models = pulumi.all(deployment.servers.map((s) => s.replicaUrls)).apply((urls) =>
+  cfg.models.map((m, i) => ({
+    id: m.preset.id,
+    engine: m.preset.engine,
+    costTier: m.preset.costTier,
+    layout: m.layout.id,
+    replicas: m.replicas,
+    replicaUrls: urls[i] ?? [],
+  })),
+);
+/** The exact config the gateway runs with (for the harness and for debugging routing). */
+export const gatewayConfig = deployment.gateway.configJson;

@@ -1,0 +1,8 @@
+/**
+ * Policy pack entry: `pulumi preview --policy-pack stacks/policy`. Constructing a
+ * PolicyPack starts its gRPC server, so the rules live in policies.ts for tests.
+ */
+import { PolicyPack } from "@pulumi/policy";
+import { GONKA_POLICIES } from "./policies.ts";
+
+new PolicyPack("gonka", { policies: [...GONKA_POLICIES] });

@@ -1,0 +1,262 @@
+/**
+ * Gateway specs. The config comes from `buildGatewayConfig`, the same function the
+ * local stack uses, fed with the service addresses of the models this stack
+ * deployed. The start command is the local stack's, so one image runs both.
+ */
+import { createHash } from "node:crypto";
+import { buildGatewayConfig, type DeployedModel } from "../../gateway/config/fromCatalog.ts";
+import type { GatewayConfigInput, TierConfig } from "../../gateway/config/schema.ts";
+import { REDIS_IMAGE } from "./images.ts";
+
+export const GATEWAY_CONFIG_DIR = "/etc/gonka";
+export const GATEWAY_CONFIG_PATH = `${GATEWAY_CONFIG_DIR}/gateway.json`;
+export const GATEWAY_DATA_DIR = "/var/lib/gonka";
+/** Same command as the local stack and the image's CMD (asserted by a test). */
+export const GATEWAY_COMMAND = ["node", "gateway/main.ts", "--config", GATEWAY_CONFIG_PATH] as const;
+/** Non-root uid baked into images/gateway/Dockerfile. */
+export const GATEWAY_UID = 10001;
+export const REDIS_PORT = 6379;
+
+export interface GatewayConfigArgs {
+  readonly models: readonly DeployedModel[];
+  readonly port: number;
+  readonly tiers?: Record<string, TierConfig>;
+  readonly reasoningOutput?: "both" | "reasoning" | "reasoning_content";
+}
+
+export function gatewayConfig(args: GatewayConfigArgs): GatewayConfigInput {
+  return buildGatewayConfig({
+    models: args.models,
+    // Inside a container the gateway must listen on all interfaces, not loopback.
+    listen: { host: "0.0.0.0", port: args.port },
+    ...(args.tiers ? { tiers: args.tiers } : {}),
+    ...(args.reasoningOutput ? { reasoningOutput: args.reasoningOutput } : {}),
+  });
+}
+
+/** Stable JSON (sorted keys) so an unchanged config never restarts the gateway. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value), null, 2);
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === "object")
+    return Object.fromEntries(
+      Object.entries(value)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, sortKeys(v)]),
+    );
+  return value;
+}
+
+export function configChecksum(json: string): string {
+  return createHash("sha256").update(json).digest("hex").slice(0, 16);
+}
+
+/** Env the gateway reads besides its secrets. */
+export function gatewayEnv(port: number, redisUrl: string): Record<string, string> {
+  return {
+    GONKA_PORT: String(port),
+    REDIS_URL: redisUrl,
+    GONKA_DATA_DIR: GATEWAY_DATA_DIR,
+    NODE_ENV: "production",
+  };
+}
+
+const labels = { "app.kubernetes.io/name": "gonka-gateway" };
+const redisLabels = { "app.kubernetes.io/name": "gonka-redis" };
+
+export interface K8sGatewayInput {
+  readonly namespace: string;
+  readonly image: string;
+  readonly replicas: number;
+  readonly port: number;
+  readonly configMapName: string;
+  readonly configChecksum: string;
+  readonly secretName: string;
+  readonly storageClass?: string;
+}
+
+/**
+ * A StatefulSet so each replica keeps its own SQLite volume across restarts.
+ * Several replicas share rate limits through Redis; keys and usage still live per
+ * replica until the store's Postgres dialect exists (see stacks/README.md).
+ */
+export function gatewayStatefulSetSpec(input: K8sGatewayInput) {
+  const probe = (path: string, period: number) => ({
+    httpGet: { path, port: input.port },
+    periodSeconds: period,
+    timeoutSeconds: 3,
+    failureThreshold: 3,
+  });
+  const env = gatewayEnv(
+    input.port,
+    `redis://gonka-redis.${input.namespace}.svc.cluster.local:${REDIS_PORT}`,
+  );
+  return {
+    metadata: { name: "gonka-gateway", namespace: input.namespace, labels },
+    spec: {
+      serviceName: "gonka-gateway",
+      replicas: input.replicas,
+      podManagementPolicy: "Parallel",
+      selector: { matchLabels: labels },
+      template: {
+        metadata: {
+          labels,
+          annotations: {
+            "gonka.ai/config-checksum": input.configChecksum,
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": String(input.port),
+            "prometheus.io/path": "/metrics",
+          },
+        },
+        spec: {
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: GATEWAY_UID,
+            runAsGroup: GATEWAY_UID,
+            fsGroup: GATEWAY_UID,
+          },
+          terminationGracePeriodSeconds: 45,
+          containers: [
+            {
+              name: "gateway",
+              image: input.image,
+              command: [...GATEWAY_COMMAND],
+              ports: [{ name: "http", containerPort: input.port }],
+              env: [
+                ...Object.entries(env).map(([name, value]) => ({ name, value })),
+                {
+                  name: "GONKA_ADMIN_KEY",
+                  valueFrom: { secretKeyRef: { name: input.secretName, key: "adminKey" } },
+                },
+              ],
+              resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+              livenessProbe: probe("/healthz", 10),
+              readinessProbe: probe("/readyz", 5),
+              securityContext: {
+                privileged: false,
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ["ALL"] },
+              },
+              volumeMounts: [
+                { name: "config", mountPath: GATEWAY_CONFIG_DIR, readOnly: true },
+                { name: "data", mountPath: GATEWAY_DATA_DIR },
+                { name: "tmp", mountPath: "/tmp" },
+              ],
+            },
+          ],
+          volumes: [
+            { name: "config", configMap: { name: input.configMapName } },
+            { name: "tmp", emptyDir: {} },
+          ],
+        },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: "data" },
+          spec: {
+            accessModes: ["ReadWriteOnce"],
+            resources: { requests: { storage: "20Gi" } },
+            ...(input.storageClass ? { storageClassName: input.storageClass } : {}),
+          },
+        },
+      ],
+    },
+  };
+}
+
+export function gatewayServiceSpec(namespace: string, port: number) {
+  return {
+    metadata: { name: "gonka-gateway", namespace, labels },
+    spec: { selector: labels, ports: [{ name: "http", port, targetPort: port }] },
+  };
+}
+
+/** Keep all but one replica up through node drains (and the only one, when there is one, is drainable). */
+export function gatewayPdbSpec(namespace: string) {
+  return {
+    metadata: { name: "gonka-gateway", namespace, labels },
+    spec: { maxUnavailable: 1, selector: { matchLabels: labels } },
+  };
+}
+
+export function gatewayIngressSpec(namespace: string, domain: string, port: number, className: string) {
+  return {
+    metadata: {
+      name: "gonka-gateway",
+      namespace,
+      labels,
+      annotations: {
+        // Streams (SSE) must flow token by token and may stay open for minutes.
+        "nginx.ingress.kubernetes.io/proxy-buffering": "off",
+        "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
+        "nginx.ingress.kubernetes.io/proxy-body-size": "16m",
+      },
+    },
+    spec: {
+      ingressClassName: className,
+      tls: [{ hosts: [domain], secretName: "gonka-gateway-tls" }],
+      rules: [
+        {
+          host: domain,
+          http: {
+            paths: [
+              {
+                path: "/",
+                pathType: "Prefix",
+                backend: { service: { name: "gonka-gateway", port: { number: port } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Redis holds only shared rate-limit counters: no persistence, bounded memory. */
+export function redisArgs(): string[] {
+  return ["--save", "", "--appendonly", "no", "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru"];
+}
+
+export function redisDeploymentSpec(namespace: string) {
+  return {
+    metadata: { name: "gonka-redis", namespace, labels: redisLabels },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: redisLabels },
+      template: {
+        metadata: { labels: redisLabels },
+        spec: {
+          securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999 },
+          containers: [
+            {
+              name: "redis",
+              image: REDIS_IMAGE,
+              args: redisArgs(),
+              ports: [{ name: "redis", containerPort: REDIS_PORT }],
+              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "384Mi" } },
+              readinessProbe: { tcpSocket: { port: REDIS_PORT }, periodSeconds: 5 },
+              livenessProbe: { tcpSocket: { port: REDIS_PORT }, periodSeconds: 15 },
+              securityContext: {
+                privileged: false,
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ["ALL"] },
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+export function redisServiceSpec(namespace: string) {
+  return {
+    metadata: { name: "gonka-redis", namespace, labels: redisLabels },
+    spec: { selector: redisLabels, ports: [{ name: "redis", port: REDIS_PORT, targetPort: REDIS_PORT }] },
+  };
+}

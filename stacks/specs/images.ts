@@ -1,0 +1,84 @@
+/**
+ * Images: the three we build from `images/` and the third-party ones we run as-is.
+ * Third-party images are pinned by tag *and* digest; the digests were taken from
+ * public repositories that pin the same tags (see stacks/README.md, "Image digests")
+ * and should be refreshed with `docker buildx imagetools inspect <tag>`.
+ */
+import type { Engine, ModelPreset } from "../../catalog/index.ts";
+
+export const REDIS_IMAGE =
+  "redis:7.4-alpine@sha256:ff02b58f971e7d7d156a1267e283fcbbeee91773b6aa36c49dac28ecfe28eadf";
+export const DCGM_EXPORTER_IMAGE =
+  "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless@sha256:e9030b4fca0c8f110032f3b151b030e7e9db56604b407cf79631e1a3218b35e0";
+
+/** Helm charts the Kubernetes target installs unless the cluster already has them. */
+export const CHARTS = {
+  devicePlugin: {
+    chart: "nvidia-device-plugin",
+    version: "0.19.3",
+    repo: "https://nvidia.github.io/k8s-device-plugin",
+  },
+  gpuOperator: { chart: "gpu-operator", version: "v25.10.1", repo: "https://helm.ngc.nvidia.com/nvidia" },
+  lws: { chart: "oci://registry.k8s.io/lws/charts/lws", version: "0.8.0" },
+} as const;
+
+export type BuiltImage = "vllm" | "llamacpp" | "gateway";
+
+export interface ImageBuildSpec {
+  /** Name under the registry, e.g. `gonka-vllm-kimi-k2.5`. */
+  readonly repository: string;
+  /** Build context relative to the repository root. */
+  readonly context: string;
+  readonly dockerfile: string;
+  /** Tag we push; the deploy uses the digest the push returns. */
+  readonly tag: string;
+  readonly buildArgs: Readonly<Record<string, string>>;
+}
+
+/** The catalog tag of an engine (`vllm/vllm-openai:v0.20.2` → `v0.20.2`). */
+export function tagOf(image: string): string {
+  const tag = image.slice(image.lastIndexOf(":") + 1);
+  if (!tag || tag.includes("/")) throw new Error(`image ${image} has no tag`);
+  return tag;
+}
+
+/** Base image reference for an engine build: the catalog tag, plus the digest when known. */
+export function engineBase(preset: ModelPreset, digest?: string): string {
+  return digest ? `${preset.image}@${digest}` : preset.image;
+}
+
+export function imageBuildSpec(
+  image: BuiltImage,
+  opts: { enginePreset?: ModelPreset; baseDigest?: string; gatewayVersion?: string },
+): ImageBuildSpec {
+  if (image === "gateway") {
+    // The gateway image needs catalog/ and gateway/ from the repository root.
+    return {
+      repository: "gonka-gateway",
+      context: ".",
+      dockerfile: "images/gateway/Dockerfile",
+      tag: opts.gatewayVersion ?? "latest",
+      buildArgs: {},
+    };
+  }
+  const preset = opts.enginePreset;
+  if (!preset || preset.engine !== image) throw new Error(`building ${image} needs a ${image} preset`);
+  const dir = image === "vllm" ? "vllm-kimi-k2.5" : "llamacpp-gguf";
+  return {
+    repository: `gonka-${dir}`,
+    context: `images/${dir}`,
+    dockerfile: `images/${dir}/Dockerfile`,
+    tag: tagOf(preset.image),
+    buildArgs: { [image === "vllm" ? "VLLM_BASE" : "LLAMACPP_BASE"]: engineBase(preset, opts.baseDigest) },
+  };
+}
+
+/** Which built image runs an engine. */
+export function imageForEngine(engine: Engine): BuiltImage {
+  return engine;
+}
+
+/** True for `name@sha256:<64 hex>` and bare image ids. */
+export function isDigestPinned(ref: string): boolean {
+  return /@sha256:[0-9a-f]{64}$/.test(ref) || /^sha256:[0-9a-f]{64}$/.test(ref);
+}

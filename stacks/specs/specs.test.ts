@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { getLayout, getPreset } from "../../catalog/index.ts";
+import { leaderWorkerSetSpec } from "./k8sModelServer.ts";
+import { placeOnDockerHosts } from "./placement.ts";
+import { stagingScript } from "./weightStaging.ts";
+
+const kimi = getPreset("kimi-k2.5");
+const h100x8x2 = getLayout(kimi, "h100x8x2");
+
+describe("placeOnDockerHosts", () => {
+  it("hands out distinct GPUs and ports per host, leader first", () => {
+    const hosts = [
+      { name: "a", address: "1.1.1.1", privateAddress: "10.0.0.1", gpus: 8 },
+      { name: "b", address: "1.1.1.2", gpus: 8 },
+    ];
+    const qwen = getPreset("qwen3-32b");
+    const placed = placeOnDockerHosts(
+      [
+        { preset: qwen, layout: getLayout(qwen, "h100x2"), replicas: 2, hosts: ["a", "a"] },
+        {
+          preset: getPreset("embeddings"),
+          layout: getLayout(getPreset("embeddings"), "h100x1"),
+          replicas: 1,
+          hosts: ["b"],
+        },
+      ],
+      hosts,
+    );
+    expect(placed[0]?.replicas.map((r) => r[0]?.deviceIds)).toEqual([
+      ["0", "1"],
+      ["2", "3"],
+    ]);
+    expect(placed[0]?.replicas.map((r) => r[0]?.port)).toEqual([8000, 8001]);
+    expect(placed[1]?.replicas[0]?.[0]).toMatchObject({
+      host: "b",
+      deviceIds: ["0"],
+      port: 8000,
+      rendezvousAddress: "1.1.1.2",
+    });
+  });
+});
+
+describe("leaderWorkerSetSpec", () => {
+  const input = {
+    preset: kimi,
+    layout: h100x8x2,
+    replicas: 1,
+    image: `r/vllm@sha256:${"d".repeat(64)}`,
+    namespace: "gonka",
+    weightsClaim: "weights-kimi",
+    nodeSelector: { "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3" },
+    tolerations: [],
+  };
+
+  it("groups one leader and one headless worker that rendezvous through LWS's leader address", () => {
+    const spec = leaderWorkerSetSpec(input);
+    const t = spec.spec.leaderWorkerTemplate;
+    expect(t.size).toBe(2);
+    const leader = t.leaderTemplate.spec.containers[0]!;
+    const worker = t.workerTemplate.spec.containers[0]!;
+    expect(leader.command).toContain("$(LWS_LEADER_ADDRESS)");
+    expect(worker.command).toContain("--headless");
+    expect(leader.command).not.toContain("--headless");
+    expect("startupProbe" in worker).toBe(false);
+    expect(leader.startupProbe?.failureThreshold).toBe(240);
+  });
+
+  it("is deterministic", () => {
+    expect(JSON.stringify(leaderWorkerSetSpec(input))).toBe(JSON.stringify(leaderWorkerSetSpec(input)));
+  });
+});
+
+describe("stagingScript", () => {
+  it("downloads the GGUF pattern, checks all shards, and marks the folder", () => {
+    const s = stagingScript(getPreset("kimi-k2.5-q2"), "/models");
+    expect(s).toContain("hf download 'unsloth/Kimi-K2.5-GGUF' --include 'UD-Q2_K_XL/*'");
+    expect(s).toContain("seq -f '%05g' 1 8");
+    expect(s).toContain(".gonka-staged");
+    expect(s).not.toMatch(/hf_|HF_TOKEN=/);
+  });
+
+  it("verifies safetensors shards against the checkpoint index", () => {
+    expect(stagingScript(kimi, "/models")).toContain("model.safetensors.index.json");
+  });
+});

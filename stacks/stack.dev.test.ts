@@ -1,0 +1,17 @@
+// One program run per file: Pulumi's runtime is global, vitest isolates files.
+import { beforeAll, describe, it } from "vitest";
+import { runStack, type StackRun } from "./testing/runStack.ts";
+import { assertStackInvariants } from "./testing/stackAssertions.ts";
+import { readStackFile } from "./testing/stackFiles.ts";
+
+const edit = (v: Record<string, unknown>): Record<string, unknown> => v;
+let run: StackRun;
+beforeAll(async () => {
+  run = await runStack("dev", edit);
+});
+
+describe("Pulumi.dev.yaml under mocks", () => {
+  it("meets the stack invariants and passes the policy pack", () => {
+    assertStackInvariants(run, edit(readStackFile("dev").values));
+  });
+});

@@ -1,0 +1,18 @@
+// One program run per file: Pulumi's runtime is global, vitest isolates files.
+import { beforeAll, describe, it } from "vitest";
+import { runStack, type StackRun } from "./testing/runStack.ts";
+import { assertStackInvariants } from "./testing/stackAssertions.ts";
+import { readStackFile } from "./testing/stackFiles.ts";
+import { asDocker, withBaseDigests } from "./testing/variants.ts";
+
+const edit = (v: Record<string, unknown>): Record<string, unknown> => withBaseDigests(asDocker(v));
+let run: StackRun;
+beforeAll(async () => {
+  run = await runStack("prod", edit);
+});
+
+describe("Pulumi.prod.yaml (asDocker,withBaseDigests) under mocks", () => {
+  it("meets the stack invariants and passes the policy pack", () => {
+    assertStackInvariants(run, edit(readStackFile("prod").values));
+  });
+});

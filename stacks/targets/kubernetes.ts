@@ -1,0 +1,98 @@
+/** Wires the components for the Kubernetes target; called by the entry point. */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { EngineImages } from "../components/engineImages.ts";
+import { Gateway } from "../components/gateway.ts";
+import { GpuCluster } from "../components/gpuCluster.ts";
+import { ModelServer } from "../components/modelServer.ts";
+import { Observability } from "../components/observability.ts";
+import { WeightStaging } from "../components/weightStaging.ts";
+import type { StackConfig } from "../config.ts";
+import { k8sName } from "../specs/k8sModelServer.ts";
+import type { Secrets, TargetDeployment } from "./types.ts";
+
+export function deployKubernetes(cfg: StackConfig, images: EngineImages, secrets: Secrets): TargetDeployment {
+  const kc = cfg.kubernetes;
+  const ns = kc.namespace;
+  const cluster = new GpuCluster("cluster", {
+    namespace: ns,
+    gpuScheduling: kc.gpuScheduling,
+    installLws: kc.installLws,
+    tolerations: kc.tolerations,
+  });
+  const hfSecret = new k8s.core.v1.Secret(
+    "hf-token",
+    { metadata: { name: "hf-token", namespace: ns }, type: "Opaque", stringData: { token: secrets.hfToken } },
+    { dependsOn: cluster.ready },
+  );
+  const servers = cfg.models.map((m) => {
+    const name = k8sName(m.preset.id);
+    const staging = new WeightStaging(
+      `${name}-weights`,
+      {
+        target: "kubernetes",
+        preset: m.preset,
+        image: images.ref("vllm"),
+        namespace: ns,
+        hfTokenSecret: hfSecret.metadata.name,
+        ...(kc.weightsStorageClass ? { storageClass: kc.weightsStorageClass } : {}),
+      },
+      { dependsOn: cluster.ready },
+    );
+    return new ModelServer(
+      name,
+      {
+        target: "kubernetes",
+        model: m,
+        image: images.ref(m.preset.engine),
+        namespace: ns,
+        weightsClaim: staging.location,
+        nodeSelector: kc.gpuNodeSelectors[m.layout.gpuType] ?? {},
+        tolerations: kc.tolerations,
+      },
+      { dependsOn: [staging, ...cluster.ready] },
+    );
+  });
+  const gpuLabels = Object.values(kc.gpuNodeSelectors).find((s) => s && Object.keys(s).length > 0);
+  const observability = new Observability(
+    "observability",
+    {
+      target: "kubernetes",
+      namespace: ns,
+      deployDcgm: kc.gpuScheduling !== "gpu-operator",
+      // Any GPU node: the shared `nvidia.com/gpu.present` label the device plugin's GFD sets.
+      gpuNodeAffinityLabels: gpuLabels ? { "nvidia.com/gpu.present": "true" } : {},
+      tolerations: kc.tolerations,
+      models: cfg.models.map((m) => m.preset.id),
+    },
+    { dependsOn: cluster.ready },
+  );
+  const gpuMetricsUrl = observability.gpuMetricsUrls["*"];
+  const models = pulumi.all(servers.map((s) => s.replicaUrls)).apply((urls) =>
+    cfg.models.map((m, i) => ({
+      preset: m.preset.id,
+      replicaUrls: urls[i] ?? [],
+      gpuMetricsUrls: (urls[i] ?? []).map(() => gpuMetricsUrl),
+      extraAliases: [...m.extraAliases],
+    })),
+  );
+  const gateway = new Gateway(
+    "gateway",
+    {
+      target: "kubernetes",
+      models,
+      image: images.ref("gateway"),
+      adminKey: secrets.adminKey,
+      port: cfg.gateway.port,
+      namespace: ns,
+      replicas: cfg.gateway.replicas,
+      ingressClassName: cfg.gateway.ingressClassName,
+      ...(cfg.gateway.domain ? { domain: cfg.gateway.domain } : {}),
+      ...(cfg.gateway.tiers ? { tiers: cfg.gateway.tiers } : {}),
+      ...(cfg.gateway.reasoningOutput ? { reasoningOutput: cfg.gateway.reasoningOutput } : {}),
+      ...(kc.gatewayStorageClass ? { storageClass: kc.gatewayStorageClass } : {}),
+    },
+    { dependsOn: cluster.ready },
+  );
+  return { gateway, servers };
+}

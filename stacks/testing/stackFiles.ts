@@ -1,0 +1,59 @@
+/**
+ * Reads `Pulumi.<env>.yaml` the way the Pulumi CLI hands it to the program:
+ * `gonka:` keys, structured values as JSON strings, `secure:` entries replaced
+ * by dummy values the tests then look for in every resource input.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+
+export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Dummy secret per `secure:` key; distinctive so a leak is unmistakable. */
+export const DUMMY_SECRETS: Readonly<Record<string, string>> = {
+  "gonka:adminKey": "gk-admin-DUMMY-7f3a9c",
+  "gonka:hfToken": "hf_DUMMY_token_4b8e21",
+};
+
+export interface StackFile {
+  /** Values by full key, e.g. `gonka:models`, decoded from YAML. */
+  readonly values: Record<string, unknown>;
+  /** Keys whose values were `secure:` in the file. */
+  readonly secretKeys: readonly string[];
+}
+
+export function readStackFile(env: Environment): StackFile {
+  const doc = parse(readFileSync(`${REPO_ROOT}Pulumi.${env}.yaml`, "utf8")) as {
+    config: Record<string, unknown>;
+  };
+  const values: Record<string, unknown> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(doc.config)) {
+    if (value && typeof value === "object" && "secure" in value) {
+      const dummy = DUMMY_SECRETS[key];
+      if (!dummy) throw new Error(`no dummy value for secure key ${key}; add one to DUMMY_SECRETS`);
+      values[key] = dummy;
+      secretKeys.push(key);
+    } else values[key] = value;
+  }
+  return { values, secretKeys };
+}
+
+/** `gonka:models` → `models`: the object `parseStackConfig` expects. */
+export function projectConfig(values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(values)
+      .filter(([k]) => k.startsWith("gonka:"))
+      .map(([k, v]) => [k.slice("gonka:".length), v]),
+  );
+}
+
+/** `setAllConfig` wants strings; structured values travel as JSON like the CLI sends them. */
+export function toPulumiConfig(values: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
+}
