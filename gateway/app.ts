@@ -14,6 +14,7 @@ import { routeModel } from "./middleware/routeModel.ts";
 import type { Endpoint, OutcomeSink } from "./outcome.ts";
 import { proxyHandler } from "./proxy/proxyHandler.ts";
 import { mountHealthRoutes } from "./routes/health.ts";
+import { type Features, mountInfoRoute } from "./routes/info.ts";
 import { mountModelRoutes } from "./routes/models.ts";
 import { HealthProber } from "./routing/healthProber.ts";
 import { ModelRegistry } from "./routing/modelRegistry.ts";
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   readonly mount?: (router: Router<GatewayState>) => void;
   /** Start periodic health probes (tests may drive probes by hand). */
   readonly probe?: boolean;
+  /** Extensions this instance offers beyond what the options above imply (sessions, memory…). */
+  readonly features?: Partial<Features>;
 }
 
 export interface Gateway {
@@ -69,6 +72,17 @@ export function createGateway(options: GatewayOptions): Gateway {
   const router = new Router<GatewayState>();
   mountHealthRoutes(router, registry, () => shuttingDown);
   mountModelRoutes(router, registry);
+  mountInfoRoute(router, registry, {
+    api_keys: options.authenticate !== undefined,
+    rate_limits: options.admit !== undefined,
+    admin: options.mount !== undefined,
+    sessions: false,
+    memory: false,
+    async_jobs: false,
+    webhooks: false,
+    tiering: false,
+    ...options.features,
+  });
   options.mount?.(router);
 
   const body = jsonBody(config.bodyLimitBytes);

@@ -1,11 +1,16 @@
 import { parseArgs } from "node:util";
-import { createGateway } from "./app.ts";
+import { createGateway, type Gateway } from "./app.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { createLogger } from "./logger.ts";
+import { serviceEnv, startServices } from "./services.ts";
 
 const USAGE = `usage: node gateway/main.ts --config <gateway.json|yaml>
 
-Environment: GONKA_PORT, GONKA_HOST, GONKA_LOG_LEVEL override the file.`;
+Environment:
+  GONKA_PORT, GONKA_HOST, GONKA_LOG_LEVEL   override the file
+  GONKA_DATA_DIR                            folder of the SQLite store (default .gonka)
+  GONKA_ADMIN_KEY                           enables the /admin API (bearer token)
+  REDIS_URL                                 shares rate limits between gateway processes`;
 
 async function main(): Promise<void> {
   let values: { config?: string | undefined; help?: boolean | undefined };
@@ -35,9 +40,17 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  const gateway = createGateway({ config, log });
+  const services = await startServices(config, serviceEnv(process.env), log);
+  const gateway: Gateway = createGateway({
+    config,
+    log,
+    ...services.gatewayOptions(() => gateway.registry),
+  });
   const url = await gateway.listen();
-  log.info({ url, models: config.models.map((m) => m.id), pid: process.pid }, "listening");
+  // Always printed, whatever the log level: the local stack and test harness wait for this line.
+  log
+    .child({}, { level: "info" })
+    .info({ url, models: config.models.map((m) => m.id), pid: process.pid }, "listening");
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -46,6 +59,7 @@ async function main(): Promise<void> {
     log.info({ signal, inFlight: gateway.inFlight() }, "shutting down");
     gateway
       .shutdown()
+      .then(() => services.close())
       .then(() => {
         log.info("stopped");
         process.exit(0);

@@ -16,6 +16,8 @@ export interface RequestOutcome {
   modelServed: string | null;
   replica: string | null;
   sessionId: string | null;
+  keyId: string | null;
+  tier: string | null;
   status: number;
   streamed: boolean;
   clientAborted: boolean;

@@ -1,4 +1,6 @@
+import type { RequestOutcome } from "./outcome.ts";
 import type { ModelPool } from "./routing/replicaPool.ts";
+import type { KeyRecord } from "./store/index.ts";
 
 /** The routed request: which pool serves it and the parsed body that will be forwarded. */
 export interface RouteState {
@@ -12,10 +14,15 @@ export interface RouteState {
 export interface GatewayState {
   requestId: string;
   startedAt: number;
-  /** Parsed JSON body, set by the body middleware. */
+  /** Parsed JSON body and its size, set by the body middleware. */
   body?: unknown;
+  bodyBytes?: number;
+  /** The caller's API key, set by authentication. */
+  key?: KeyRecord;
   sessionId?: string | undefined;
   route?: RouteState;
+  /** Set by the proxy when the request is over; read by admission to settle the reservation. */
+  outcome?: RequestOutcome;
   /** Headers every response must carry (rate-limit headers, for one). */
   responseHeaders: Record<string, string>;
 }

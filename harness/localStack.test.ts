@@ -18,13 +18,14 @@ describe("npm start (local stack)", () => {
         ...process.env,
         GONKA_DATA_DIR: dataDir,
         GONKA_PORT: "0",
-        GONKA_ADMIN_KEY: "gk-admin-test-0123456789",
+        GONKA_ADMIN_KEY: "admin-test-0123456789abcdefghij",
       },
       ready: (line) => (line.includes("Ctrl-C stops everything") ? true : undefined),
       timeoutMs: 60_000,
     });
     const info = JSON.parse(readFileSync(join(dataDir, "local-stack.json"), "utf8")) as LocalStackInfo;
-    expect(info.adminKey).toBe("gk-admin-test-0123456789");
+    expect(info.adminKey).toBe("admin-test-0123456789abcdefghij");
+    expect(info.apiKey).toMatch(/^gk-/);
     expect(info.backends).toHaveLength(LOCAL_MODELS.reduce((n, m) => n + m.replicas, 0));
     expect(info.backends.filter((b) => b.model === "kimi-k2.5")).toHaveLength(2);
     expect(info.models).toContain("kimi-k2.5");

@@ -55,7 +55,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const dataDir = resolve(opts.dataDir ?? ".gonka");
   const log = opts.log ?? (() => {});
   mkdirSync(dataDir, { recursive: true });
-  const adminKey = opts.adminKey ?? `gk-admin-${randomBytes(18).toString("base64url")}`;
+  // Not `gk-`: admin tokens must never look like API keys.
+  const adminKey = opts.adminKey ?? `gka-${randomBytes(24).toString("base64url")}`;
   const sims: SpawnedSimulator[] = [];
   let gateway: SpawnedGateway | undefined;
   const stop = async () => {
@@ -93,6 +94,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
     const info: LocalStackInfo = {
       gatewayUrl: gateway.url,
+      apiKey: await issueLocalKey(gateway.url, adminKey),
       adminKey,
       models: config.models.map((m) => m.id),
       backends,
@@ -106,6 +108,29 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     await stop();
     throw err;
   }
+}
+
+const LOCAL_KEY_NAME = "local-stack";
+
+/** A fresh key for this run; keys issued by earlier runs of the same data folder are revoked. */
+async function issueLocalKey(gatewayUrl: string, adminKey: string): Promise<string> {
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${gatewayUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!res.ok) throw new Error(`admin ${method} ${path} failed: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const existing = (await admin("GET", "/admin/keys?status=active")) as {
+    data: { id: string; name: string }[];
+  };
+  for (const key of existing.data.filter((k) => k.name === LOCAL_KEY_NAME)) {
+    await admin("POST", `/admin/keys/${key.id}/revoke`);
+  }
+  const created = await admin("POST", "/admin/keys", { name: LOCAL_KEY_NAME, tier: "enterprise" });
+  return created["secret"] as string;
 }
 
 function printBanner(info: LocalStackInfo): void {

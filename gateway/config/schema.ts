@@ -88,6 +88,12 @@ export const gatewayConfigSchema = z.object({
       sessionTtlSeconds: 86_400,
     },
   }),
+  rateLimits: z
+    .object({
+      /** When Redis is unreachable: serve without limits (logged) or refuse with 503. */
+      failurePolicy: z.enum(["fail-open", "fail-closed"]).default("fail-open"),
+    })
+    .prefault({}),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

@@ -38,6 +38,8 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
       modelServed: model.id,
       replica: null,
       sessionId: ctx.state.sessionId ?? null,
+      keyId: ctx.state.key?.id ?? null,
+      tier: ctx.state.key?.tier ?? null,
       status: 0,
       streamed: stream,
       clientAborted: false,
@@ -53,6 +55,7 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
       outcome.status = status;
       outcome.errorCode = code;
       outcome.latencyMs = Date.now() - ctx.state.startedAt;
+      ctx.state.outcome = outcome;
       options.onOutcome(outcome);
     };
 

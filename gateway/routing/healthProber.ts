@@ -43,11 +43,12 @@ export class HealthProber {
   }
 
   async probeAll(): Promise<void> {
-    const all = this.registry.pools.flatMap((p) => p.replicas);
-    await Promise.all(all.map((r) => this.probe(r)));
+    await Promise.all(
+      this.registry.pools.flatMap((p) => p.replicas.map((r) => this.probe(r, p.model.engine))),
+    );
   }
 
-  private async probe(replica: Replica): Promise<void> {
+  private async probe(replica: Replica, engine: "vllm" | "llamacpp"): Promise<void> {
     const wasHealthy = replica.probeHealthy;
     try {
       const res = await request(`${replica.url}/health`, {
@@ -66,7 +67,10 @@ export class HealthProber {
         "replica health changed",
       );
     }
-    if (replica.probeHealthy) replica.stats = await scrapeStats(replica);
+    if (replica.probeHealthy) {
+      replica.stats = await scrapeStats(replica);
+      replica.version ??= await engineVersion(replica, engine);
+    }
   }
 }
 
@@ -129,4 +133,16 @@ function sumMetric(text: string, name: string): number | null {
 function avgMetric(text: string, name: string): number | null {
   const v = metricValues(text, name);
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+}
+
+async function engineVersion(replica: Replica, engine: "vllm" | "llamacpp"): Promise<string | null> {
+  try {
+    const body = JSON.parse(
+      await fetchText(`${replica.url}${engine === "vllm" ? "/version" : "/props"}`, replica),
+    );
+    const v = engine === "vllm" ? body.version : body.build_info;
+    return typeof v === "string" ? `${engine} ${v}` : null;
+  } catch {
+    return null;
+  }
 }

@@ -30,6 +30,8 @@ export class Replica {
    */
   private probeEndsCooldown = true;
   stats: EngineStats | null = null;
+  /** Engine version (vLLM `/version`, llama.cpp `/props`), read once it first answers. */
+  version: string | null = null;
 
   constructor(config: ReplicaConfig, connectTimeoutMs: number) {
     this.url = config.url.replace(/\/+$/, "");

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnGateway } from "../../harness/spawnGateway.ts";
+import { spawnGateway as spawnBare } from "../../harness/spawnGateway.ts";
 import { type SpawnedSimulator, spawnSimulator } from "../../sim/spawn.ts";
 import { buildGatewayConfig } from "../config/fromCatalog.ts";
 import { post } from "./fixtures.ts";
@@ -13,6 +13,19 @@ const run = promisify(execFile);
 let dir: string;
 let sim: SpawnedSimulator;
 let configPath: string;
+let apiKey: string;
+const ADMIN = "shutdown-admin-key-0123456789abc";
+const spawnGateway = (opts: { configPath: string }) =>
+  spawnBare({ ...opts, env: { GONKA_DATA_DIR: join(dir, "data"), GONKA_ADMIN_KEY: ADMIN } });
+
+async function issueKey(url: string): Promise<string> {
+  const res = await post(
+    `${url}/admin/keys`,
+    { name: "shutdown-test", tier: "enterprise" },
+    { authorization: `Bearer ${ADMIN}` },
+  );
+  return ((await res.json()) as { secret: string }).secret;
+}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "gonka-shutdown-"));
@@ -34,12 +47,15 @@ afterAll(async () => {
 describe("gateway process", () => {
   it("streams to plain `curl -N` unchanged", async () => {
     const gw = await spawnGateway({ configPath });
+    apiKey = await issueKey(gw.url);
     try {
       const { stdout } = await run("curl", [
         "-sN",
         `${gw.url}/v1/chat/completions`,
         "-H",
         "content-type: application/json",
+        "-H",
+        `authorization: Bearer ${apiKey}`,
         "-d",
         JSON.stringify({
           model: "qwen",
@@ -58,13 +74,18 @@ describe("gateway process", () => {
 
   it("on SIGTERM stops accepting, lets an in-flight stream finish, then exits 0", async () => {
     const gw = await spawnGateway({ configPath });
-    const res = await post(`${gw.url}/v1/chat/completions`, {
-      model: "qwen3-32b",
-      stream: true,
-      max_tokens: 60,
-      messages: [{ role: "user", content: "long answer please" }],
-      chat_template_kwargs: { thinking: false },
-    });
+    const key = await issueKey(gw.url);
+    const res = await post(
+      `${gw.url}/v1/chat/completions`,
+      {
+        model: "qwen3-32b",
+        stream: true,
+        max_tokens: 60,
+        messages: [{ role: "user", content: "long answer please" }],
+        chat_template_kwargs: { thinking: false },
+      },
+      { authorization: `Bearer ${key}` },
+    );
     const reader = res.body!.getReader();
     await reader.read();
     gw.kill("SIGTERM");

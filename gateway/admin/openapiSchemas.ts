@@ -1,0 +1,208 @@
+/** Component schemas of the admin OpenAPI document (wire shapes; see serialize.ts). */
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const nullableInt = { type: ["integer", "null"] } as const;
+const percentiles = {
+  type: "object",
+  required: ["p50", "p95", "p99"],
+  properties: {
+    p50: { type: ["number", "null"] },
+    p95: { type: ["number", "null"] },
+    p99: { type: ["number", "null"] },
+  },
+  additionalProperties: false,
+} as const;
+const modelsField = {
+  type: ["array", "null"],
+  items: { type: "string", minLength: 1 },
+  minItems: 1,
+  description: "Allowed model ids or aliases; null means whatever the tier allows.",
+} as const;
+const expiresField = {
+  type: ["integer", "null"],
+  description: "Unix seconds, in the future; null for no expiry.",
+} as const;
+
+export const adminSchemas = {
+  Error: {
+    type: "object",
+    required: ["error"],
+    properties: {
+      error: {
+        type: "object",
+        required: ["message", "type", "param", "code"],
+        properties: {
+          message: { type: "string" },
+          type: { type: "string" },
+          param: { type: ["string", "null"] },
+          code: { type: ["string", "null"] },
+        },
+      },
+    },
+  },
+  KeyObject: {
+    type: "object",
+    required: [
+      "id",
+      "object",
+      "name",
+      "prefix",
+      "tier",
+      "models",
+      "status",
+      "created_at",
+      "updated_at",
+      "expires_at",
+      "revoked_at",
+    ],
+    properties: {
+      id: { type: "string" },
+      object: { const: "api_key" },
+      name: { type: "string" },
+      prefix: { type: "string", description: "First characters of the secret, for recognising it." },
+      tier: { type: "string" },
+      models: modelsField,
+      status: { type: "string", enum: ["active", "revoked", "expired"] },
+      created_at: { type: "integer" },
+      updated_at: { type: "integer" },
+      expires_at: nullableInt,
+      revoked_at: nullableInt,
+    },
+    additionalProperties: false,
+  },
+  IssuedKey: {
+    type: "object",
+    required: ["key", "secret"],
+    properties: {
+      key: ref("KeyObject"),
+      secret: { type: "string", pattern: "^gk-", description: "Shown once; store it now." },
+    },
+    additionalProperties: false,
+  },
+  KeyList: {
+    type: "object",
+    required: ["object", "data"],
+    properties: { object: { const: "list" }, data: { type: "array", items: ref("KeyObject") } },
+  },
+  CreateKeyRequest: {
+    type: "object",
+    required: ["name", "tier"],
+    properties: {
+      name: { type: "string", minLength: 1, maxLength: 200 },
+      tier: { type: "string", description: "A configured tier (GET /admin/tiers)." },
+      models: modelsField,
+      expires_at: expiresField,
+    },
+    additionalProperties: false,
+  },
+  UpdateKeyRequest: {
+    type: "object",
+    minProperties: 1,
+    properties: {
+      name: { type: "string", minLength: 1, maxLength: 200 },
+      tier: { type: "string" },
+      models: modelsField,
+      expires_at: expiresField,
+    },
+    additionalProperties: false,
+  },
+  UsageRow: {
+    type: "object",
+    required: [
+      "requests",
+      "prompt_tokens",
+      "completion_tokens",
+      "reasoning_tokens",
+      "cached_tokens",
+      "total_tokens",
+      "errors",
+      "aborted",
+      "latency_ms",
+      "ttft_ms",
+    ],
+    properties: {
+      key_id: { type: ["string", "null"], description: "Present when grouped by key." },
+      model: { type: "string", description: "Present when grouped by model." },
+      session_id: { type: ["string", "null"], description: "Present when grouped by session." },
+      period: {
+        type: "string",
+        description: "UTC bucket: `2025-01-31T13:00Z`, `2025-01-31` or `2025-01`.",
+      },
+      requests: { type: "integer" },
+      prompt_tokens: { type: "integer" },
+      completion_tokens: { type: "integer" },
+      reasoning_tokens: { type: "integer", description: "Included in completion_tokens." },
+      cached_tokens: { type: "integer" },
+      total_tokens: { type: "integer" },
+      errors: { type: "integer", description: "Responses with status >= 400." },
+      aborted: { type: "integer", description: "Requests whose client went away." },
+      latency_ms: percentiles,
+      ttft_ms: percentiles,
+    },
+    additionalProperties: false,
+  },
+  UsageList: {
+    type: "object",
+    required: ["object", "group_by", "period", "data"],
+    properties: {
+      object: { const: "list" },
+      group_by: { type: "array", items: { type: "string", enum: ["key", "model", "session", "period"] } },
+      period: { type: ["string", "null"], enum: ["hour", "day", "month", null] },
+      data: { type: "array", items: ref("UsageRow") },
+    },
+  },
+  ModelStatusList: {
+    type: "object",
+    required: ["object", "data"],
+    properties: {
+      object: { const: "list" },
+      data: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["model", "status", "replicas_healthy", "replicas_total", "queue_depth", "replicas"],
+          properties: {
+            model: { type: "string" },
+            status: { type: "string", enum: ["ok", "degraded", "down"] },
+            replicas_healthy: { type: "integer" },
+            replicas_total: { type: "integer" },
+            queue_depth: { type: "integer" },
+            running: { type: "integer" },
+            gpu_utilization: { type: ["number", "null"] },
+            replicas: { type: "array", items: { type: "object" } },
+          },
+        },
+      },
+    },
+  },
+  TierList: {
+    type: "object",
+    required: ["object", "data"],
+    properties: {
+      object: { const: "list" },
+      data: {
+        type: "array",
+        items: {
+          type: "object",
+          required: [
+            "name",
+            "requests_per_minute",
+            "tokens_per_minute",
+            "concurrent_requests",
+            "models",
+            "session_ttl_seconds",
+          ],
+          properties: {
+            name: { type: "string" },
+            requests_per_minute: { type: "integer" },
+            tokens_per_minute: { type: "integer" },
+            concurrent_requests: { type: "integer" },
+            models: { type: ["array", "null"], items: { type: "string" } },
+            session_ttl_seconds: { type: "integer" },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,38 @@
+import type { Logger } from "pino";
+import type { OutcomeSink } from "../outcome.ts";
+import type { UsageLedger } from "../store/index.ts";
+
+/**
+ * Writes one usage row per finished request, synchronously, before the proxy sends
+ * the response's last bytes: once a client has its answer, its row is on disk (WAL).
+ * A failing write is logged and never fails the request it describes.
+ */
+export function usageRecorder(ledger: UsageLedger, log: Logger): OutcomeSink {
+  return function recordUsage(o) {
+    try {
+      ledger.record({
+        requestId: o.requestId,
+        ts: Date.now(),
+        keyId: o.keyId,
+        tier: o.tier,
+        modelRequested: o.modelRequested,
+        modelServed: o.modelServed,
+        replica: o.replica,
+        sessionId: o.sessionId,
+        endpoint: o.endpoint,
+        promptTokens: o.usage?.promptTokens ?? 0,
+        completionTokens: o.usage?.completionTokens ?? 0,
+        reasoningTokens: o.usage?.reasoningTokens ?? 0,
+        cachedTokens: o.usage?.cachedTokens ?? 0,
+        ttftMs: o.ttftMs,
+        latencyMs: o.latencyMs,
+        status: o.status,
+        streamed: o.streamed,
+        clientAborted: o.clientAborted,
+        errorCode: o.errorCode,
+      });
+    } catch (err) {
+      log.error({ err, requestId: o.requestId }, "could not record usage");
+    }
+  };
+}

@@ -1,0 +1,105 @@
+import { resolve } from "node:path";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { mountAdminRoutes } from "./admin/index.ts";
+import type { GatewayOptions } from "./app.ts";
+import { admission } from "./auth/admission.ts";
+import { authenticate } from "./auth/authenticate.ts";
+import type { GatewayConfig } from "./config/schema.ts";
+import { createRateLimits, createRedisClient, type RateLimits, redisReady } from "./limits/index.ts";
+import { usageRecorder } from "./metering/usageRecorder.ts";
+import { modelHealth } from "./routes/health.ts";
+import type { ModelRegistry } from "./routing/modelRegistry.ts";
+import { createKeyCache, type KeyCache, openStore, type Store } from "./store/index.ts";
+
+/** What the gateway process needs besides its config, read from the environment. */
+export interface ServiceEnv {
+  /** GONKA_DATA_DIR: folder of the SQLite file (default `.gonka`). */
+  dataDir: string;
+  /** REDIS_URL: shared rate-limit counters; in-process counters without it. */
+  redisUrl: string | undefined;
+  /** GONKA_ADMIN_KEY: enables `/admin`; without it the admin API is not mounted. */
+  adminKey: string | undefined;
+}
+
+export function serviceEnv(env: NodeJS.ProcessEnv): ServiceEnv {
+  return {
+    dataDir: resolve(env["GONKA_DATA_DIR"] || ".gonka"),
+    redisUrl: env["REDIS_URL"] || undefined,
+    adminKey: env["GONKA_ADMIN_KEY"] || undefined,
+  };
+}
+
+export interface Services {
+  store: Store;
+  keyCache: KeyCache;
+  limits: RateLimits;
+  redis: Redis | undefined;
+  /** The parts of createGateway's options these services provide. */
+  gatewayOptions(
+    registry: () => ModelRegistry,
+  ): Pick<GatewayOptions, "authenticate" | "admit" | "onOutcome" | "mount">;
+  close(): Promise<void>;
+}
+
+/** Opens the store, connects Redis (if configured) and builds the request-path steps over them. */
+export async function startServices(config: GatewayConfig, env: ServiceEnv, log: Logger): Promise<Services> {
+  const store = openStore({ dataDir: env.dataDir });
+  const keyCache = createKeyCache(store.keys);
+  let redis: Redis | undefined;
+  if (env.redisUrl) {
+    redis = createRedisClient(env.redisUrl, { logger: log });
+    // Wait briefly so a fail-closed gateway does not refuse its first requests; serve anyway if Redis is slow.
+    await redisReady(redis, 3_000).catch((err: Error) =>
+      log.warn(
+        { redis: redactUrl(env.redisUrl!), reason: err.message },
+        "Redis not reachable yet; serving by the failure policy",
+      ),
+    );
+  }
+  const limits = createRateLimits({ redis, failurePolicy: config.rateLimits.failurePolicy, logger: log });
+  const tierNames = new Set(Object.keys(config.tiers));
+  log.info(
+    {
+      store: store.location,
+      redis: env.redisUrl ? redactUrl(env.redisUrl) : null,
+      admin: Boolean(env.adminKey),
+    },
+    "services ready",
+  );
+  return {
+    store,
+    keyCache,
+    limits,
+    redis,
+    gatewayOptions(registry) {
+      return {
+        authenticate: authenticate(keyCache, tierNames),
+        admit: admission(limits, config.tiers, log),
+        onOutcome: usageRecorder(store.usage, log),
+        ...(env.adminKey
+          ? {
+              mount: (router) =>
+                mountAdminRoutes(router, {
+                  adminKey: env.adminKey!,
+                  store,
+                  keyCache,
+                  tiers: config.tiers,
+                  modelStatus: () => modelHealth(registry()),
+                  log,
+                }),
+            }
+          : {}),
+      };
+    },
+    async close() {
+      await limits.close();
+      redis?.disconnect();
+      store.close();
+    },
+  };
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}

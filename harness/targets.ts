@@ -1,0 +1,147 @@
+/**
+ * One way for conformance, load tests and scenarios to say what they run against:
+ *   --target local            the local stack (started for the run if not running)
+ *   --target <pulumi stack>   `pulumi stack output --json --show-secrets -s <stack>`
+ *   --base-url URL --api-key K [--admin-key A]   anything else
+ * Environment fallbacks: GONKA_TARGET, GONKA_BASE_URL, GONKA_API_KEY, GONKA_ADMIN_KEY, GONKA_DATA_DIR.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { promisify } from "node:util";
+import { type LocalStackInfo, localStackFile, startLocalStack } from "./localStack.ts";
+
+export interface Target {
+  /** `local`, the stack name, or `url`. */
+  readonly name: string;
+  readonly baseUrl: string;
+  /** A key for `/v1` calls; undefined when the target has no key yet and no admin key to make one. */
+  readonly apiKey: string | undefined;
+  readonly adminKey: string | undefined;
+  /** Model ids the target says it serves, where known. */
+  readonly models: readonly string[];
+  /** Stops what resolving the target started (the local stack), if anything. */
+  close(): Promise<void>;
+}
+
+export interface TargetOptions {
+  target?: string | undefined;
+  baseUrl?: string | undefined;
+  apiKey?: string | undefined;
+  adminKey?: string | undefined;
+  dataDir?: string | undefined;
+  /** Runs `pulumi`; injectable for tests. */
+  pulumi?: (args: string[]) => Promise<string>;
+  log?: (line: string) => void;
+}
+
+const run = promisify(execFile);
+
+/** Reads `--target`, `--base-url`, `--api-key`, `--admin-key` from argv, falling back to the environment. */
+export function targetOptionsFromArgs(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): TargetOptions {
+  const flag = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    if (i >= 0) return argv[i + 1];
+    const eq = argv.find((a) => a.startsWith(`--${name}=`));
+    return eq?.slice(name.length + 3);
+  };
+  return {
+    target: flag("target") ?? env["GONKA_TARGET"],
+    baseUrl: flag("base-url") ?? env["GONKA_BASE_URL"],
+    apiKey: flag("api-key") ?? env["GONKA_API_KEY"],
+    adminKey: flag("admin-key") ?? env["GONKA_ADMIN_KEY"],
+    dataDir: env["GONKA_DATA_DIR"],
+  };
+}
+
+export async function resolveTarget(opts: TargetOptions): Promise<Target> {
+  const none = async () => {};
+  if (opts.baseUrl) {
+    return {
+      name: "url",
+      baseUrl: opts.baseUrl.replace(/\/+$/, ""),
+      apiKey: opts.apiKey,
+      adminKey: opts.adminKey,
+      models: [],
+      close: none,
+    };
+  }
+  const name = opts.target ?? "local";
+  if (name === "local") return resolveLocal(opts);
+  const pulumi =
+    opts.pulumi ?? (async (args) => (await run("pulumi", args, { maxBuffer: 16 * 1024 * 1024 })).stdout);
+  let text: string;
+  try {
+    text = await pulumi(["stack", "output", "--json", "--show-secrets", "-s", name]);
+  } catch (err) {
+    throw new Error(
+      `cannot read outputs of Pulumi stack "${name}" (is the Pulumi CLI installed and logged in?): ${(err as Error).message}`,
+    );
+  }
+  const outputs = JSON.parse(text) as Record<string, unknown>;
+  const url = outputs["gatewayUrl"];
+  if (typeof url !== "string") throw new Error(`stack "${name}" has no gatewayUrl output`);
+  return {
+    name,
+    baseUrl: url.replace(/\/+$/, ""),
+    apiKey: opts.apiKey ?? (typeof outputs["apiKey"] === "string" ? outputs["apiKey"] : undefined),
+    adminKey: opts.adminKey ?? (typeof outputs["adminKey"] === "string" ? outputs["adminKey"] : undefined),
+    models: Array.isArray(outputs["models"]) ? (outputs["models"] as unknown[]).map(modelName) : [],
+    close: none,
+  };
+}
+
+function modelName(m: unknown): string {
+  if (typeof m === "string") return m;
+  const o = m as Record<string, unknown>;
+  return String(o["id"] ?? o["preset"] ?? o["name"]);
+}
+
+async function resolveLocal(opts: TargetOptions): Promise<Target> {
+  const dataDir = resolve(opts.dataDir ?? ".gonka");
+  const running = await readRunning(dataDir);
+  if (running) {
+    opts.log?.(`using the local stack at ${running.gatewayUrl}`);
+    return fromLocal(running, opts, async () => {});
+  }
+  opts.log?.("starting the local stack for this run…");
+  const stack = await startLocalStack({
+    dataDir,
+    port: 0,
+    ...(opts.adminKey ? { adminKey: opts.adminKey } : {}),
+  });
+  return fromLocal(stack.info, opts, stack.stop);
+}
+
+function fromLocal(info: LocalStackInfo, opts: TargetOptions, close: () => Promise<void>): Target {
+  return {
+    name: "local",
+    baseUrl: info.gatewayUrl!,
+    apiKey: opts.apiKey ?? info.apiKey,
+    adminKey: opts.adminKey ?? info.adminKey,
+    models: info.models,
+    close,
+  };
+}
+
+/** The local stack described by local-stack.json, if its gateway still answers. */
+async function readRunning(dataDir: string): Promise<LocalStackInfo | undefined> {
+  const file = localStackFile(dataDir);
+  if (!existsSync(file)) return undefined;
+  let info: LocalStackInfo;
+  try {
+    info = JSON.parse(readFileSync(file, "utf8")) as LocalStackInfo;
+  } catch {
+    return undefined;
+  }
+  if (!info.gatewayUrl) return undefined;
+  try {
+    const res = await fetch(`${info.gatewayUrl}/healthz`, { signal: AbortSignal.timeout(2_000) });
+    return res.ok ? info : undefined;
+  } catch {
+    return undefined;
+  }
+}

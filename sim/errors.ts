@@ -1,0 +1,66 @@
+import type { Engine } from "../catalog/index.ts";
+
+/** An error the simulator reports to the client in its engine's error shape. */
+export class SimError extends Error {
+  readonly status: number;
+  readonly param: string | null;
+  /** Overrides the type derived from the status (vLLM puts class-like names here). */
+  readonly type: string | undefined;
+
+  constructor(status: number, message: string, opts: { param?: string | null; type?: string } = {}) {
+    super(message);
+    this.status = status;
+    this.param = opts.param ?? null;
+    this.type = opts.type;
+  }
+}
+
+const VLLM_TYPES: Record<number, string> = {
+  400: "BadRequestError",
+  404: "NotFoundError",
+  405: "MethodNotAllowed",
+  422: "UnprocessableEntityError",
+  500: "InternalServerError",
+  501: "NotImplementedError",
+  503: "ServiceUnavailableError",
+};
+
+const LLAMACPP_TYPES: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  404: "not_found_error",
+  500: "server_error",
+  501: "not_supported_error",
+  503: "unavailable_error",
+};
+
+/**
+ * vLLM >= 0.20: `{"error":{"message","type","param","code"}}` with `code` the HTTP
+ * status as a number. llama-server: `{"error":{"code","message","type"}}`.
+ * `wrongShape` reproduces a misconfigured proxy's `{"detail": "..."}` for the
+ * conformance suite's meta-test.
+ */
+export function errorPayload(engine: Engine, err: SimError, wrongShape = false): unknown {
+  if (wrongShape) return { detail: err.message };
+  if (engine === "llamacpp") {
+    return {
+      error: {
+        code: err.status,
+        message: err.message,
+        type: err.type ?? LLAMACPP_TYPES[err.status] ?? "server_error",
+      },
+    };
+  }
+  return {
+    error: {
+      message: err.message,
+      type: err.type ?? VLLM_TYPES[err.status] ?? "InternalServerError",
+      param: err.param,
+      code: err.status,
+    },
+  };
+}
+
+export function badRequest(message: string, param?: string): SimError {
+  return new SimError(400, message, { param: param ?? null });
+}

@@ -1,0 +1,126 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Live values read at scrape time rather than pushed on every request. */
+export interface LoadSource {
+  running(): number;
+  waiting(): number;
+  /** Fraction of the simulated KV cache in use, 0..1. */
+  kvUsage(): number;
+  /** Simulated GPU utilisation, 0..100. */
+  gpuUtil(): number;
+}
+
+const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+const ITL_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
+
+/**
+ * vLLM's metric names (with `model_name` label) plus dcgm-exporter's GPU gauge,
+ * on a registry owned by this simulator so two simulators in one process do not collide.
+ */
+export class SimMetrics {
+  readonly registry = new Registry();
+  readonly #ttft: Histogram.Internal<"model_name">;
+  readonly #itl: Histogram.Internal<"model_name">;
+  readonly #prompt: Counter.Internal;
+  readonly #generation: Counter.Internal;
+  readonly #success: Counter<"model_name" | "finished_reason">;
+  readonly #modelName: string;
+
+  constructor(modelName: string, gpus: number, gpuModel: string, load: LoadSource) {
+    this.#modelName = modelName;
+    const registers = [this.registry];
+    const labelNames = ["model_name"] as const;
+    new Gauge({
+      name: "vllm:num_requests_running",
+      help: "Number of requests in model execution batches.",
+      labelNames,
+      registers,
+      collect() {
+        this.set({ model_name: modelName }, load.running());
+      },
+    });
+    new Gauge({
+      name: "vllm:num_requests_waiting",
+      help: "Number of requests waiting to be processed.",
+      labelNames,
+      registers,
+      collect() {
+        this.set({ model_name: modelName }, load.waiting());
+      },
+    });
+    new Gauge({
+      name: "vllm:kv_cache_usage_perc",
+      help: "KV-cache usage. 1 means 100 percent usage.",
+      labelNames,
+      registers,
+      collect() {
+        this.set({ model_name: modelName }, load.kvUsage());
+      },
+    });
+    new Gauge({
+      name: "DCGM_FI_DEV_GPU_UTIL",
+      help: "GPU utilization (in %).",
+      labelNames: ["gpu", "modelName"],
+      registers,
+      collect() {
+        const util = load.gpuUtil();
+        for (let gpu = 0; gpu < gpus; gpu++) this.set({ gpu: String(gpu), modelName: gpuModel }, util);
+      },
+    });
+    this.#ttft = new Histogram({
+      name: "vllm:time_to_first_token_seconds",
+      help: "Histogram of time to first token in seconds.",
+      labelNames,
+      buckets: TTFT_BUCKETS,
+      registers,
+    }).labels({ model_name: modelName });
+    this.#itl = new Histogram({
+      name: "vllm:inter_token_latency_seconds",
+      help: "Histogram of inter-token latency in seconds.",
+      labelNames,
+      buckets: ITL_BUCKETS,
+      registers,
+    }).labels({ model_name: modelName });
+    this.#prompt = new Counter({
+      name: "vllm:prompt_tokens_total",
+      help: "Number of prefill tokens processed.",
+      labelNames,
+      registers,
+    }).labels({ model_name: modelName });
+    this.#generation = new Counter({
+      name: "vllm:generation_tokens_total",
+      help: "Number of generation tokens processed.",
+      labelNames,
+      registers,
+    }).labels({ model_name: modelName });
+    this.#success = new Counter({
+      name: "vllm:request_success_total",
+      help: "Count of successfully processed requests.",
+      labelNames: ["model_name", "finished_reason"],
+      registers,
+    });
+  }
+
+  observeTtft(seconds: number): void {
+    this.#ttft.observe(seconds);
+  }
+
+  /** vLLM records one observation per generated token after the first. */
+  observeItl(seconds: number, observations: number): void {
+    for (let i = 0; i < observations; i++) this.#itl.observe(seconds);
+  }
+
+  finished(promptTokens: number, completionTokens: number, finishReason: string): void {
+    this.#prompt.inc(promptTokens);
+    this.#generation.inc(completionTokens);
+    this.#success.inc({ model_name: this.#modelName, finished_reason: finishReason });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,39 @@
+import { planChat } from "../chatPlan.ts";
+import { type ResponseMeta, renderChatJson, renderChatStream } from "../chatRender.ts";
+import { validateChatRequest } from "../chatRequest.ts";
+import type { ActiveFaults } from "../faults.ts";
+import { runInference } from "../inference.ts";
+import type { Exchange, SimState } from "../state.ts";
+import { checkModel, includeUsage, nowSeconds, responseId } from "./common.ts";
+
+export async function handleChat(
+  state: SimState,
+  body: Record<string, unknown>,
+  faults: Readonly<ActiveFaults>,
+  ex: Exchange,
+): Promise<void> {
+  checkModel(state, body["model"], "chat");
+  const req = validateChatRequest(body);
+  const plan = planChat(req, { preset: state.preset, script: state.script, faults });
+  const meta: ResponseMeta = {
+    id: responseId("chatcmpl-"),
+    created: nowSeconds(),
+    model: state.preset.id,
+    engine: state.engine,
+    reasoningField: state.reasoningField,
+  };
+  const common = {
+    promptTokens: plan.promptTokens,
+    completionTokens: plan.completionTokens,
+    finishReason: plan.choices[0]?.finishReason ?? "stop",
+  };
+  if (req.stream === true) {
+    const frames = renderChatStream(plan, meta, {
+      includeUsage: includeUsage(req.stream_options),
+      emptyToolCalls: faults.emptyStreamToolCalls,
+    });
+    await runInference(state, ex, faults, { ...common, stream: true, frames });
+  } else {
+    await runInference(state, ex, faults, { ...common, stream: false, json: renderChatJson(plan, meta) });
+  }
+}
