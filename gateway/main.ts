@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { createGateway, type Gateway } from "./app.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
-import { createLogger } from "./logger.ts";
+import { createLogger, flushLogs } from "./logger.ts";
 import { serviceEnv, startServices } from "./services.ts";
 
 const USAGE = `usage: node gateway/main.ts --config <gateway.json|yaml>
@@ -51,6 +51,7 @@ async function main(): Promise<void> {
   log
     .child({}, { level: "info" })
     .info({ url, models: config.models.map((m) => m.id), pid: process.pid }, "listening");
+  flushLogs(log);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -17,6 +17,8 @@ export interface GatewayState {
   /** Parsed JSON body and its size, set by the body middleware. */
   body?: unknown;
   bodyBytes?: number;
+  /** The body's bytes as received, forwarded as they are when nothing needs changing. */
+  rawBody?: Buffer;
   /** The caller's API key, set by authentication. */
   key?: KeyRecord;
   sessionId?: string | undefined;

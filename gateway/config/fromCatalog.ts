@@ -1,5 +1,5 @@
 import { getPreset } from "../../catalog/index.ts";
-import type { GatewayConfigInput, TierConfig } from "./schema.ts";
+import type { GatewayConfigInput, TierConfigInput } from "./schema.ts";
 
 /** One deployed model: a catalog preset and where its replicas answer. */
 export interface DeployedModel {
@@ -16,7 +16,7 @@ export interface DeployedModel {
 export interface GatewayDeployment {
   readonly models: readonly DeployedModel[];
   readonly listen?: { host?: string; port?: number };
-  readonly tiers?: Record<string, TierConfig>;
+  readonly tiers?: Record<string, TierConfigInput>;
   readonly reasoningOutput?: "both" | "reasoning" | "reasoning_content";
 }
 

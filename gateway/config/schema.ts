@@ -102,4 +102,5 @@ export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 export type ModelConfig = z.infer<typeof modelSchema>;
 export type ReplicaConfig = z.infer<typeof replicaSchema>;
 export type TierConfig = z.infer<typeof tierSchema>;
+export type TierConfigInput = z.input<typeof tierSchema>;
 export type Timeouts = z.infer<typeof timeoutsSchema>;

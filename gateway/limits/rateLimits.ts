@@ -112,27 +112,14 @@ export function createRateLimits(opts: RateLimitsOptions): RateLimits {
     const { keyId, tierName, tier } = subject;
     const estimate = Math.max(0, Math.ceil(Number.isFinite(estimatedTokens) ? estimatedTokens : 0));
     let tokensTaken: { amount: number; windowEndsAt: number } | undefined;
+    let slotTaken: { windowEndsAt: number } | undefined;
     try {
-      const req = await requests.add(keyId, 1);
-      const reqState: WindowState = {
-        limit: tier.requestsPerMinute,
-        used: req.total,
-        msBeforeReset: req.msBeforeReset,
-      };
-      if (req.total > tier.requestsPerMinute) {
-        const tok = await tokens.read(keyId);
-        const headers = rateLimitHeaders(reqState, tokenState(tier, tok.total, tok.msBeforeReset));
-        headers["retry-after"] = retryAfterSeconds(req.msBeforeReset);
-        throw errors.rateLimited(
-          `Rate limit reached for requests on tier ${tierName}: limit ${tier.requestsPerMinute} per minute. ` +
-            `Retry after ${headers["retry-after"]} s.`,
-          headers,
-        );
-      }
-
       if (estimate > tier.tokensPerMinute) {
-        const tok = await tokens.read(keyId);
-        const headers = rateLimitHeaders(reqState, tokenState(tier, tok.total, tok.msBeforeReset));
+        const [req, tok] = await Promise.all([requests.add(keyId, 1), tokens.read(keyId)]);
+        const headers = rateLimitHeaders(
+          { limit: tier.requestsPerMinute, used: req.total, msBeforeReset: req.msBeforeReset },
+          tokenState(tier, tok.total, tok.msBeforeReset),
+        );
         headers["retry-after"] = retryAfterSeconds(WINDOW_SECONDS * 1_000);
         throw errors.rateLimited(
           `Request too large for tier ${tierName}: it may use up to ${estimate} tokens (prompt + max_tokens), ` +
@@ -142,44 +129,40 @@ export function createRateLimits(opts: RateLimitsOptions): RateLimits {
         );
       }
 
-      const tok = await tokens.add(keyId, estimate);
-      tokensTaken = { amount: estimate, windowEndsAt: Date.now() + tok.msBeforeReset };
+      // The three counters are taken together: issued in one tick, ioredis sends them as one
+      // pipeline, so admission costs one round trip. Whatever a refusal took back is returned.
+      const [req, tok, slot] = await Promise.all([
+        requests.add(keyId, 1),
+        tokens.add(keyId, estimate),
+        slots.add(keyId, 1),
+      ]);
+      const now = Date.now();
+      tokensTaken = { amount: estimate, windowEndsAt: now + tok.msBeforeReset };
+      slotTaken = { windowEndsAt: now + slot.msBeforeReset };
+      const reqState: WindowState = {
+        limit: tier.requestsPerMinute,
+        used: req.total,
+        msBeforeReset: req.msBeforeReset,
+      };
       const tokState = tokenState(tier, tok.total, tok.msBeforeReset);
-      const headers = rateLimitHeaders(reqState, tokState);
-      if (tok.total > tier.tokensPerMinute) {
-        await quietly(tokens.subtract(keyId, estimate, tokensTaken.windowEndsAt));
+      const refusal = refuse(tierName, tier, reqState, tokState, estimate, slot.total);
+      if (refusal) {
+        const giveBack = [
+          slots.subtract(keyId, 1, slotTaken.windowEndsAt),
+          tokens.subtract(keyId, estimate, tokensTaken.windowEndsAt),
+        ];
         tokensTaken = undefined;
-        // Report what is left without this request's reservation.
-        const refused = rateLimitHeaders(reqState, { ...tokState, used: tok.total - estimate });
-        refused["retry-after"] = retryAfterSeconds(tok.msBeforeReset);
-        throw errors.rateLimited(
-          `Rate limit reached for tokens on tier ${tierName}: limit ${tier.tokensPerMinute} per minute, ` +
-            `${Math.max(0, tier.tokensPerMinute - (tok.total - estimate))} left, this request may use ${estimate}. ` +
-            `Retry after ${refused["retry-after"]} s.`,
-          refused,
-        );
-      }
-
-      const slot = await slots.add(keyId, 1);
-      const slotWindowEndsAt = Date.now() + slot.msBeforeReset;
-      if (slot.total > tier.concurrentRequests) {
-        await quietly(slots.subtract(keyId, 1, slotWindowEndsAt));
-        await quietly(tokens.subtract(keyId, estimate, tokensTaken.windowEndsAt));
-        tokensTaken = undefined;
-        const refused = rateLimitHeaders(reqState, { ...tokState, used: tok.total - estimate });
-        refused["retry-after"] = "1";
-        throw errors.rateLimited(
-          `Too many concurrent requests on tier ${tierName}: limit ${tier.concurrentRequests} in flight. ` +
-            "Retry when one of your requests has finished.",
-          refused,
-        );
+        slotTaken = undefined;
+        await Promise.all(giveBack.map(quietly));
+        throw refusal;
       }
       storeWorked();
 
       const reserved = tokensTaken;
+      const slotWindowEndsAt = slotTaken.windowEndsAt;
       let settled = false;
       return {
-        headers,
+        headers: rateLimitHeaders(reqState, tokState),
         async settle(actualTokens: number) {
           if (settled) return;
           settled = true;
@@ -196,8 +179,11 @@ export function createRateLimits(opts: RateLimitsOptions): RateLimits {
       };
     } catch (err) {
       if (err instanceof GatewayError) throw err;
-      // The store failed part-way: give back what this request already holds, then apply the policy.
-      if (tokensTaken) await quietly(tokens.subtract(keyId, tokensTaken.amount, tokensTaken.windowEndsAt));
+      // The store failed part-way: give back what this request may already hold, then apply the policy.
+      const giveBack: Promise<unknown>[] = [];
+      if (tokensTaken) giveBack.push(tokens.subtract(keyId, tokensTaken.amount, tokensTaken.windowEndsAt));
+      if (slotTaken) giveBack.push(slots.subtract(keyId, 1, slotTaken.windowEndsAt));
+      await Promise.all(giveBack.map(quietly));
       storeFailed(err);
       if (opts.failurePolicy === "fail-closed") throw unavailable(err);
       return NO_LIMITS;
@@ -213,6 +199,48 @@ export function createRateLimits(opts: RateLimitsOptions): RateLimits {
       // The Redis client belongs to the caller (it may be shared); nothing else holds resources.
     },
   };
+}
+
+/** The first limit the request broke, as the 429 the client gets; undefined when it is within all three. */
+function refuse(
+  tierName: string,
+  tier: TierConfig,
+  reqState: WindowState,
+  tokState: WindowState,
+  estimate: number,
+  slotsInUse: number,
+): GatewayError | undefined {
+  if (reqState.used > tier.requestsPerMinute) {
+    // Report tokens without this request's reservation, which is being returned.
+    const headers = rateLimitHeaders(reqState, { ...tokState, used: tokState.used - estimate });
+    headers["retry-after"] = retryAfterSeconds(reqState.msBeforeReset);
+    return errors.rateLimited(
+      `Rate limit reached for requests on tier ${tierName}: limit ${tier.requestsPerMinute} per minute. ` +
+        `Retry after ${headers["retry-after"]} s.`,
+      headers,
+    );
+  }
+  if (tokState.used > tier.tokensPerMinute) {
+    const before = tokState.used - estimate;
+    const headers = rateLimitHeaders(reqState, { ...tokState, used: before });
+    headers["retry-after"] = retryAfterSeconds(tokState.msBeforeReset);
+    return errors.rateLimited(
+      `Rate limit reached for tokens on tier ${tierName}: limit ${tier.tokensPerMinute} per minute, ` +
+        `${Math.max(0, tier.tokensPerMinute - before)} left, this request may use ${estimate}. ` +
+        `Retry after ${headers["retry-after"]} s.`,
+      headers,
+    );
+  }
+  if (slotsInUse > tier.concurrentRequests) {
+    const headers = rateLimitHeaders(reqState, { ...tokState, used: tokState.used - estimate });
+    headers["retry-after"] = "1";
+    return errors.rateLimited(
+      `Too many concurrent requests on tier ${tierName}: limit ${tier.concurrentRequests} in flight. ` +
+        "Retry when one of your requests has finished.",
+      headers,
+    );
+  }
+  return undefined;
 }
 
 function tokenState(tier: TierConfig, used: number, msBeforeReset: number): WindowState {

@@ -20,6 +20,8 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
     // Keep trying forever, at most 1 s apart, so limits resume soon after Redis returns.
     retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
     enableReadyCheck: true,
+    // Commands issued in the same tick (admission's three counters) go out as one pipeline.
+    enableAutoPipelining: true,
   });
   // Without a listener ioredis prints every reconnect failure; the limiter logs outages once.
   let warned = false;

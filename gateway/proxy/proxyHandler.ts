@@ -59,9 +59,24 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
       options.onOutcome(outcome);
     };
 
-    body["model"] = model.id;
-    if (stream) body["stream_options"] = { ...streamOptions, include_usage: true };
-    if (endpoint === "chat.completions") normaliseReasoningIn(body["messages"], model.backendReasoningField);
+    // Forward the client's bytes untouched unless the backend needs something changed:
+    // an alias resolved, usage asked for, reasoning moved to the field the engine reads.
+    let changed = false;
+    if (body["model"] !== model.id) {
+      body["model"] = model.id;
+      changed = true;
+    }
+    if (stream && streamOptions["include_usage"] !== true) {
+      body["stream_options"] = { ...streamOptions, include_usage: true };
+      changed = true;
+    }
+    if (
+      endpoint === "chat.completions" &&
+      normaliseReasoningIn(body["messages"], model.backendReasoningField)
+    ) {
+      changed = true;
+    }
+    const upstreamBody = changed || !ctx.state.rawBody ? JSON.stringify(body) : ctx.state.rawBody;
 
     // Stop the GPU work as soon as the client goes away.
     const abort = new AbortController();
@@ -79,7 +94,7 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
       upstream = await callUpstream({
         pool: route.pool,
         path: PATHS[endpoint],
-        body: JSON.stringify(body),
+        body: upstreamBody,
         requestId: ctx.state.requestId,
         sessionId: ctx.state.sessionId,
         signal: abort.signal,

@@ -34,12 +34,15 @@ export function normaliseReasoningOut(target: Fields, mode: ReasoningOutput): bo
 export function normaliseReasoningIn(
   messages: unknown,
   backendField: "reasoning" | "reasoning_content",
-): void {
-  if (!Array.isArray(messages)) return;
+): boolean {
+  if (!Array.isArray(messages)) return false;
+  let changed = false;
   const other = backendField === "reasoning" ? "reasoning_content" : "reasoning";
   for (const m of messages as Fields[]) {
     if (m?.["role"] !== "assistant" || !(other in m)) continue;
     if (typeof m[backendField] !== "string" && typeof m[other] === "string") m[backendField] = m[other];
     delete m[other];
+    changed = true;
   }
+  return changed;
 }

@@ -6,7 +6,7 @@ import type { ModelPool, Replica } from "../routing/replicaPool.ts";
 export interface UpstreamRequest {
   readonly pool: ModelPool;
   readonly path: string;
-  readonly body: string;
+  readonly body: string | Buffer;
   readonly requestId: string;
   readonly sessionId?: string | undefined;
   readonly signal: AbortSignal;
