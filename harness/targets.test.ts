@@ -23,8 +23,9 @@ describe("targets", () => {
       pulumi: async (args) => {
         calls.push(args);
         return JSON.stringify({
-          gatewayUrl: "https://api.staging.example/",
+          gatewayUrl: "http://127.0.0.1:9/",
           adminKey: "adm",
+          apiKey: "gk-from-outputs",
           models: ["kimi-k2.5", { id: "qwen3-32b" }],
         });
       },
@@ -32,8 +33,9 @@ describe("targets", () => {
     expect(calls[0]).toEqual(["stack", "output", "--json", "--show-secrets", "-s", "staging"]);
     expect(t).toMatchObject({
       name: "staging",
-      baseUrl: "https://api.staging.example",
+      baseUrl: "http://127.0.0.1:9",
       adminKey: "adm",
+      apiKey: "gk-from-outputs",
       models: ["kimi-k2.5", "qwen3-32b"],
     });
   });
@@ -50,5 +52,36 @@ describe("targets", () => {
     await expect(resolveTarget({ target: "dev", pulumi: async () => "{}" })).rejects.toThrow(
       /no gatewayUrl output/,
     );
+  });
+});
+
+describe("temporary keys", () => {
+  it("creates an API key on the roomiest tier when only an admin key is known, and revokes it on close", async () => {
+    const { startProcessFixture, ADMIN_KEY } = await import("../gateway/test/processFixture.ts");
+    const fx = await startProcessFixture({ preset: "qwen3-32b" });
+    try {
+      const gw = await fx.startGateway();
+      const target = await resolveTarget({ baseUrl: gw.url, adminKey: ADMIN_KEY });
+      expect(target.apiKey).toMatch(/^gk-/);
+      const call = () =>
+        fetch(`${gw.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${target.apiKey}`, "content-type": "application/json" },
+          body: JSON.stringify({
+            model: "qwen3-32b",
+            max_tokens: 2,
+            messages: [{ role: "user", content: "x" }],
+          }),
+        });
+      expect((await call()).status).toBe(200);
+      const keys = (await (
+        await fetch(`${gw.url}/admin/keys`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+      ).json()) as { data: { tier: string }[] };
+      expect(keys.data[0]!.tier).toBe("enterprise");
+      await target.close();
+      expect((await call()).status).toBe(401);
+    } finally {
+      await fx.close();
+    }
   });
 });

