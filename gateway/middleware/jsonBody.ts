@@ -15,8 +15,10 @@ export function jsonBody(limitBytes: number): Middleware<GatewayState> {
       throw errors.unsupportedMediaType(type || undefined);
     const declared = Number(ctx.get("content-length") || "0");
     if (declared > limitBytes) {
-      // Close the connection rather than read a body we will refuse anyway.
-      ctx.set("connection", "close");
+      // Read and discard a moderately large body so the client, still sending, sees the 413
+      // rather than a broken pipe; close the connection on anything bigger.
+      if (declared <= DRAIN_LIMIT_BYTES) await drain(ctx.req);
+      else ctx.set("connection", "close");
       throw errors.bodyTooLarge(limitBytes);
     }
     const raw = await readBody(ctx.req, limitBytes);
@@ -30,6 +32,17 @@ export function jsonBody(limitBytes: number): Middleware<GatewayState> {
     }
     await next();
   };
+}
+
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+
+function drain(req: NodeJS.ReadableStream): Promise<void> {
+  return new Promise((resolve) => {
+    req.on("end", resolve);
+    req.on("error", () => resolve());
+    req.on("close", resolve);
+    req.resume();
+  });
 }
 
 function readBody(req: NodeJS.ReadableStream, limit: number): Promise<Buffer> {

@@ -1,0 +1,96 @@
+/**
+ * Gonka's additions to the OpenAI surface: health, /gonka/info, admin usage,
+ * tiering and sessions. Feature-dependent cases skip, printing why, only when
+ * /gonka/info reports the feature off (or there is no admin key).
+ */
+import { checkRequestId, jsonBody } from "../lib/checks.ts";
+import { FEATURES } from "../lib/gonka.ts";
+import { assert, type Case, modelFor } from "./types.ts";
+
+interface ModelHealth {
+  model: string;
+  status: string;
+  queue_depth: number;
+  running: number;
+  gpu_utilization: number | null;
+}
+
+export const extensionCases: Case[] = [
+  {
+    name: "health: /healthz is up, /readyz is ready, /health/models reports status, queue depth and GPU use per model",
+    async run(s) {
+      const live = await s.raw("/healthz", { auth: false });
+      assert(live.status === 200, `/healthz HTTP ${live.status}`);
+      checkRequestId(live.headers);
+      await live.body?.cancel();
+      const ready = await s.raw("/readyz", { auth: false });
+      const readyBody = await ready.text();
+      assert(ready.status === 200, `/readyz HTTP ${ready.status}: ${readyBody}`);
+      const res = await s.raw("/health/models");
+      assert(res.status === 200, `/health/models HTTP ${res.status}`);
+      const body = (await jsonBody(res)) as { data: ModelHealth[] };
+      for (const m of s.models) {
+        const h = body.data.find((x) => x.model === m.id);
+        assert(h, `/health/models does not report ${m.id}`);
+        assert(["ok", "degraded", "down"].includes(h.status), `${m.id} status ${h.status}`);
+        assert(typeof h.queue_depth === "number", `${m.id} has no numeric queue_depth`);
+        assert(
+          h.gpu_utilization === null || typeof h.gpu_utilization === "number",
+          `${m.id} gpu_utilization`,
+        );
+      }
+    },
+  },
+  {
+    name: "/gonka/info names the gateway version, its features and every listed model's backend",
+    async run(s, skip) {
+      if (!s.info) return skip(s.infoWhy);
+      const info = s.info;
+      assert(info.object === "gonka.info", `object ${info.object}`);
+      assert(typeof info.version === "string" && info.version.length > 0, "no version");
+      for (const f of FEATURES) {
+        assert(typeof info.features?.[f] === "boolean", `features.${f} is not a boolean`);
+      }
+      for (const m of s.models) {
+        const b = info.models.find((x) => x.id === m.id);
+        assert(b, `/gonka/info does not describe ${m.id}`);
+        const versions = b.backend_versions ?? (b.backend_version ? [b.backend_version] : []);
+        assert(b.engine, `${m.id} has no engine`);
+        assert(
+          versions.length > 0 && versions.every((v) => typeof v === "string" && v),
+          `${m.id} has no backend version`,
+        );
+      }
+    },
+  },
+  {
+    name: "admin usage: the suite's own requests are metered per key",
+    async run(s, skip) {
+      const admin = s.feature("admin");
+      if (!admin.on) return skip(admin.reason);
+      if (!s.admin) return skip("no admin key for this target");
+      if (!s.ownKeyId)
+        return skip("the suite could not make its own key (api_keys off), so it cannot find its usage");
+      const model = modelFor(s, "chat", skip);
+      await s.client.chat.completions.create({ model, messages: [{ role: "user", content: "meter me" }] });
+      const path = `/admin/usage?group_by=key&key_id=${encodeURIComponent(s.ownKeyId)}`;
+      // Rows are written when a request finishes; give the writer a moment.
+      let last: unknown;
+      for (let attempt = 0; attempt < 20; attempt++) {
+        last = await s.admin.call("GET", path);
+        const rows = ((last as { data?: unknown[] }).data ?? []) as Record<string, unknown>[];
+        const mine = rows.filter((r) => Object.values(r).includes(s.ownKeyId));
+        if (mine.some((r) => tokensIn(r) > 0)) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no usage with tokens for key ${s.ownKeyId}: ${JSON.stringify(last).slice(0, 400)}`);
+    },
+  },
+];
+
+/** Sum of numeric fields whose names mention tokens. */
+function tokensIn(row: Record<string, unknown>): number {
+  return Object.entries(row)
+    .filter(([k, v]) => /tokens/i.test(k) && typeof v === "number")
+    .reduce((a, [, v]) => a + (v as number), 0);
+}

@@ -1,0 +1,167 @@
+/**
+ * OpenAI's published OpenAPI document as the oracle for response, chunk and error
+ * shapes. Loaded once per process, `nullable` (OpenAPI 3.0) rewritten to JSON
+ * Schema, compiled lazily with Ajv's 2020-12 dialect so `$ref` siblings count.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
+import { parse } from "yaml";
+
+/** The schemas the suite validates against (`#/components/schemas/<name>`). */
+export type SpecSchema =
+  | "CreateChatCompletionResponse"
+  | "CreateChatCompletionStreamResponse"
+  | "CreateCompletionResponse"
+  | "CreateEmbeddingResponse"
+  | "ListModelsResponse"
+  | "Model"
+  | "ErrorResponse";
+
+/** The roots; openapi/extract.ts vendors these and everything they reference. */
+export const ROOT_SCHEMAS: readonly SpecSchema[] = [
+  "CreateChatCompletionResponse",
+  "CreateChatCompletionStreamResponse",
+  "CreateCompletionResponse",
+  "CreateEmbeddingResponse",
+  "ListModelsResponse",
+  "Model",
+  "ErrorResponse",
+];
+
+const VENDORED = resolve(import.meta.dirname, "..", "openapi", "openai-schemas.json");
+
+/**
+ * `components.schemas` of OpenAI's spec: from CONFORMANCE_OPENAPI (a full openapi.yaml or
+ * .json, to check against a newer spec) or else the vendored subset.
+ */
+function loadSchemas(env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
+  const override = env["CONFORMANCE_OPENAPI"];
+  if (override) {
+    const text = readFileSync(override, "utf8");
+    const doc = (override.endsWith(".json") ? JSON.parse(text) : parse(text, { maxAliasCount: -1 })) as {
+      components: { schemas: Record<string, unknown> };
+    };
+    return doc.components.schemas;
+  }
+  if (!existsSync(VENDORED))
+    throw new Error(`${VENDORED} is missing; regenerate it with conformance/openapi/extract.ts`);
+  return (JSON.parse(readFileSync(VENDORED, "utf8")) as { schemas: Record<string, unknown> }).schemas;
+}
+
+/**
+ * Fields vLLM (and so the gateway, which passes bodies through) sends as `null`
+ * where OpenAI's spec types them as non-null: observed on vLLM 0.20 and the
+ * simulator. They are deleted before validation only when null, so a present but
+ * wrongly typed value still fails. Paths use `*` for every array element. Extra
+ * vendor fields (`reasoning`, `reasoning_content`, `stop_reason`, `token_ids`,
+ * `prompt_logprobs`, `kv_transfer_params`, ...) need no stripping: the spec allows
+ * additional properties.
+ */
+export const KNOWN_VENDOR_NULLS: Readonly<Record<SpecSchema, readonly string[]>> = {
+  CreateChatCompletionResponse: [
+    "system_fingerprint",
+    "usage.prompt_tokens_details",
+    "choices.*.message.annotations",
+    "choices.*.message.function_call",
+  ],
+  CreateChatCompletionStreamResponse: ["system_fingerprint", "usage.prompt_tokens_details"],
+  CreateCompletionResponse: ["system_fingerprint", "usage.prompt_tokens_details"],
+  CreateEmbeddingResponse: [],
+  ListModelsResponse: [],
+  Model: [],
+  ErrorResponse: [],
+};
+
+/**
+ * Required fields llama.cpp's server leaves out (kimi-k2.5-q2): `logprobs` per
+ * choice and `message.refusal`. Filled with `null` before validation so the
+ * suite reports them here, in one documented place, instead of failing on every
+ * response of that backend. The official clients accept their absence.
+ */
+export const KNOWN_VENDOR_OMISSIONS: Readonly<Partial<Record<SpecSchema, readonly string[]>>> = {
+  CreateChatCompletionResponse: ["choices.*.logprobs", "choices.*.message.refusal"],
+};
+
+let compiled: Map<SpecSchema, ValidateFunction> | undefined;
+let ajv: Ajv2020 | undefined;
+
+function load(): Ajv2020 {
+  if (ajv) return ajv;
+  const schemas = rewriteNullable(loadSchemas()) as Record<string, unknown>;
+  ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+  ajv.addSchema({ $id: "openai", components: { schemas } });
+  compiled = new Map();
+  return ajv;
+}
+
+/** `{type: T, nullable: true}` → `{anyOf: [{type: T}, {type: "null"}]}`, recursively; drops `discriminator`. */
+function rewriteNullable(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(rewriteNullable);
+  if (!node || typeof node !== "object") return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === "nullable" || k === "discriminator" || k === "example" || k === "x-oaiMeta") continue;
+    out[k] = rewriteNullable(v);
+  }
+  if ((node as Record<string, unknown>)["nullable"] === true) return { anyOf: [out, { type: "null" }] };
+  return out;
+}
+
+function validator(name: SpecSchema): ValidateFunction {
+  const instance = load();
+  let fn = compiled!.get(name);
+  if (!fn) {
+    fn = instance.getSchema(`openai#/components/schemas/${name}`);
+    if (!fn) throw new Error(`schema ${name} not found in the OpenAI spec`);
+    compiled!.set(name, fn);
+  }
+  return fn;
+}
+
+/** A deep copy of `value` without the known vendor nulls of `name` and with its known omissions filled. */
+export function stripVendorNulls(name: SpecSchema, value: unknown): unknown {
+  const copy = structuredClone(value);
+  for (const path of KNOWN_VENDOR_NULLS[name]) deleteNullAt(copy, path.split("."));
+  for (const path of KNOWN_VENDOR_OMISSIONS[name] ?? []) fillNullAt(copy, path.split("."));
+  return copy;
+}
+
+function fillNullAt(node: unknown, path: string[]): void {
+  if (!node || typeof node !== "object") return;
+  const [head, ...rest] = path;
+  if (head === undefined) return;
+  if (head === "*") {
+    if (Array.isArray(node)) for (const item of node) fillNullAt(item, rest);
+    return;
+  }
+  const obj = node as Record<string, unknown>;
+  if (rest.length === 0) {
+    if (!(head in obj)) obj[head] = null;
+    return;
+  }
+  fillNullAt(obj[head], rest);
+}
+
+function deleteNullAt(node: unknown, path: string[]): void {
+  if (!node || typeof node !== "object") return;
+  const [head, ...rest] = path;
+  if (head === undefined) return;
+  if (head === "*") {
+    if (Array.isArray(node)) for (const item of node) deleteNullAt(item, rest);
+    return;
+  }
+  const obj = node as Record<string, unknown>;
+  if (rest.length === 0) {
+    if (obj[head] === null) delete obj[head];
+    return;
+  }
+  deleteNullAt(obj[head], rest);
+}
+
+/** Spec violations of `value` as readable lines (empty when it conforms). */
+export function specViolations(name: SpecSchema, value: unknown): string[] {
+  const fn = validator(name);
+  if (fn(stripVendorNulls(name, value))) return [];
+  return (fn.errors ?? []).slice(0, 8).map((e) => `${e.instancePath || "/"} ${e.message ?? ""}`.trim());
+}
