@@ -86,7 +86,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   options.mount?.(router);
 
   const body = jsonBody(config.bodyLimitBytes);
-  const pass: Step = (_ctx, next) => next();
   const proxyOptions = {
     reasoningOutput: config.reasoningOutput,
     replicaCooldownMs: config.replicaCooldownMs,
@@ -94,14 +93,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     log,
   };
   for (const [path, endpoint] of PROXIED) {
-    router.post(
-      path,
-      body,
-      options.authenticate ?? pass,
-      routeModel(endpoint, registry),
-      options.admit ?? pass,
-      proxyHandler(endpoint, proxyOptions),
-    );
+    const steps: Step[] = [body];
+    if (options.authenticate) steps.push(options.authenticate);
+    steps.push(routeModel(endpoint, registry));
+    if (options.admit) steps.push(options.admit);
+    steps.push(proxyHandler(endpoint, proxyOptions));
+    router.post(path, ...steps);
   }
 
   app.use(requestId());

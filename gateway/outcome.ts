@@ -22,6 +22,7 @@ export interface RequestOutcome {
   streamed: boolean;
   clientAborted: boolean;
   usage: TokenUsage | null;
+  /** Streams: time to the first event. Null for non-streamed answers, which arrive whole. */
   ttftMs: number | null;
   latencyMs: number;
   errorCode: string | null;

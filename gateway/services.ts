@@ -7,6 +7,7 @@ import { admission } from "./auth/admission.ts";
 import { authenticate } from "./auth/authenticate.ts";
 import type { GatewayConfig } from "./config/schema.ts";
 import { createRateLimits, createRedisClient, type RateLimits, redisReady } from "./limits/index.ts";
+import { UsageJournal } from "./metering/usageJournal.ts";
 import { usageRecorder } from "./metering/usageRecorder.ts";
 import { modelHealth } from "./routes/health.ts";
 import type { ModelRegistry } from "./routing/modelRegistry.ts";
@@ -44,7 +45,10 @@ export interface Services {
 
 /** Opens the store, connects Redis (if configured) and builds the request-path steps over them. */
 export async function startServices(config: GatewayConfig, env: ServiceEnv, log: Logger): Promise<Services> {
-  const store = openStore({ dataDir: env.dataDir });
+  const sqlite = openStore({ dataDir: env.dataDir });
+  // Usage rows go through a write-ahead journal: durable at once, imported in batches.
+  const usage = new UsageJournal(sqlite.usage, { dataDir: env.dataDir }, log);
+  const store: Store = { ...sqlite, usage };
   const keyCache = createKeyCache(store.keys);
   let redis: Redis | undefined;
   if (env.redisUrl) {
@@ -95,7 +99,8 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
     async close() {
       await limits.close();
       redis?.disconnect();
-      store.close();
+      usage.close();
+      sqlite.close();
     },
   };
 }

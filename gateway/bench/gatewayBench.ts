@@ -4,7 +4,8 @@
  * pays), through the gateway's core path, and through the gateway with keys, Redis
  * rate limits and metering on — so the ratios mean something on any machine.
  *
- *   --seconds N    duration of each measurement (default 4)
+ *   --seconds N    duration of each measurement (default 3)
+ *   --rounds N     measurements per cell, interleaved; the median is kept (default 3)
  *   --cpu-prof     write V8 CPU profiles of both gateway processes to ./reports/
  *
  * Non-streaming requests go to a zero-latency simulator. Streams go to one that
@@ -23,9 +24,14 @@ import { buildGatewayConfig } from "../config/fromCatalog.ts";
 import { fixedRate, type LoadResult, percentile, processCpuMicros, saturate } from "./loadgen.ts";
 
 const { values } = parseArgs({
-  options: { seconds: { type: "string", default: "4" }, "cpu-prof": { type: "boolean" } },
+  options: {
+    seconds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "3" },
+    "cpu-prof": { type: "boolean" },
+  },
 });
 const durationMs = Number(values.seconds) * 1000;
+const rounds = Math.max(1, Number(values.rounds));
 const PATH = "/v1/chat/completions";
 const FAST = "llama-4-maverick";
 const PACED = "qwen3-32b";
@@ -145,39 +151,56 @@ async function main() {
       );
     }
 
+    // Each cell is measured `rounds` times, targets interleaved, and the median round kept:
+    // a shared VM's noise moves single runs by ±30%, interleaving spreads it evenly.
     const measure = async (targets: Target[], body: string, mode: "saturate" | "rate", n: number) => {
-      const rows: Row[] = [];
-      let base: LoadResult | undefined;
-      for (const t of targets) {
-        const cpu0 = t.proc ? processCpuMicros(t.proc.pid) : 0;
-        const spec = {
-          url: t.url,
-          path: PATH,
-          body,
-          durationMs,
-          ...(t.headers ? { headers: t.headers } : {}),
-        };
-        const r = mode === "saturate" ? await saturate(spec, n) : await fixedRate(spec, n);
-        const cpu = t.proc ? processCpuMicros(t.proc.pid) - cpu0 : null;
-        if (r.errors) console.warn(`  ${t.name}: ${r.errors} errors`);
-        base ??= r;
-        const p50 = percentile(r.latenciesMs, 50);
-        const p99 = percentile(r.latenciesMs, 99);
-        rows.push({
-          path: t.name,
-          rps: r.requests / r.seconds,
-          cpuUs: cpu === null ? null : cpu / Math.max(1, r.requests),
-          frames: r.requests ? r.frames / r.requests : 0,
-          p50,
-          p99,
-          addedP50: t.proc ? p50 - percentile(base.latenciesMs, 50) : null,
-          addedP99: t.proc ? p99 - percentile(base.latenciesMs, 99) : null,
-        });
+      const runs = new Map<Target, Array<{ r: LoadResult; cpu: number | null }>>();
+      for (let round = 0; round < rounds; round++) {
+        for (const t of targets) {
+          const cpu0 = t.proc ? processCpuMicros(t.proc.pid) : 0;
+          const spec = {
+            url: t.url,
+            path: PATH,
+            body,
+            durationMs,
+            ...(t.headers ? { headers: t.headers } : {}),
+          };
+          const r = mode === "saturate" ? await saturate(spec, n) : await fixedRate(spec, n);
+          const cpu = t.proc ? processCpuMicros(t.proc.pid) - cpu0 : null;
+          if (r.errors) console.warn(`  ${t.name}: ${r.errors} errors`);
+          runs.set(t, [...(runs.get(t) ?? []), { r, cpu }]);
+        }
       }
-      return rows;
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const summary = targets.map((t) => {
+        const all = runs.get(t)!;
+        const latencies = all.flatMap((x) => x.r.latenciesMs);
+        const requests = all.reduce((a, x) => a + x.r.requests, 0);
+        return {
+          t,
+          rps: median(all.map((x) => x.r.requests / x.r.seconds)),
+          cpuUs: t.proc ? median(all.map((x) => (x.cpu ?? 0) / Math.max(1, x.r.requests))) : null,
+          frames: requests ? all.reduce((a, x) => a + x.r.frames, 0) / requests : 0,
+          p50: percentile(latencies, 50),
+          p99: percentile(latencies, 99),
+        };
+      });
+      const base = summary[0]!;
+      return summary.map(
+        (s): Row => ({
+          path: s.t.name,
+          rps: s.rps,
+          cpuUs: s.cpuUs,
+          frames: s.frames,
+          p50: s.p50,
+          p99: s.p99,
+          addedP50: s.t.proc ? s.p50 - base.p50 : null,
+          addedP99: s.t.proc ? s.p99 - base.p99 : null,
+        }),
+      );
     };
 
-    console.log(`measuring, ${durationMs / 1000} s per cell…`);
+    console.log(`measuring, ${rounds} × ${durationMs / 1000} s per cell…`);
     const sat = await measure(fastTargets, plain, "saturate", 32);
     const at500 = await measure(fastTargets, plain, "rate", 500);
     const streamSat = await measure(pacedTargets, streamed, "saturate", 32);

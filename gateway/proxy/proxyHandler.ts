@@ -116,7 +116,6 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
         );
       } else {
         const text = await upstream.body.text();
-        outcome.ttftMs = Date.now() - ctx.state.startedAt;
         ctx.body = rewriteJson(text, outcome, options.reasoningOutput);
         ctx.type = "application/json";
         record(200, null);

@@ -80,6 +80,8 @@ export interface UsageSummaryRow {
 export interface UsageLedger {
   /** One synchronous insert; when it returns the row is committed (see the store's pragmas). */
   record(row: UsageRow): void;
+  /** Many rows in one transaction: all or none; rows already recorded are skipped. */
+  recordMany(rows: readonly UsageRow[]): void;
   summary(query: UsageQuery): UsageSummaryRow[];
   count(): number;
 }

@@ -51,6 +51,8 @@ describe("usage survives a SIGKILL", () => {
     await gw.exited;
     expect(completed.length).toBeGreaterThan(50);
 
+    // The restarted gateway first replays what the killed one journaled.
+    const restarted = await fx.startGateway();
     const db = new Database(join(fx.dir, "data", "gateway.sqlite"), { readonly: true });
     const rows = db.prepare("SELECT request_id, status FROM usage_rows").all() as {
       request_id: string;
@@ -66,7 +68,6 @@ describe("usage survives a SIGKILL", () => {
     expect(okRows.size - completed.length).toBeGreaterThanOrEqual(0);
     expect(okRows.size - completed.length).toBeLessThanOrEqual(8);
 
-    const restarted = await fx.startGateway();
     const res = await fetch(`${restarted.url}/admin/usage?group_by=key`, {
       headers: { authorization: "Bearer test-admin-key-0123456789abcdef" },
     });

@@ -69,6 +69,14 @@ export function createSqliteUsageLedger(db: SqliteDatabase): UsageLedger {
      ON CONFLICT (request_id) DO NOTHING`,
   );
   const countRows = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM usage_rows");
+  const toParams = (row: UsageRow) => ({
+    ...row,
+    streamed: row.streamed ? 1 : 0,
+    clientAborted: row.clientAborted ? 1 : 0,
+  });
+  const insertMany = db.transaction((rows: readonly UsageRow[]) => {
+    for (const row of rows) insert.run(toParams(row));
+  });
 
   // One statement per combination of filters present (at most 32), prepared on first use.
   const scans = new Map<string, ReturnType<typeof prepareScan>>();
@@ -80,11 +88,11 @@ export function createSqliteUsageLedger(db: SqliteDatabase): UsageLedger {
 
   return {
     record(row: UsageRow): void {
-      insert.run({
-        ...row,
-        streamed: row.streamed ? 1 : 0,
-        clientAborted: row.clientAborted ? 1 : 0,
-      });
+      insert.run(toParams(row));
+    },
+
+    recordMany(rows: readonly UsageRow[]): void {
+      if (rows.length) insertMany(rows);
     },
 
     summary(query: UsageQuery): UsageSummaryRow[] {
