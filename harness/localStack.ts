@@ -92,6 +92,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
       },
     });
+    await waitUntilReady(gateway.url, config.models.length);
     const info: LocalStackInfo = {
       gatewayUrl: gateway.url,
       apiKey: await issueLocalKey(gateway.url, adminKey),
@@ -108,6 +109,31 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     await stop();
     throw err;
   }
+}
+
+/**
+ * Ready means `/readyz` answers 200 and the gateway has read every backend's
+ * engine version (its first health probe round is over), so the first client
+ * sees a complete `/gonka/info` and `/health/models`.
+ */
+async function waitUntilReady(gatewayUrl: string, models: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const ready = await fetch(`${gatewayUrl}/readyz`);
+      const info = (await (await fetch(`${gatewayUrl}/gonka/info`)).json()) as {
+        models: { backend_versions: string[] }[];
+      };
+      const known = info.models.filter((m) => m.backend_versions.length > 0).length;
+      if (ready.status === 200 && known === models) return;
+      last = `readyz ${ready.status}, ${known}/${models} backend versions known`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the gateway at ${gatewayUrl} did not become ready within ${timeoutMs} ms (${last})`);
 }
 
 const LOCAL_KEY_NAME = "local-stack";
