@@ -115,8 +115,8 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
           record,
         );
       } else {
-        const text = await upstream.body.text();
-        ctx.body = rewriteJson(text, outcome, options.reasoningOutput);
+        const raw = Buffer.from(await upstream.body.arrayBuffer());
+        ctx.body = rewriteJson(raw, outcome, options.reasoningOutput);
         ctx.type = "application/json";
         record(200, null);
       }
@@ -190,7 +190,10 @@ function drained(res: ServerResponse): Promise<unknown> {
 }
 
 /** Reads usage and normalises reasoning fields; re-serialises only when something changed. */
-function rewriteJson(text: string, outcome: RequestOutcome, mode: ReasoningOutput): string {
+function rewriteJson(raw: Buffer, outcome: RequestOutcome, mode: ReasoningOutput): Buffer | string {
+  // The backend's bytes go back as they came unless reasoning fields must change:
+  // no re-encoding, and Koa need not measure a string.
+  const text = raw.toString("utf8");
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(text) as Record<string, unknown>;
@@ -198,13 +201,13 @@ function rewriteJson(text: string, outcome: RequestOutcome, mode: ReasoningOutpu
     throw errors.upstreamFailed("The model backend returned a body that is not JSON.");
   }
   outcome.usage = usageFromOpenAI(json["usage"]);
-  if (!text.includes('"reasoning')) return text;
+  if (!text.includes('"reasoning')) return raw;
   let changed = false;
   for (const choice of (json["choices"] ?? []) as Record<string, unknown>[]) {
     const message = choice?.["message"] as Record<string, unknown> | undefined;
     if (message && normaliseReasoningOut(message, mode)) changed = true;
   }
-  return changed ? JSON.stringify(json) : text;
+  return changed ? JSON.stringify(json) : raw;
 }
 
 function normaliseError(err: unknown, modelId: string, idleMs: number): GatewayError {
