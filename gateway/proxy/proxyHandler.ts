@@ -116,9 +116,13 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
         );
       } else {
         const raw = Buffer.from(await upstream.body.arrayBuffer());
-        ctx.body = rewriteJson(raw, outcome, options.reasoningOutput);
-        ctx.type = "application/json";
+        const answer = rewriteJson(raw, outcome, options.reasoningOutput);
         record(200, null);
+        // Written here rather than through Koa's respond(): headers set so far (request id,
+        // rate limits) are already on `res`, and the body is ready bytes.
+        ctx.respond = false;
+        res.writeHead(200, { "content-type": "application/json", "content-length": answer.length });
+        res.end(answer);
       }
     } catch (err) {
       if (outcome.clientAborted) {
@@ -190,7 +194,7 @@ function drained(res: ServerResponse): Promise<unknown> {
 }
 
 /** Reads usage and normalises reasoning fields; re-serialises only when something changed. */
-function rewriteJson(raw: Buffer, outcome: RequestOutcome, mode: ReasoningOutput): Buffer | string {
+function rewriteJson(raw: Buffer, outcome: RequestOutcome, mode: ReasoningOutput): Buffer {
   // The backend's bytes go back as they came unless reasoning fields must change:
   // no re-encoding, and Koa need not measure a string.
   const text = raw.toString("utf8");
@@ -207,7 +211,7 @@ function rewriteJson(raw: Buffer, outcome: RequestOutcome, mode: ReasoningOutput
     const message = choice?.["message"] as Record<string, unknown> | undefined;
     if (message && normaliseReasoningOut(message, mode)) changed = true;
   }
-  return changed ? JSON.stringify(json) : raw;
+  return changed ? Buffer.from(JSON.stringify(json)) : raw;
 }
 
 function normaliseError(err: unknown, modelId: string, idleMs: number): GatewayError {
