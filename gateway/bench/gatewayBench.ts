@@ -216,13 +216,13 @@ function report(sat: Row[], at500: Row[], streamSat: Row[], streamRate: Row[]) {
   const f = (v: number | null | undefined, d = 0) => (v === null || v === undefined ? "—" : v.toFixed(d));
   console.log("\nNon-streaming chat, 16 tokens, zero-latency backend");
   console.log(
-    "| path | req/s at saturation (32 conns) | CPU µs/req | p50 ms @500/s | p99 ms @500/s | added p50 ms | added p99 ms |",
+    "| path | req/s at saturation (32 conns) | CPU µs/req saturated | CPU µs/req @500/s | p50 ms @500/s | p99 ms @500/s | added p50 ms | added p99 ms |",
   );
-  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
   sat.forEach((s, i) => {
     const r = at500[i]!;
     console.log(
-      `| ${s.path} | ${f(s.rps)} | ${f(s.cpuUs)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${f(r.addedP50, 2)} | ${f(r.addedP99, 2)} |`,
+      `| ${s.path} | ${f(s.rps)} | ${f(s.cpuUs)} | ${f(r.cpuUs)} | ${f(r.p50, 2)} | ${f(r.p99, 2)} | ${f(r.addedP50, 2)} | ${f(r.addedP99, 2)} |`,
     );
   });
   const frames = streamSat[0]!.frames;
@@ -243,9 +243,12 @@ function report(sat: Row[], at500: Row[], streamSat: Row[], streamRate: Row[]) {
       `  ${label.padEnd(44)} ${value.toFixed(2)}${unit} (target ≤ ${target}${unit})  ${value <= target ? "met" : "NOT met"}`,
     );
   console.log("\nTargets, against the bare proxy in this run");
-  const bareCpu = sat[1]!.cpuUs!;
-  check("core: CPU per request", sat[2]!.cpuUs! / bareCpu, 1.5, "×");
-  check("all features: CPU per request", sat[3]!.cpuUs! / bareCpu, 1.8, "×");
+  // Saturated, a bare proxy amortises syscalls over many requests per loop turn while the
+  // gateway's per-request JavaScript does not shrink; at a steady rate both pay full price.
+  check("core: CPU per request, saturated", sat[2]!.cpuUs! / sat[1]!.cpuUs!, 1.5, "×");
+  check("core: CPU per request @500/s", at500[2]!.cpuUs! / at500[1]!.cpuUs!, 1.5, "×");
+  check("all features: CPU per request, saturated", sat[3]!.cpuUs! / sat[1]!.cpuUs!, 1.8, "×");
+  check("all features: CPU per request @500/s", at500[3]!.cpuUs! / at500[1]!.cpuUs!, 1.8, "×");
   check("core: CPU per stream chunk", streamSat[2]!.cpuUs! / streamSat[1]!.cpuUs!, 1.5, "×");
   check("core: added p50 @500/s over bare", (at500[2]!.addedP50 ?? 0) - (at500[1]!.addedP50 ?? 0), 1, " ms");
   check(
