@@ -5,7 +5,7 @@
  * Ctrl-C or SIGTERM.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildGatewayConfig } from "../gateway/config/fromCatalog.ts";
 import { type SpawnedSimulator, spawnSimulator } from "../sim/spawn.ts";
@@ -83,8 +83,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const configPath = resolve(dataDir, "gateway.json");
     writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
     log("starting the gateway…");
+    const gatewayLog = createWriteStream(resolve(dataDir, "gateway.log"), { flags: "a" });
     gateway = await spawnGateway({
       configPath,
+      onLogLine: (line) => gatewayLog.write(`${line}\n`),
       env: {
         GONKA_PORT: String(opts.port ?? 8080),
         GONKA_ADMIN_KEY: adminKey,
@@ -168,6 +170,7 @@ function printBanner(info: LocalStackInfo): void {
     ...(info.apiKey ? [`  API key:   ${info.apiKey}`] : []),
     `  models:    ${info.models.join(", ")}`,
     `  details:   ${localStackFile(info.dataDir)}`,
+    `  logs:      ${resolve(info.dataDir, "gateway.log")}`,
     "",
     "Try it:",
     `  curl -N ${info.gatewayUrl}/v1/chat/completions \\`,
