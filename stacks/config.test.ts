@@ -102,6 +102,12 @@ describe("invalid configs fail with a message that names the problem", () => {
     );
   });
 
+  it("more than one gateway replica while keys live in per-replica SQLite", () => {
+    expect(() => parseStackConfig({ ...k8s([{ preset: "qwen" }]), gateway: { replicas: 3 } })).toThrow(
+      /gonka:gateway\.replicas is 3.*would not know the keys/,
+    );
+  });
+
   it("the same model twice", () => {
     expect(() => parseStackConfig(k8s([{ preset: "kimi" }, { preset: "kimi-k2.5" }]))).toThrow(
       /kimi-k2\.5 is listed twice/,

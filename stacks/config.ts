@@ -168,6 +168,13 @@ export function parseStackConfig(raw: unknown): StackConfig {
     if (ids.filter((x) => x === id).length > 1)
       problems.push(`model ${id} is listed twice; raise its replicas instead`);
   for (const m of models) problems.push(...memoryProblems(m.preset, m.layout));
+  if (cfg.gateway.replicas > 1) {
+    problems.push(
+      `gonka:gateway.replicas is ${cfg.gateway.replicas}, but the gateway keeps API keys and usage in its own ` +
+        "SQLite file: a second replica would not know the keys the first one issued. Run 1 replica until the " +
+        "store's Postgres dialect exists (rate limits are already shared through Redis).",
+    );
+  }
   if (cfg.target === "docker") {
     const dockerIssues = dockerProblems(cfg.docker, models);
     problems.push(...dockerIssues);
