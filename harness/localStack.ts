@@ -9,6 +9,7 @@ import { createWriteStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildGatewayConfig } from "../gateway/config/fromCatalog.ts";
 import { type SpawnedSimulator, spawnSimulator } from "../sim/spawn.ts";
+import { adminClient } from "./adminClient.ts";
 import { type SpawnedGateway, spawnGateway } from "./spawnGateway.ts";
 
 export interface LocalStackInfo {
@@ -142,15 +143,7 @@ const LOCAL_KEY_NAME = "local-stack";
 
 /** A fresh key for this run; keys issued by earlier runs of the same data folder are revoked. */
 async function issueLocalKey(gatewayUrl: string, adminKey: string): Promise<string> {
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${gatewayUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok) throw new Error(`admin ${method} ${path} failed: ${res.status} ${await res.text()}`);
-    return (await res.json()) as Record<string, unknown>;
-  };
+  const admin = adminClient(gatewayUrl, adminKey);
   const existing = (await admin("GET", "/admin/keys?status=active")) as {
     data: { id: string; name: string }[];
   };

@@ -9,6 +9,7 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
+import { adminClient } from "./adminClient.ts";
 import { type LocalStackInfo, localStackFile, startLocalStack } from "./localStack.ts";
 
 export interface Target {
@@ -67,16 +68,7 @@ export async function resolveTarget(opts: TargetOptions): Promise<Target> {
  * with the most headroom, revoked again by `close()`.
  */
 async function withTemporaryKey(target: Target, log?: (line: string) => void): Promise<Target> {
-  const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${target.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${target.adminKey}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (!res.ok)
-      throw new Error(`${target.name}: admin ${method} ${path} answered ${res.status}: ${await res.text()}`);
-    return (await res.json()) as Record<string, unknown>;
-  };
+  const admin = adminClient(target.baseUrl, target.adminKey!);
   const tiers = (await admin("GET", "/admin/tiers"))["data"] as {
     name: string;
     requests_per_minute: number;
