@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { GatewayConfig } from "./config/schema.ts";
 import { errors } from "./errors.ts";
 import { createLogger } from "./logger.ts";
+import { createGatewayMetrics } from "./metrics/gatewayMetrics.ts";
 import { accessLog } from "./middleware/accessLog.ts";
 import { errorHandler } from "./middleware/errorHandler.ts";
 import { jsonBody } from "./middleware/jsonBody.ts";
@@ -61,10 +62,17 @@ export function createGateway(options: GatewayOptions): Gateway {
   const log = options.log ?? createLogger(config.logLevel);
   const registry = new ModelRegistry(config);
   const prober = new HealthProber(registry, config.healthIntervalMs, log);
-  const onOutcome: OutcomeSink = options.onOutcome ?? (() => {});
   let shuttingDown = false;
   let inFlight = 0;
   let server: Server | undefined;
+  const metrics = createGatewayMetrics(registry, () => inFlight);
+  const record = options.onOutcome;
+  const onOutcome: OutcomeSink = record
+    ? (o) => {
+        record(o);
+        metrics.observe(o);
+      }
+    : metrics.observe;
 
   const app = new Koa<GatewayState>({ proxy: true });
   // Errors are logged by errorHandler; Koa's default handler would print stacks to stderr.
@@ -72,6 +80,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const router = new Router<GatewayState>();
   mountHealthRoutes(router, registry, () => shuttingDown);
   mountModelRoutes(router, registry);
+  router.get("/metrics", async (ctx) => {
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
   mountInfoRoute(router, registry, {
     api_keys: options.authenticate !== undefined,
     rate_limits: options.admit !== undefined,

@@ -111,6 +111,22 @@ const PANELS: readonly Panel[] = [
     unit: "s",
   },
   { title: "GPU utilisation", expr: "avg by (Hostname, gpu) (DCGM_FI_DEV_GPU_UTIL)", unit: "percent" },
+  {
+    title: "Gateway requests/s by model and status",
+    expr: "sum by (model, status) (rate(gonka_requests_total[5m]))",
+    unit: "reqps",
+  },
+  {
+    title: "Gateway request latency p95",
+    expr: "histogram_quantile(0.95, sum by (le, model) (rate(gonka_request_duration_seconds_bucket[5m])))",
+    unit: "s",
+  },
+  {
+    title: "Tokens/s by model and kind",
+    expr: "sum by (model, kind) (rate(gonka_tokens_total[5m]))",
+    unit: "short",
+  },
+  { title: "Healthy replicas per model", expr: "sum by (model) (gonka_replica_healthy)", unit: "short" },
 ];
 
 /** Grafana dashboard JSON; a sidecar picks up ConfigMaps labelled `grafana_dashboard`. */

@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { metricValues } from "../routing/healthProber.ts";
+import { type Fixture, post, readSse, startFixture } from "../test/fixtures.ts";
+
+let fx: Fixture;
+beforeAll(async () => {
+  fx = await startFixture([{ preset: "qwen3-32b", replicas: 2 }]);
+  await fx.gateway.prober.probeAll();
+});
+afterAll(() => fx?.close());
+
+async function scrape(): Promise<string> {
+  const res = await fetch(`${fx.url}/metrics`);
+  expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+  return res.text();
+}
+
+describe("GET /metrics", () => {
+  it("counts requests, tokens and latency per model, and reports replicas", async () => {
+    const body = { model: "qwen", max_tokens: 5, messages: [{ role: "user", content: "hi" }] };
+    const plain = (await (await post(`${fx.url}/v1/chat/completions`, body)).json()) as {
+      usage: { prompt_tokens: number; completion_tokens: number };
+    };
+    await readSse(await post(`${fx.url}/v1/chat/completions`, { ...body, stream: true }));
+    await post(`${fx.url}/v1/chat/completions`, { ...body, max_tokens: 10_000_000 }).then((r) => r.text());
+    const text = await scrape();
+    expect(text).toContain(
+      'gonka_requests_total{model="qwen3-32b",endpoint="chat.completions",status="200"} 2',
+    );
+    expect(text).toContain(
+      'gonka_requests_total{model="qwen3-32b",endpoint="chat.completions",status="400"} 1',
+    );
+    expect(metricValues(text, "gonka_tokens_total").reduce((a, b) => a + b, 0)).toBe(
+      2 * (plain.usage.prompt_tokens + plain.usage.completion_tokens),
+    );
+    expect(text).toMatch(/gonka_time_to_first_token_seconds_count\{model="qwen3-32b"\} 1/);
+    expect(text).toMatch(
+      /gonka_request_duration_seconds_count\{model="qwen3-32b",endpoint="chat.completions",streamed="false"\} 2/,
+    );
+    expect(metricValues(text, "gonka_replica_healthy")).toEqual([1, 1]);
+    expect(metricValues(text, "gonka_replica_queue_depth")).toEqual([0, 0]);
+    expect(metricValues(text, "gonka_requests_in_flight")).toEqual([1]);
+  });
+});
