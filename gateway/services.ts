@@ -89,7 +89,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
                   store,
                   keyCache,
                   tiers: config.tiers,
-                  modelStatus: () => modelHealth(registry()),
+                  modelStatus: () => modelHealth(registry(), { details: true }),
                   log,
                 }),
             }

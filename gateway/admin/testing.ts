@@ -50,7 +50,7 @@ export async function startAdminFixture(): Promise<AdminFixture> {
         store,
         keyCache: { invalidate },
         tiers: config.tiers,
-        modelStatus: () => modelHealth(gateway!.registry),
+        modelStatus: () => modelHealth(gateway!.registry, { details: true }),
       }),
   });
   const url = await gateway.listen(0, "127.0.0.1");

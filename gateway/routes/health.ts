@@ -2,7 +2,12 @@ import type Router from "@koa/router";
 import type { ModelRegistry } from "../routing/modelRegistry.ts";
 
 /** Per-model status (SERV-08): replicas, queue depth, running, KV cache and GPU use from the last scrape. */
-export function modelHealth(registry: ModelRegistry, now = Date.now()) {
+/**
+ * Per-model status. `details` adds each replica's last error, which can name internal
+ * addresses: the admin API shows it, the public `/health/models` does not.
+ */
+export function modelHealth(registry: ModelRegistry, opts: { details?: boolean; now?: number } = {}) {
+  const now = opts.now ?? Date.now();
   return registry.pools.map((pool) => {
     const replicas = pool.replicas.map((r) => ({
       id: r.id,
@@ -12,7 +17,7 @@ export function modelHealth(registry: ModelRegistry, now = Date.now()) {
       running: r.stats?.running ?? null,
       kv_cache_usage: r.stats?.kvCacheUsage ?? null,
       gpu_utilization: r.stats?.gpuUtilization ?? null,
-      last_error: r.lastError,
+      ...(opts.details ? { last_error: r.lastError } : {}),
     }));
     const healthy = replicas.filter((r) => r.healthy).length;
     const sum = (k: "waiting" | "running") => replicas.reduce((a, r) => a + (r[k] ?? 0), 0);

@@ -89,6 +89,8 @@ describe("resilience", () => {
     expect(model).toMatchObject({ model: "kimi-k2.5", status: "ok", replicas_healthy: 2, replicas_total: 2 });
     expect(typeof model["queue_depth"]).toBe("number");
     expect(typeof model["gpu_utilization"]).toBe("number");
+    // Replica errors can name internal addresses: only the admin API shows them.
+    expect((model["replicas"] as Record<string, unknown>[])[0]).not.toHaveProperty("last_error");
   });
 
   it("a client abort reaches the simulator as a cancelled request", async () => {
