@@ -74,14 +74,11 @@ export const KNOWN_VENDOR_NULLS: Readonly<Record<SpecSchema, readonly string[]>>
 };
 
 /**
- * Required fields llama.cpp's server leaves out (kimi-k2.5-q2): `logprobs` per
- * choice and `message.refusal`. Filled with `null` before validation so the
- * suite reports them here, in one documented place, instead of failing on every
- * response of that backend. The official clients accept their absence.
+ * Required fields a backend may leave out, filled with `null` before validation.
+ * Empty: llama-server omits `choices[].logprobs` and `message.refusal`, and the
+ * gateway now fills them, so their absence is a failure the suite must report.
  */
-export const KNOWN_VENDOR_OMISSIONS: Readonly<Partial<Record<SpecSchema, readonly string[]>>> = {
-  CreateChatCompletionResponse: ["choices.*.logprobs", "choices.*.message.refusal"],
-};
+export const KNOWN_VENDOR_OMISSIONS: Readonly<Partial<Record<SpecSchema, readonly string[]>>> = {};
 
 let compiled: Map<SpecSchema, ValidateFunction> | undefined;
 let ajv: Ajv2020 | undefined;

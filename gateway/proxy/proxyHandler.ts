@@ -116,7 +116,7 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
         );
       } else {
         const raw = Buffer.from(await upstream.body.arrayBuffer());
-        const answer = rewriteJson(raw, outcome, options.reasoningOutput);
+        const answer = rewriteJson(raw, outcome, options.reasoningOutput, model.engine === "llamacpp");
         record(200, null);
         // Written here rather than through Koa's respond(): headers set so far (request id,
         // rate limits) are already on `res`, and the body is ready bytes.
@@ -194,8 +194,13 @@ function drained(res: ServerResponse): Promise<unknown> {
 }
 
 /** Reads usage and normalises reasoning fields; re-serialises only when something changed. */
-function rewriteJson(raw: Buffer, outcome: RequestOutcome, mode: ReasoningOutput): Buffer {
-  // The backend's bytes go back as they came unless reasoning fields must change:
+function rewriteJson(
+  raw: Buffer,
+  outcome: RequestOutcome,
+  mode: ReasoningOutput,
+  fillNulls: boolean,
+): Buffer {
+  // The backend's bytes go back as they came unless something must change:
   // no re-encoding, and Koa need not measure a string.
   const text = raw.toString("utf8");
   let json: Record<string, unknown>;
@@ -205,13 +210,32 @@ function rewriteJson(raw: Buffer, outcome: RequestOutcome, mode: ReasoningOutput
     throw errors.upstreamFailed("The model backend returned a body that is not JSON.");
   }
   outcome.usage = usageFromOpenAI(json["usage"]);
-  if (!text.includes('"reasoning')) return raw;
+  const hasReasoning = text.includes('"reasoning');
+  if (!hasReasoning && !fillNulls) return raw;
   let changed = false;
   for (const choice of (json["choices"] ?? []) as Record<string, unknown>[]) {
     const message = choice?.["message"] as Record<string, unknown> | undefined;
-    if (message && normaliseReasoningOut(message, mode)) changed = true;
+    if (hasReasoning && message && normaliseReasoningOut(message, mode)) changed = true;
+    if (fillNulls && choice && message) changed = fillRequiredNulls(choice, message) || changed;
   }
   return changed ? Buffer.from(JSON.stringify(json)) : raw;
+}
+
+/**
+ * OpenAI's schema requires `choices[].logprobs` and `message.refusal` (null when
+ * unused); llama-server leaves them out, and strict clients reject the answer.
+ */
+function fillRequiredNulls(choice: Record<string, unknown>, message: Record<string, unknown>): boolean {
+  let changed = false;
+  if (!("logprobs" in choice)) {
+    choice["logprobs"] = null;
+    changed = true;
+  }
+  if (!("refusal" in message)) {
+    message["refusal"] = null;
+    changed = true;
+  }
+  return changed;
 }
 
 function normaliseError(err: unknown, modelId: string, idleMs: number): GatewayError {
