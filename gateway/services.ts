@@ -89,6 +89,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
                   store,
                   keyCache,
                   tiers: config.tiers,
+                  modelNames: new Set(config.models.flatMap((m) => [m.id, ...m.aliases])),
                   modelStatus: () => modelHealth(registry(), { details: true }),
                   log,
                 }),

@@ -24,6 +24,8 @@ export interface AdminDeps {
   tiers: Record<string, TierConfig>;
   /** Per-model status; the gateway passes `() => modelHealth(registry)`. */
   modelStatus: () => unknown;
+  /** Model ids and aliases the gateway serves; a key's allow-list may name only these. */
+  modelNames: ReadonlySet<string>;
   /** Admin request bodies are small; defaults to 64 KiB. */
   bodyLimitBytes?: number;
   /** Audit log of key changes (ids and prefixes only, never secrets). */
@@ -40,6 +42,7 @@ export function mountAdminRoutes(router: Router<GatewayState>, deps: AdminDeps):
     store: deps.store,
     keyCache: deps.keyCache,
     tiers: deps.tiers,
+    modelNames: deps.modelNames,
     audit,
   });
   mountUsageRoutes(router, guard, deps.store);

@@ -213,6 +213,24 @@ describe("key validation", () => {
     expect((await fx.call("GET", `/admin/keys/${key.id}`)).json.tier).toBe("free");
   });
 
+  it("refuses allow-lists naming models the gateway does not serve, and accepts aliases", async () => {
+    const reply = await fx.call("POST", "/admin/keys", {
+      body: { name: "typo", tier: "free", models: ["qwen3-32b", "qwen-3-32b"] },
+    });
+    expectError(reply, 400, "unknown_model", "models");
+    expect(reply.json.error.message).toMatch(/`qwen-3-32b`.*serves: .*qwen3-32b/);
+    const ok = await fx.call("POST", "/admin/keys", {
+      body: { name: "alias", tier: "free", models: ["qwen"] },
+    });
+    expect(ok.status).toBe(201);
+    expectError(
+      await fx.call("PATCH", `/admin/keys/${ok.json.key.id}`, { body: { models: ["gpt-9"] } }),
+      400,
+      "unknown_model",
+      "models",
+    );
+  });
+
   it.each([
     [{ name: "x", tier: "free", models: "qwen3-32b" }, "models"],
     [{ name: "x", tier: "free", models: [] }, "models"],

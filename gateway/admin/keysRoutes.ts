@@ -13,6 +13,7 @@ export interface KeyRoutesDeps {
   store: Store;
   keyCache: { invalidate(keyId: string): void };
   tiers: Record<string, TierConfig>;
+  modelNames: ReadonlySet<string>;
   /** Records one admin action (never a secret). */
   audit: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -66,6 +67,17 @@ function checkTier(tiers: Record<string, TierConfig>, value: string): void {
   throw invalidField("unknown_tier", "tier", `Unknown tier \`${value}\`; configured tiers: ${known}.`);
 }
 
+/** A typo in an allow-list would lock the key out of the model it was meant for, silently. */
+function checkModels(known: ReadonlySet<string>, value: readonly string[] | null | undefined): void {
+  const unknown = (value ?? []).filter((m) => !known.has(m));
+  if (unknown.length === 0) return;
+  throw invalidField(
+    "unknown_model",
+    "models",
+    `Unknown model(s) ${unknown.map((m) => `\`${m}\``).join(", ")}; this gateway serves: ${[...known].sort().join(", ")}.`,
+  );
+}
+
 const toMs = (seconds: number | null | undefined) =>
   seconds === undefined ? undefined : seconds === null ? null : seconds * 1000;
 
@@ -75,7 +87,7 @@ export function mountKeyRoutes(
   body: Middleware<GatewayState>,
   deps: KeyRoutesDeps,
 ): void {
-  const { store, keyCache, tiers, audit } = deps;
+  const { store, keyCache, tiers, modelNames, audit } = deps;
 
   function mustGet(id: string) {
     const key = store.keys.get(id);
@@ -86,6 +98,7 @@ export function mountKeyRoutes(
   router.post("/admin/keys", guard, body, (ctx) => {
     const input = parseOr400(createBody, ctx.state.body, "invalid_key_field", HELP, "field");
     checkTier(tiers, input.tier);
+    checkModels(modelNames, input.models);
     const issued = store.keys.create({
       name: input.name,
       tier: input.tier,
@@ -123,6 +136,7 @@ export function mountKeyRoutes(
       );
     }
     if (input.tier !== undefined) checkTier(tiers, input.tier);
+    checkModels(modelNames, input.models);
     const updated = store.keys.update(id, {
       ...(input.name === undefined ? {} : { name: input.name }),
       ...(input.tier === undefined ? {} : { tier: input.tier }),

@@ -50,6 +50,7 @@ export async function startAdminFixture(): Promise<AdminFixture> {
         store,
         keyCache: { invalidate },
         tiers: config.tiers,
+        modelNames: new Set(config.models.flatMap((m) => [m.id, ...m.aliases])),
         modelStatus: () => modelHealth(gateway!.registry, { details: true }),
       }),
   });

@@ -19,6 +19,8 @@ beforeAll(async () => {
     simArgs: ["--tpot-ms", "2"],
     config: (c) => ({
       ...c,
+      // A second model (same backend) so a key can be scoped to something other than qwen.
+      models: [...(c.models ?? []), { ...c.models![0]!, id: "other-model", aliases: [] }],
       logLevel: "info",
       tiers: {
         roomy: { requestsPerMinute: 10_000, tokensPerMinute: 10_000_000, concurrentRequests: 100 },
@@ -67,7 +69,7 @@ describe("API keys", () => {
   });
 
   it("refuses models outside the key's or the tier's allow-list with 403", async () => {
-    const { secret } = await fx.createKey(gw.url, { name: "scoped", tier: "roomy", models: ["deepseek"] });
+    const { secret } = await fx.createKey(gw.url, { name: "scoped", tier: "roomy", models: ["other-model"] });
     const res = await post(`${gw.url}/v1/chat/completions`, chat, bearer(secret));
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("model_not_allowed");
