@@ -14,9 +14,8 @@ export interface RouteState {
 export interface GatewayState {
   requestId: string;
   startedAt: number;
-  /** Parsed JSON body and its size, set by the body middleware. */
+  /** Parsed JSON body, set by the body middleware. */
   body?: unknown;
-  bodyBytes?: number;
   /** The body's bytes as received, forwarded as they are when nothing needs changing. */
   rawBody?: Buffer;
   /** The caller's API key, set by authentication. */

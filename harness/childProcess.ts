@@ -25,6 +25,8 @@ export interface SpawnNodeOptions<T> {
   readonly nodeArgs?: readonly string[];
   /** Called with every stdout line after startup. */
   readonly onLine?: (line: string) => void;
+  /** Once ready, the child no longer keeps this process's event loop alive (test equipment). */
+  readonly unref?: boolean;
 }
 
 const live = new Set<ChildProcess>();
@@ -89,6 +91,12 @@ export async function spawnNode<T>(opts: SpawnNodeOptions<T>): Promise<ManagedCh
         reject(new Error(`${opts.name} exited with ${code} before it was ready\n${stderrTail()}`));
     });
   });
+  if (opts.unref) {
+    child.unref();
+    for (const stream of [child.stdin, child.stdout, child.stderr]) {
+      (stream as unknown as { unref?: () => void } | null)?.unref?.();
+    }
+  }
   return {
     pid: child.pid!,
     child,

@@ -1,6 +1,12 @@
 /** Component schemas of the admin OpenAPI document (wire shapes; see serialize.ts). */
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+/** `{ object: "list", data: [items] }`, the shape of every admin listing. */
+const listOf = (items: object) => ({
+  type: "object",
+  required: ["object", "data"],
+  properties: { object: { const: "list" }, data: { type: "array", items } },
+});
 const nullableInt = { type: ["integer", "null"] } as const;
 const percentiles = {
   type: "object",
@@ -79,11 +85,7 @@ export const adminSchemas = {
     },
     additionalProperties: false,
   },
-  KeyList: {
-    type: "object",
-    required: ["object", "data"],
-    properties: { object: { const: "list" }, data: { type: "array", items: ref("KeyObject") } },
-  },
+  KeyList: listOf(ref("KeyObject")),
   CreateKeyRequest: {
     type: "object",
     required: ["name", "tier"],
@@ -151,58 +153,38 @@ export const adminSchemas = {
       data: { type: "array", items: ref("UsageRow") },
     },
   },
-  ModelStatusList: {
+  ModelStatusList: listOf({
     type: "object",
-    required: ["object", "data"],
+    required: ["model", "status", "replicas_healthy", "replicas_total", "queue_depth", "replicas"],
     properties: {
-      object: { const: "list" },
-      data: {
-        type: "array",
-        items: {
-          type: "object",
-          required: ["model", "status", "replicas_healthy", "replicas_total", "queue_depth", "replicas"],
-          properties: {
-            model: { type: "string" },
-            status: { type: "string", enum: ["ok", "degraded", "down"] },
-            replicas_healthy: { type: "integer" },
-            replicas_total: { type: "integer" },
-            queue_depth: { type: "integer" },
-            running: { type: "integer" },
-            gpu_utilization: { type: ["number", "null"] },
-            replicas: { type: "array", items: { type: "object" } },
-          },
-        },
-      },
+      model: { type: "string" },
+      status: { type: "string", enum: ["ok", "degraded", "down"] },
+      replicas_healthy: { type: "integer" },
+      replicas_total: { type: "integer" },
+      queue_depth: { type: "integer" },
+      running: { type: "integer" },
+      gpu_utilization: { type: ["number", "null"] },
+      replicas: { type: "array", items: { type: "object" } },
     },
-  },
-  TierList: {
+  }),
+  TierList: listOf({
     type: "object",
-    required: ["object", "data"],
+    required: [
+      "name",
+      "requests_per_minute",
+      "tokens_per_minute",
+      "concurrent_requests",
+      "models",
+      "session_ttl_seconds",
+    ],
     properties: {
-      object: { const: "list" },
-      data: {
-        type: "array",
-        items: {
-          type: "object",
-          required: [
-            "name",
-            "requests_per_minute",
-            "tokens_per_minute",
-            "concurrent_requests",
-            "models",
-            "session_ttl_seconds",
-          ],
-          properties: {
-            name: { type: "string" },
-            requests_per_minute: { type: "integer" },
-            tokens_per_minute: { type: "integer" },
-            concurrent_requests: { type: "integer" },
-            models: { type: ["array", "null"], items: { type: "string" } },
-            session_ttl_seconds: { type: "integer" },
-          },
-          additionalProperties: false,
-        },
-      },
+      name: { type: "string" },
+      requests_per_minute: { type: "integer" },
+      tokens_per_minute: { type: "integer" },
+      concurrent_requests: { type: "integer" },
+      models: { type: ["array", "null"], items: { type: "string" } },
+      session_ttl_seconds: { type: "integer" },
     },
-  },
+    additionalProperties: false,
+  }),
 } as const;

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { TierConfig } from "../config/schema.ts";
 import { errors } from "../errors.ts";
 import type { RateLimits } from "../limits/index.ts";
+import type { ModelPool } from "../routing/replicaPool.ts";
 import type { GatewayState } from "../state.ts";
 
 /** Output tokens assumed for a request that sets no `max_tokens`, for the tokens/min reservation. */
@@ -21,8 +22,11 @@ export function estimateTokens(body: Record<string, unknown>, bodyBytes: number)
   return prompt + (typeof max === "number" ? max : DEFAULT_COMPLETION_ESTIMATE) * n;
 }
 
-function allowed(list: readonly string[] | null | undefined, names: readonly string[]): boolean {
-  return !list || list.length === 0 || names.some((n) => list.includes(n));
+/** An allow-list may name the model by id or by any alias. */
+function allowed(list: readonly string[] | null | undefined, pool: ModelPool): boolean {
+  if (!list || list.length === 0) return true;
+  const { id, aliases } = pool.model;
+  return list.some((name) => name === id || aliases.includes(name));
 }
 
 /**
@@ -40,10 +44,10 @@ export function admission(
     const route = ctx.state.route!;
     if (!key) return next();
     const tier = tiers[key.tier]!;
-    const names = [route.pool.model.id, ...route.pool.model.aliases];
-    if (!allowed(key.models, names) || !allowed(tier.models, names))
+    if (!allowed(key.models, route.pool) || !allowed(tier.models, route.pool)) {
       throw errors.modelNotAllowed(route.requested);
-    const estimate = estimateTokens(route.body, ctx.state.bodyBytes ?? 0);
+    }
+    const estimate = estimateTokens(route.body, ctx.state.rawBody?.length ?? 0);
     const ticket = await limits.admit({ keyId: key.id, tierName: key.tier, tier }, estimate);
     Object.assign(ctx.state.responseHeaders, ticket.headers);
     ctx.set(ticket.headers);

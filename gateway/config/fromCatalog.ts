@@ -1,4 +1,5 @@
 import { getPreset } from "../../catalog/index.ts";
+import { parseConfig } from "./load.ts";
 import type { GatewayConfigInput, TierConfigInput } from "./schema.ts";
 
 /** One deployed model: a catalog preset and where its replicas answer. */
@@ -26,13 +27,9 @@ export interface GatewayDeployment {
  * Pure and deterministic (models sorted by id).
  */
 export function buildGatewayConfig(deployment: GatewayDeployment): GatewayConfigInput {
-  const seen = new Set<string>();
   const models = [...deployment.models]
     .map((m) => {
       const preset = getPreset(m.preset);
-      if (seen.has(preset.id))
-        throw new Error(`model ${preset.id} is deployed twice; list its replicas once`);
-      seen.add(preset.id);
       if (m.replicaUrls.length === 0) throw new Error(`model ${preset.id} has no replicas`);
       return {
         id: preset.id,
@@ -50,18 +47,14 @@ export function buildGatewayConfig(deployment: GatewayDeployment): GatewayConfig
       };
     })
     .sort((a, b) => a.id.localeCompare(b.id));
-  const names = new Map<string, string>();
-  for (const m of models) {
-    for (const name of [m.id, ...m.aliases]) {
-      const owner = names.get(name);
-      if (owner && owner !== m.id) throw new Error(`name "${name}" is claimed by both ${owner} and ${m.id}`);
-      names.set(name, m.id);
-    }
-  }
-  return {
+  const config: GatewayConfigInput = {
     ...(deployment.listen ? { listen: deployment.listen } : {}),
     models,
     ...(deployment.tiers ? { tiers: deployment.tiers } : {}),
     ...(deployment.reasoningOutput ? { reasoningOutput: deployment.reasoningOutput } : {}),
   };
+  // The schema's checks (a name used by two models, a model deployed twice) fail here, at
+  // stack time, rather than when the gateway starts.
+  parseConfig(config, "generated gateway config");
+  return config;
 }

@@ -47,55 +47,73 @@ export const tierSchema = z.object({
   sessionTtlSeconds: z.number().int().positive().default(3_600),
 });
 
-export const gatewayConfigSchema = z.object({
-  listen: z
-    .object({
-      host: z.string().default("127.0.0.1"),
-      port: z.number().int().min(0).max(65_535).default(8080),
-    })
-    .prefault({}),
-  models: z.array(modelSchema).min(1),
-  /** Which field(s) clients get reasoning text in, whatever the backend emits. */
-  reasoningOutput: z.enum(["both", "reasoning", "reasoning_content"]).default("both"),
-  bodyLimitBytes: z
-    .number()
-    .int()
-    .positive()
-    .default(8 * 1024 * 1024),
-  /** How often each replica's `/health` is probed. */
-  healthIntervalMs: z.number().int().positive().default(5_000),
-  /** After a failure, a replica is skipped this long unless a probe brings it back sooner. */
-  replicaCooldownMs: z.number().int().positive().default(10_000),
-  /** On SIGTERM, in-flight requests get this long to finish. */
-  shutdownGraceMs: z.number().int().positive().default(30_000),
-  tiers: z.record(z.string(), tierSchema).default({
-    free: {
-      requestsPerMinute: 60,
-      tokensPerMinute: 100_000,
-      concurrentRequests: 4,
-      sessionTtlSeconds: 1_800,
-    },
-    standard: {
-      requestsPerMinute: 600,
-      tokensPerMinute: 2_000_000,
-      concurrentRequests: 32,
-      sessionTtlSeconds: 3_600,
-    },
-    enterprise: {
-      requestsPerMinute: 6_000,
-      tokensPerMinute: 20_000_000,
-      concurrentRequests: 256,
-      sessionTtlSeconds: 86_400,
-    },
-  }),
-  rateLimits: z
-    .object({
-      /** When Redis is unreachable: serve without limits (logged) or refuse with 503. */
-      failurePolicy: z.enum(["fail-open", "fail-closed"]).default("fail-open"),
-    })
-    .prefault({}),
-  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-});
+export const gatewayConfigSchema = z
+  .object({
+    listen: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: z.number().int().min(0).max(65_535).default(8080),
+      })
+      .prefault({}),
+    models: z.array(modelSchema).min(1),
+    /** Which field(s) clients get reasoning text in, whatever the backend emits. */
+    reasoningOutput: z.enum(["both", "reasoning", "reasoning_content"]).default("both"),
+    bodyLimitBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(8 * 1024 * 1024),
+    /** How often each replica's `/health` is probed. */
+    healthIntervalMs: z.number().int().positive().default(5_000),
+    /** After a failure, a replica is skipped this long unless a probe brings it back sooner. */
+    replicaCooldownMs: z.number().int().positive().default(10_000),
+    /** On SIGTERM, in-flight requests get this long to finish. */
+    shutdownGraceMs: z.number().int().positive().default(30_000),
+    tiers: z.record(z.string(), tierSchema).default({
+      free: {
+        requestsPerMinute: 60,
+        tokensPerMinute: 100_000,
+        concurrentRequests: 4,
+        sessionTtlSeconds: 1_800,
+      },
+      standard: {
+        requestsPerMinute: 600,
+        tokensPerMinute: 2_000_000,
+        concurrentRequests: 32,
+        sessionTtlSeconds: 3_600,
+      },
+      enterprise: {
+        requestsPerMinute: 6_000,
+        tokensPerMinute: 20_000_000,
+        concurrentRequests: 256,
+        sessionTtlSeconds: 86_400,
+      },
+    }),
+    rateLimits: z
+      .object({
+        /** When Redis is unreachable: serve without limits (logged) or refuse with 503. */
+        failurePolicy: z.enum(["fail-open", "fail-closed"]).default("fail-open"),
+      })
+      .prefault({}),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  .superRefine((config, ctx) => {
+    // Every id and alias names one model: the registry, allow-lists and usage rows rely on it.
+    const owners = new Map<string, string>();
+    config.models.forEach((m, i) => {
+      for (const name of new Set([m.id, ...m.aliases])) {
+        const owner = owners.get(name);
+        if (owner !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["models", i],
+            message: `model name "${name}" is used by both ${owner} and ${m.id}`,
+          });
+        }
+        owners.set(name, m.id);
+      }
+    });
+  });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;

@@ -23,7 +23,6 @@ export function jsonBody(limitBytes: number): Middleware<GatewayState> {
     }
     const raw = await readBody(ctx.req, limitBytes);
     if (raw.length === 0) throw errors.invalidJson("the body is empty");
-    ctx.state.bodyBytes = raw.length;
     ctx.state.rawBody = raw;
     try {
       ctx.state.body = JSON.parse(raw.toString("utf8"));

@@ -8,16 +8,9 @@ export class ModelRegistry {
 
   constructor(config: GatewayConfig) {
     this.pools = config.models.map((m) => new ModelPool(m));
+    // Names are unique: the config schema refuses a name used by two models.
     for (const pool of this.pools) {
-      for (const name of [pool.model.id, ...pool.model.aliases]) {
-        const owner = this.byName.get(name);
-        if (owner) {
-          throw new Error(
-            `config: model name "${name}" is used by both ${owner.model.id} and ${pool.model.id}`,
-          );
-        }
-        this.byName.set(name, pool);
-      }
+      for (const name of [pool.model.id, ...pool.model.aliases]) this.byName.set(name, pool);
     }
   }
 

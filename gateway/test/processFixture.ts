@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { adminClient } from "../../harness/adminClient.ts";
 import { type SpawnedGateway, spawnGateway } from "../../harness/spawnGateway.ts";
 import { type SpawnedSimulator, spawnSimulator } from "../../sim/spawn.ts";
 import { buildGatewayConfig } from "../config/fromCatalog.ts";
@@ -47,14 +48,8 @@ export async function startProcessFixture(opts: {
       return gw;
     },
     async createKey(gatewayUrl, body) {
-      const res = await fetch(`${gatewayUrl}/admin/keys`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      if (res.status !== 201) throw new Error(`creating a key failed: ${res.status} ${await res.text()}`);
-      const created = (await res.json()) as { key: { id: string }; secret: string };
-      return { id: created.key.id, secret: created.secret };
+      const created = await adminClient(gatewayUrl, ADMIN_KEY)("POST", "/admin/keys", body);
+      return { id: (created["key"] as { id: string }).id, secret: created["secret"] as string };
     },
     async close() {
       await Promise.all([...gateways.map((g) => g.stop()), ...sims.map((s) => s.stop())]);

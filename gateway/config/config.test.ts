@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { buildGatewayConfig } from "./fromCatalog.ts";
+import { parseConfig } from "./load.ts";
+
+const replica = [{ url: "http://127.0.0.1:9" }];
+
+describe("gateway config", () => {
+  it("refuses a name used by two models, naming both", () => {
+    expect(() =>
+      parseConfig({
+        models: [
+          { id: "a", aliases: ["fast"], replicas: replica },
+          { id: "b", aliases: ["fast"], replicas: replica },
+        ],
+      }),
+    ).toThrow(/models\.1: model name "fast" is used by both a and b/);
+  });
+
+  it("accepts an alias that repeats the model's own id", () => {
+    expect(parseConfig({ models: [{ id: "a", aliases: ["a"], replicas: replica }] }).models[0]!.id).toBe("a");
+  });
+
+  it("fails at generation when a preset is deployed twice or an extra alias collides", () => {
+    const urls = ["http://127.0.0.1:9"];
+    expect(() =>
+      buildGatewayConfig({
+        models: [
+          { preset: "kimi", replicaUrls: urls },
+          { preset: "kimi-k2.5", replicaUrls: urls },
+        ],
+      }),
+    ).toThrow(
+      /generated gateway config is invalid:\n.*"kimi-k2\.5" is used by both kimi-k2\.5 and kimi-k2\.5/,
+    );
+    expect(() =>
+      buildGatewayConfig({
+        models: [
+          { preset: "qwen3-32b", replicaUrls: urls },
+          { preset: "deepseek-v3.1", replicaUrls: urls, extraAliases: ["qwen"] },
+        ],
+      }),
+    ).toThrow(/"qwen" is used by both/);
+  });
+});
