@@ -55,6 +55,17 @@ export const gatewayConfigSchema = z
         port: z.number().int().min(0).max(65_535).default(8080),
       })
       .prefault({}),
+    /**
+     * The operational listener: `/metrics`, `/health/models`, `/gonka/info` and `/admin/*`
+     * (admin key still required). Kept off the public API port so an Ingress that routes the
+     * API never exposes them; loopback by default, the pod network inside a container.
+     */
+    opsListen: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: z.number().int().min(0).max(65_535).default(8081),
+      })
+      .prefault({}),
     models: z.array(modelSchema).min(1),
     /** Which field(s) clients get reasoning text in, whatever the backend emits. */
     reasoningOutput: z.enum(["both", "reasoning", "reasoning_content"]).default("both"),
