@@ -1,0 +1,259 @@
+/**
+ * The Node 24 launcher, run for real by an older Node (the machine's /usr/bin/node here and in CI):
+ * it fetches Node 24 into the cache folder (once; later runs reuse it), re-executes the command
+ * under it with the same args, env, stdin, exit code and signals, rebuilds a native addon whose
+ * build does not load, and stops at once with the command to run when the registry is unreachable.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import {
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, describe, expect, it } from "vitest";
+import { spawnNode } from "../harness/childProcess.ts";
+import type { LocalStackInfo } from "../harness/localStack.ts";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const LAUNCHER = join(ROOT, "scripts", "node24.cjs");
+const PINNED = /const NODE_VERSION = "(24\.\d+\.\d+)"/.exec(readFileSync(LAUNCHER, "utf8"))![1]!;
+/** Long enough for the first fetch of Node 24 (~30 MB) on a slow link; later runs take < 1 s. */
+const FIRST_RUN_MS = 240_000;
+
+const temps: string[] = [];
+afterAll(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+
+/**
+ * A Node older than 24 to start the launcher with. Missing is a failure, not a skip: without one
+ * this file would prove nothing, and CI images (like this one) ship Node 20 at /usr/bin/node.
+ */
+function olderNode(): string {
+  const candidates = [process.env["GONKA_OLD_NODE"], "/usr/bin/node", "/usr/local/bin/node"];
+  const tried: string[] = [];
+  for (const candidate of candidates) {
+    if (!candidate) continue;
+    const r = spawnSync(candidate, ["-p", "process.versions.node"], { encoding: "utf8" });
+    const version = r.status === 0 ? r.stdout.trim() : "absent";
+    if (r.status === 0 && Number(version.split(".")[0]) < 24) return candidate;
+    tried.push(`${candidate}: ${version}`);
+  }
+  throw new Error(
+    `No Node older than 24 to prove the launcher with (${tried.join(", ")}). ` +
+      "Install one (apt-get install nodejs) or set GONKA_OLD_NODE=/path/to/old/node.",
+  );
+}
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function collect(child: ChildProcess, started = Date.now()): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  return new Promise((done, reject) => {
+    child.once("error", reject);
+    child.once("close", (code, signal) => done({ code, signal, stdout, stderr, ms: Date.now() - started }));
+  });
+}
+
+function launch(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; launcher?: string } = {}) {
+  const child = spawn(olderNode(), [opts.launcher ?? LAUNCHER, ...args], {
+    cwd: ROOT,
+    env: opts.env ?? process.env,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  child.stdin!.end(opts.input ?? "");
+  return child;
+}
+
+/** Resolves with the first stdout line that matches. */
+function lineMatching(child: ChildProcess, pattern: RegExp): Promise<string> {
+  return new Promise((done, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      if (pattern.test(line)) done(line);
+    });
+    child.once("exit", () => reject(new Error(`exited before printing ${pattern}`)));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("scripts/node24.cjs started by an older Node", () => {
+  it(
+    "runs the command under the pinned Node 24 with the same args, env, stdin and exit code",
+    async () => {
+      const script =
+        'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{' +
+        "const e=process.env;" +
+        "console.log(JSON.stringify({v:process.version,argv:process.argv.slice(1),probe:e.GONKA_PROBE,s," +
+        'nodedir:e.npm_config_nodedir,pathHead:e.PATH.split(":")[0]}));' +
+        "process.exitCode=7})";
+      const run = await collect(
+        launch(["-e", script, "a", "b c"], {
+          env: { ...process.env, GONKA_PROBE: "kept" },
+          input: "from stdin",
+        }),
+      );
+      expect(run.code, run.stderr).toBe(7);
+      const seen = JSON.parse(run.stdout);
+      expect(seen).toMatchObject({ v: `v${PINNED}`, argv: ["a", "b c"], probe: "kept", s: "from stdin" });
+      // Native builds (npm rebuild, node-gyp) see Node 24's headers, and `node` on PATH is Node 24.
+      expect(readFileSync(join(seen.nodedir, "include", "node", "node_version.h"), "utf8")).toMatch(
+        new RegExp(`#define NODE_MAJOR_VERSION ${PINNED.split(".")[0]}\\b`),
+      );
+      expect(spawnSync(join(seen.pathHead, "node"), ["--version"], { encoding: "utf8" }).stdout.trim()).toBe(
+        `v${PINNED}`,
+      );
+      // Once cached, starting through the launcher costs well under a second.
+      const again = await collect(launch(["-e", "console.log(process.version)"]));
+      expect(again.stdout.trim()).toBe(`v${PINNED}`);
+      expect(again.stderr).toBe("");
+      expect(again.ms).toBeLessThan(5_000);
+    },
+    FIRST_RUN_MS,
+  );
+
+  it("passes SIGTERM on to the command and exits with the command's code", async () => {
+    const child = launch([
+      "-e",
+      'process.on("SIGTERM",()=>{console.log("child got SIGTERM");process.exit(5)});' +
+        'console.log("ready");setInterval(()=>{},1000)',
+    ]);
+    const done = collect(child);
+    await lineMatching(child, /^ready$/);
+    child.kill("SIGTERM");
+    const run = await done;
+    expect(run.stdout).toContain("child got SIGTERM");
+    expect(run.code).toBe(5);
+  });
+
+  it("dies by the signal that killed the command, leaving no process behind", async () => {
+    const child = launch(["-e", 'console.log("pid", process.pid);setInterval(()=>{},1000)']);
+    const done = collect(child);
+    const pid = Number((await lineMatching(child, /^pid \d+$/)).split(" ")[1]);
+    expect(alive(pid)).toBe(true);
+    child.kill("SIGINT");
+    const run = await done;
+    expect(run.signal).toBe("SIGINT");
+    expect(alive(pid)).toBe(false);
+  });
+
+  it("npm start's command runs the local stack under Node 24, and SIGTERM stops every child", async () => {
+    const dataDir = tempDir("gonka-node24-stack-");
+    const stack = await spawnNode({
+      name: "local stack through the launcher",
+      node: olderNode(),
+      script: LAUNCHER,
+      args: [join(ROOT, "harness", "localStack.ts")],
+      env: { ...process.env, GONKA_DATA_DIR: dataDir, GONKA_PORT: "0" },
+      ready: (line) => (line.includes("Ctrl-C stops everything") ? true : undefined),
+      timeoutMs: 60_000,
+    });
+    const info = JSON.parse(readFileSync(join(dataDir, "local-stack.json"), "utf8")) as LocalStackInfo;
+    expect((await fetch(`${info.gatewayUrl}/healthz`)).status).toBe(200);
+    await stack.stop();
+    expect(await stack.exited).toBe(0);
+    await expect(fetch(`${info.gatewayUrl}/healthz`)).rejects.toThrow();
+    for (const b of info.backends) await expect(fetch(`${b.url}/health`)).rejects.toThrow();
+  }, 90_000);
+
+  it(
+    "rebuilds a native addon whose installed build does not load under Node 24, once",
+    async () => {
+      // A project of its own, so the repository's node_modules stay untouched.
+      const project = tempDir("gonka-node24-addon-");
+      mkdirSync(join(project, "scripts"));
+      copyFileSync(LAUNCHER, join(project, "scripts", "node24.cjs"));
+      const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+      writeFileSync(
+        join(project, "package.json"),
+        JSON.stringify({
+          name: "addon-probe",
+          private: true,
+          dependencies: { "better-sqlite3": pkg.dependencies["better-sqlite3"] },
+          allowScripts: { "better-sqlite3": true },
+        }),
+      );
+      for (const dep of ["better-sqlite3", "node-addon-api"]) {
+        cpSync(join(ROOT, "node_modules", dep), join(project, "node_modules", dep), {
+          recursive: true,
+          filter: (src) => !src.includes(`${dep}/build`),
+        });
+      }
+      // npm ci's record of the tree: npm rebuild runs only install scripts it knows of.
+      const lock = JSON.parse(readFileSync(join(ROOT, "node_modules", ".package-lock.json"), "utf8"));
+      const keep = ["node_modules/better-sqlite3", "node_modules/node-addon-api"];
+      writeFileSync(
+        join(project, "node_modules", ".package-lock.json"),
+        JSON.stringify({ ...lock, packages: Object.fromEntries(keep.map((k) => [k, lock.packages[k]])) }),
+      );
+      // What a build for the wrong Node looks like to the loader: a .node file it cannot load.
+      const built = join(project, "node_modules", "better-sqlite3", "build", "Release");
+      mkdirSync(built, { recursive: true });
+      writeFileSync(join(built, "better_sqlite3.node"), "built for another Node");
+      const useSqlite =
+        "const D=require('better-sqlite3');const d=new D(':memory:');" +
+        "console.log(d.prepare('select 40+2 as x').get().x);d.close()";
+      const launcher = join(project, "scripts", "node24.cjs");
+
+      const first = await collect(launch(["-e", useSqlite], { launcher }));
+      expect(first.stderr).toContain(`better-sqlite3 does not load under Node ${PINNED}`);
+      expect(first.stderr).toContain(`better-sqlite3 rebuilt for Node ${PINNED}`);
+      expect(first.stdout.trim()).toBe("42");
+      expect(first.code).toBe(0);
+
+      const second = await collect(launch(["-e", useSqlite], { launcher }));
+      expect(second.stderr).toBe("");
+      expect(second.stdout.trim()).toBe("42");
+    },
+    FIRST_RUN_MS,
+  );
+
+  it("stops at once, saying what to run, when Node 24 cannot be fetched", async () => {
+    const cache = tempDir("gonka-node24-cache-");
+    const run = await collect(
+      launch(["-e", "console.log('never runs')"], {
+        // Nothing listens on port 1 of loopback: the registry is unreachable.
+        env: { ...process.env, GONKA_CACHE_DIR: cache, npm_config_registry: "http://127.0.0.1:1/" },
+      }),
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain("ECONNREFUSED");
+    expect(run.stderr).toContain(
+      `npm install --global --prefix "${join(cache, `node-v${PINNED}`)}" node@${PINNED}`,
+    );
+    expect(run.ms).toBeLessThan(30_000);
+    // No half-installed Node is left for the next run to trust.
+    expect(readdirSync(cache)).toEqual([]);
+  }, 60_000);
+});
