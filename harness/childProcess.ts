@@ -21,8 +21,6 @@ export interface SpawnNodeOptions<T> {
   readonly ready: (line: string) => T | undefined;
   readonly timeoutMs?: number;
   readonly name: string;
-  /** The Node binary (default: the one running this process). */
-  readonly node?: string;
   /** Extra node flags (e.g. `--cpu-prof`). */
   readonly nodeArgs?: readonly string[];
   /** Called with every stdout line after startup. */
@@ -49,14 +47,10 @@ function installExitHook(): void {
  */
 export async function spawnNode<T>(opts: SpawnNodeOptions<T>): Promise<ManagedChild & { readyValue: T }> {
   installExitHook();
-  const child = spawn(
-    opts.node ?? process.execPath,
-    [...(opts.nodeArgs ?? []), opts.script, ...(opts.args ?? [])],
-    {
-      env: opts.env ?? process.env,
-      stdio: ["pipe", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.script, ...(opts.args ?? [])], {
+    env: opts.env ?? process.env,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   live.add(child);
   const stderr: string[] = [];
   child.stderr!.setEncoding("utf8").on("data", (d: string) => {

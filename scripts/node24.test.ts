@@ -13,13 +13,13 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
-import { spawnNode } from "../harness/childProcess.ts";
 import type { LocalStackInfo } from "../harness/localStack.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -167,21 +167,31 @@ describe("scripts/node24.cjs started by an older Node", () => {
     expect(alive(pid)).toBe(false);
   });
 
-  it("npm start's command runs the local stack under Node 24, and SIGTERM stops every child", async () => {
+  it("`npm start` with the older Node first on PATH runs the local stack; SIGTERM to npm stops every child", async () => {
+    // PATH as on a machine whose own Node is older: `node` and `npm` are the old ones.
+    const old = olderNode();
+    const shim = tempDir("gonka-node24-path-");
+    symlinkSync(old, join(shim, "node"));
+    symlinkSync(join(dirname(old), "npm"), join(shim, "npm"));
     const dataDir = tempDir("gonka-node24-stack-");
-    const stack = await spawnNode({
-      name: "local stack through the launcher",
-      node: olderNode(),
-      script: LAUNCHER,
-      args: [join(ROOT, "harness", "localStack.ts")],
-      env: { ...process.env, GONKA_DATA_DIR: dataDir, GONKA_PORT: "0" },
-      ready: (line) => (line.includes("Ctrl-C stops everything") ? true : undefined),
-      timeoutMs: 60_000,
+    const npm = spawn(join(shim, "npm"), ["start"], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PATH: `${shim}${delimiter}${process.env["PATH"]}`,
+        GONKA_DATA_DIR: dataDir,
+        GONKA_PORT: "0",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     });
+    const done = collect(npm);
+    await lineMatching(npm, /Ctrl-C stops everything/);
     const info = JSON.parse(readFileSync(join(dataDir, "local-stack.json"), "utf8")) as LocalStackInfo;
     expect((await fetch(`${info.gatewayUrl}/healthz`)).status).toBe(200);
-    await stack.stop();
-    expect(await stack.exited).toBe(0);
+    // What `kill <pid of npm start>` does: npm passes SIGTERM to its script, the launcher to the stack.
+    npm.kill("SIGTERM");
+    const run = await done;
+    expect(run.stdout).toContain("SIGTERM: stopping the local stack");
     await expect(fetch(`${info.gatewayUrl}/healthz`)).rejects.toThrow();
     for (const b of info.backends) await expect(fetch(`${b.url}/health`)).rejects.toThrow();
   }, 90_000);
