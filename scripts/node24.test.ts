@@ -185,15 +185,17 @@ describe("scripts/node24.cjs started by an older Node", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const done = collect(npm);
+    const exited = new Promise((resolveExit) => npm.once("exit", resolveExit));
     await lineMatching(npm, /Ctrl-C stops everything/);
     const info = JSON.parse(readFileSync(join(dataDir, "local-stack.json"), "utf8")) as LocalStackInfo;
     expect((await fetch(`${info.gatewayUrl}/healthz`)).status).toBe(200);
     // What `kill <pid of npm start>` does: npm passes SIGTERM to its script, the launcher to the stack.
     npm.kill("SIGTERM");
-    const run = await done;
-    expect(run.stdout).toContain("SIGTERM: stopping the local stack");
+    // npm exits once its script has: by then nothing of the stack may be left answering.
+    await exited;
     await expect(fetch(`${info.gatewayUrl}/healthz`)).rejects.toThrow();
     for (const b of info.backends) await expect(fetch(`${b.url}/health`)).rejects.toThrow();
+    expect((await done).stdout).toContain("SIGTERM: stopping the local stack");
   }, 90_000);
 
   it(
