@@ -167,36 +167,47 @@ describe("scripts/node24.cjs started by an older Node", () => {
     expect(alive(pid)).toBe(false);
   });
 
-  it("`npm start` with the older Node first on PATH runs the local stack; SIGTERM to npm stops every child", async () => {
-    // PATH as on a machine whose own Node is older: `node` and `npm` are the old ones.
-    const old = olderNode();
-    const shim = tempDir("gonka-node24-path-");
-    symlinkSync(old, join(shim, "node"));
-    symlinkSync(join(dirname(old), "npm"), join(shim, "npm"));
-    const dataDir = tempDir("gonka-node24-stack-");
-    const npm = spawn(join(shim, "npm"), ["start"], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        PATH: `${shim}${delimiter}${process.env["PATH"]}`,
-        GONKA_DATA_DIR: dataDir,
-        GONKA_PORT: "0",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const done = collect(npm);
-    const exited = new Promise((resolveExit) => npm.once("exit", resolveExit));
-    await lineMatching(npm, /Ctrl-C stops everything/);
-    const info = JSON.parse(readFileSync(join(dataDir, "local-stack.json"), "utf8")) as LocalStackInfo;
-    expect((await fetch(`${info.gatewayUrl}/healthz`)).status).toBe(200);
-    // What `kill <pid of npm start>` does: npm passes SIGTERM to its script, the launcher to the stack.
-    npm.kill("SIGTERM");
-    // npm exits once its script has: by then nothing of the stack may be left answering.
-    await exited;
-    await expect(fetch(`${info.gatewayUrl}/healthz`)).rejects.toThrow();
-    for (const b of info.backends) await expect(fetch(`${b.url}/health`)).rejects.toThrow();
-    expect((await done).stdout).toContain("SIGTERM: stopping the local stack");
-  }, 90_000);
+  // `kill <pid of npm start>`: npm passes SIGTERM to its script, the launcher to the stack.
+  // Ctrl-C: the terminal sends SIGINT to the whole foreground process group (npm, launcher, stack).
+  it.each([
+    { how: "SIGTERM to npm", signal: "SIGTERM" as const, group: false },
+    { how: "Ctrl-C", signal: "SIGINT" as const, group: true },
+  ])(
+    "`npm start` with the older Node first on PATH runs the local stack; $how stops every child",
+    async ({ signal, group }) => {
+      // PATH as on a machine whose own Node is older: `node` and `npm` are the old ones.
+      const old = olderNode();
+      const shim = tempDir("gonka-node24-path-");
+      symlinkSync(old, join(shim, "node"));
+      symlinkSync(join(dirname(old), "npm"), join(shim, "npm"));
+      const dataDir = tempDir("gonka-node24-stack-");
+      const npm = spawn(join(shim, "npm"), ["start"], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          PATH: `${shim}${delimiter}${process.env["PATH"]}`,
+          GONKA_DATA_DIR: dataDir,
+          GONKA_PORT: "0",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+        // Its own process group, as a terminal's foreground job has.
+        detached: group,
+      });
+      const done = collect(npm);
+      const exited = new Promise((resolveExit) => npm.once("exit", resolveExit));
+      await lineMatching(npm, /Ctrl-C stops everything/);
+      const info = JSON.parse(readFileSync(join(dataDir, "local-stack.json"), "utf8")) as LocalStackInfo;
+      expect((await fetch(`${info.gatewayUrl}/healthz`)).status).toBe(200);
+      if (group) process.kill(-npm.pid!, signal);
+      else npm.kill(signal);
+      // npm exits once its script has: by then nothing of the stack may be left answering.
+      await exited;
+      await expect(fetch(`${info.gatewayUrl}/healthz`)).rejects.toThrow();
+      for (const b of info.backends) await expect(fetch(`${b.url}/health`)).rejects.toThrow();
+      expect((await done).stdout).toContain(`${signal}: stopping the local stack`);
+    },
+    90_000,
+  );
 
   it(
     "rebuilds a native addon whose installed build does not load under Node 24, once",
