@@ -13,7 +13,8 @@
  *   it) becomes ours; SIGINT/SIGTERM/SIGHUP/SIGQUIT reach it, so Ctrl-C stops the whole tree.
  * - If Node 24 cannot be fetched, it stops at once and says exactly what to run.
  *
- * Plain CommonJS, ES2020, no dependencies: it must run on the old Node it replaces.
+ * Plain CommonJS, ES2020, no dependencies: it must run on the old Node it replaces. POSIX only
+ * (Linux, macOS): the scripts `exec` it so that npm's signals reach it without a shell between.
  * Settings: GONKA_CACHE_DIR (default $XDG_CACHE_HOME/gonka or ~/.cache/gonka).
  */
 "use strict";
@@ -216,7 +217,7 @@ function ensureAddons(node24, env) {
     if (r.status !== 0 || !second.ok) {
       fail([
         `node24: rebuilding ${addon.name} for Node ${NODE_VERSION} failed: ${(r.stderr || "").trim().split("\n").slice(-5).join("\n")}`,
-        `${second.detail}`,
+        `node24: ${second.detail}`,
         "Run it yourself to see the full output (a C++ toolchain and python3 are needed to compile it):",
         `  PATH="${node24.bin}${path.delimiter}$PATH" npm_config_nodedir="${node24.headers}" npm rebuild ${addon.name}`,
       ]);
