@@ -45,9 +45,11 @@ export interface Services {
 
 /** Opens the store, connects Redis (if configured) and builds the request-path steps over them. */
 export async function startServices(config: GatewayConfig, env: ServiceEnv, log: Logger): Promise<Services> {
-  const sqlite = openStore({ dataDir: env.dataDir });
-  // Usage rows go through a write-ahead journal: durable at once, imported in batches.
-  const usage = new UsageJournal(sqlite.usage, { dataDir: env.dataDir }, log);
+  const fsync = config.metering.fsync === "row";
+  const sqlite = openStore({ dataDir: env.dataDir, ...(fsync ? { synchronous: "FULL" } : {}) });
+  // Usage rows go through this process's write-ahead journal: on disk before the response
+  // ends, imported in batches; journals of dead processes sharing the folder are replayed.
+  const usage = new UsageJournal(sqlite.usage, { dataDir: env.dataDir, fsync }, log);
   const store: Store = { ...sqlite, usage };
   const keyCache = createKeyCache(store.keys);
   let redis: Redis | undefined;

@@ -106,6 +106,16 @@ export const gatewayConfigSchema = z
         failurePolicy: z.enum(["fail-open", "fail-closed"]).default("fail-open"),
       })
       .prefault({}),
+    metering: z
+      .object({
+        /**
+         * `off`: an acknowledged usage row survives any crash of the gateway process, not a
+         * host crash or power loss. `row`: fdatasync the journal per row (and SQLite commits
+         * with synchronous=FULL), so it survives those too, at one disk flush per request.
+         */
+        fsync: z.enum(["off", "row"]).default("off"),
+      })
+      .prefault({}),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((config, ctx) => {

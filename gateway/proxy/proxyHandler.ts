@@ -33,6 +33,7 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
     const streamOptions = (body["stream_options"] ?? {}) as Record<string, unknown>;
     const outcome: RequestOutcome = {
       requestId: ctx.state.requestId,
+      clientRequestId: ctx.state.clientRequestId ?? null,
       endpoint,
       modelRequested: route.requested,
       modelServed: model.id,
@@ -148,7 +149,7 @@ async function relayStream(
   clientWantsUsage: boolean,
   record: (status: number, code: string | null) => void,
 ): Promise<void> {
-  SseRelay.headers(res, state.requestId, state.responseHeaders);
+  SseRelay.headers(res, state.clientRequestId ?? state.requestId, state.responseHeaders);
   const relay = new SseRelay(res, { clientWantsUsage, reasoningOutput: options.reasoningOutput });
   let failure: GatewayError | undefined;
   try {

@@ -15,6 +15,8 @@ export interface StoreOptions {
   dataDir: string;
   fileName?: string;
   busyTimeoutMs?: number;
+  /** SQLite `synchronous`: `FULL` when usage rows must survive a host crash. */
+  synchronous?: "NORMAL" | "FULL";
 }
 
 export interface Store {
@@ -30,6 +32,7 @@ export function openStore(opts: StoreOptions): Store {
     dataDir: opts.dataDir,
     fileName: opts.fileName ?? "gateway.sqlite",
     ...(opts.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: opts.busyTimeoutMs }),
+    ...(opts.synchronous === undefined ? {} : { synchronous: opts.synchronous }),
   });
   return {
     keys: createSqliteKeyRepository(db),

@@ -8,8 +8,14 @@ import { GatewayError } from "../errors.ts";
 export type UsageEndpoint = "chat.completions" | "completions" | "embeddings" | (string & {});
 
 export interface UsageRow {
-  /** Unique per request; recording the same id twice keeps the first row only. */
+  /**
+   * The gateway's own id for the request, generated per request (never the client's
+   * `x-request-id`): the row's identity. Recording the same id twice keeps the first
+   * row only, which is what makes replaying a journal safe.
+   */
   requestId: string;
+  /** The `x-request-id` the client sent, if any: for its support tickets, not for billing. */
+  clientRequestId: string | null;
   /** When the request finished, ms since the epoch. */
   ts: number;
   keyId: string | null;
@@ -78,7 +84,11 @@ export interface UsageSummaryRow {
 }
 
 export interface UsageLedger {
-  /** One synchronous insert; when it returns the row is committed (see the store's pragmas). */
+  /**
+   * One synchronous insert; when it returns the row is committed. Committed means it
+   * survives a crash of this process; whether it survives a host crash depends on the
+   * store's `synchronous` setting (see sqlite/database.ts).
+   */
   record(row: UsageRow): void;
   /** Many rows in one transaction: all or none; rows already recorded are skipped. */
   recordMany(rows: readonly UsageRow[]): void;

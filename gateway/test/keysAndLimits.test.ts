@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SpawnedGateway } from "../../harness/spawnGateway.ts";
 import { post, setFaults, simStats } from "./fixtures.ts";
@@ -98,12 +99,48 @@ describe("API keys", () => {
     await post(`${gw.url}/v1/chat/completions`, marked, bearer(secret));
     await post(`${gw.url}/v1/chat/completions`, marked, bearer(`${secret}x`));
     const dataDir = join(fx.dir, "data");
-    for (const file of readdirSync(dataDir)) {
-      expect(readFileSync(join(dataDir, file)).includes(secret), file).toBe(false);
+    const files = readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    expect(files.some((f) => f.name.endsWith(".journal"))).toBe(true);
+    for (const file of files) {
+      const path = join(file.parentPath, file.name);
+      expect(readFileSync(path).includes(secret), path).toBe(false);
     }
     expect(logLines.join("").length).toBeGreaterThan(0);
     expect(logLines.join("")).not.toContain(secret);
     expect(logLines.join("")).not.toContain("zebra-prompt-7731");
+  });
+});
+
+describe("metering", () => {
+  it("bills every request once even when a client repeats one x-request-id, and echoes the client's id", async () => {
+    const { id, secret } = await fx.createKey(gw.url, { name: "dup-ids", tier: "roomy" });
+    let prompt = 0;
+    let completion = 0;
+    for (let i = 0; i < 5; i++) {
+      const res = await post(`${gw.url}/v1/chat/completions`, chat, {
+        ...bearer(secret),
+        "x-request-id": "client-dup-1",
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-request-id")).toBe("client-dup-1");
+      const body = (await res.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
+      prompt += body.usage.prompt_tokens;
+      completion += body.usage.completion_tokens;
+    }
+    const res = await admin("GET", `/admin/usage?key_id=${id}`);
+    const row = ((await res.json()) as { data: Record<string, number>[] }).data[0]!;
+    expect(row["requests"]).toBe(5);
+    expect(row["prompt_tokens"]).toBe(prompt);
+    expect(row["completion_tokens"]).toBe(completion);
+    const db = new Database(join(fx.dir, "data", "gateway.sqlite"), { readonly: true });
+    const rows = db
+      .prepare("SELECT request_id, client_request_id FROM usage_rows WHERE key_id = ?")
+      .all(id) as { request_id: string; client_request_id: string }[];
+    db.close();
+    expect(new Set(rows.map((r) => r.request_id)).size).toBe(5);
+    expect(rows.every((r) => r.request_id.startsWith("req_") && r.client_request_id === "client-dup-1")).toBe(
+      true,
+    );
   });
 });
 
