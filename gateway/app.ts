@@ -36,6 +36,12 @@ export interface GatewayOptions {
   readonly mount?: (router: Router<GatewayState>) => void;
   /** Start periodic health probes (tests may drive probes by hand). */
   readonly probe?: boolean;
+  /**
+   * The API key engines were started with (vLLM `--api-key`, llama-server `--api-key`),
+   * from GONKA_ENGINE_API_KEY: sent on every request to an engine. Clients' own
+   * `Authorization`/`api-key` headers are never forwarded.
+   */
+  readonly engineApiKey?: string | undefined;
   /** Extensions this instance offers beyond what the options above imply (sessions, memory…). */
   readonly features?: Partial<Features>;
 }
@@ -61,7 +67,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const { config } = options;
   const log = options.log ?? createLogger(config.logLevel);
   const registry = new ModelRegistry(config);
-  const prober = new HealthProber(registry, config.healthIntervalMs, log);
+  const prober = new HealthProber(registry, config.healthIntervalMs, log, options.engineApiKey);
   let shuttingDown = false;
   let inFlight = 0;
   let server: Server | undefined;
@@ -103,6 +109,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     replicaCooldownMs: config.replicaCooldownMs,
     onOutcome,
     log,
+    engineApiKey: options.engineApiKey,
   };
   for (const [path, endpoint] of PROXIED) {
     const steps: Step[] = [body];

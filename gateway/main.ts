@@ -10,6 +10,7 @@ Environment:
   GONKA_PORT, GONKA_HOST, GONKA_LOG_LEVEL   override the file
   GONKA_DATA_DIR                            folder of the SQLite store (default .gonka)
   GONKA_ADMIN_KEY                           enables the /admin API (bearer token)
+  GONKA_ENGINE_API_KEY                      sent as Bearer to the engines (their --api-key)
   REDIS_URL                                 shares rate limits between gateway processes`;
 
 async function main(): Promise<void> {

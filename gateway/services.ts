@@ -21,6 +21,8 @@ export interface ServiceEnv {
   redisUrl: string | undefined;
   /** GONKA_ADMIN_KEY: enables `/admin`; without it the admin API is not mounted. */
   adminKey: string | undefined;
+  /** GONKA_ENGINE_API_KEY: the engines' API key, sent on every upstream request. */
+  engineApiKey: string | undefined;
 }
 
 export function serviceEnv(env: NodeJS.ProcessEnv): ServiceEnv {
@@ -28,6 +30,7 @@ export function serviceEnv(env: NodeJS.ProcessEnv): ServiceEnv {
     dataDir: resolve(env["GONKA_DATA_DIR"] || ".gonka"),
     redisUrl: env["REDIS_URL"] || undefined,
     adminKey: env["GONKA_ADMIN_KEY"] || undefined,
+    engineApiKey: env["GONKA_ENGINE_API_KEY"] || undefined,
   };
 }
 
@@ -39,7 +42,7 @@ export interface Services {
   /** The parts of createGateway's options these services provide. */
   gatewayOptions(
     registry: () => ModelRegistry,
-  ): Pick<GatewayOptions, "authenticate" | "admit" | "onOutcome" | "mount">;
+  ): Pick<GatewayOptions, "authenticate" | "admit" | "onOutcome" | "mount" | "engineApiKey">;
   close(): Promise<void>;
 }
 
@@ -83,6 +86,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
         authenticate: authenticate(keyCache, tierNames),
         admit: admission(limits, config.tiers, log),
         onOutcome: usageRecorder(store.usage, log),
+        engineApiKey: env.engineApiKey,
         ...(env.adminKey
           ? {
               mount: (router) =>

@@ -6,15 +6,17 @@ import { errors, GatewayError, toGatewayError } from "../errors.ts";
 import { type Endpoint, type OutcomeSink, type RequestOutcome, usageFromOpenAI } from "../outcome.ts";
 import type { GatewayState } from "../state.ts";
 import { callUpstream, type UpstreamResponse } from "../upstream/callUpstream.ts";
+import { fromUpstreamError } from "../upstream/upstreamError.ts";
 import { normaliseReasoningIn, normaliseReasoningOut, type ReasoningOutput } from "./reasoning.ts";
 import { SseRelay } from "./sseRelay.ts";
-import { fromUpstreamError } from "./upstreamError.ts";
 
 export interface ProxyOptions {
   readonly reasoningOutput: ReasoningOutput;
   readonly replicaCooldownMs: number;
   readonly onOutcome: OutcomeSink;
   readonly log: Logger;
+  /** GONKA_ENGINE_API_KEY: the key engines were started with, if any. */
+  readonly engineApiKey?: string | undefined;
 }
 
 const PATHS: Record<Endpoint, string> = {
@@ -96,6 +98,8 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
         pool: route.pool,
         path: PATHS[endpoint],
         body: upstreamBody,
+        stream,
+        engineApiKey: options.engineApiKey,
         requestId: ctx.state.requestId,
         sessionId: ctx.state.sessionId,
         signal: abort.signal,

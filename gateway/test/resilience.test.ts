@@ -35,14 +35,14 @@ describe("resilience", () => {
     expect(Math.min(...served)).toBeGreaterThanOrEqual(5);
   });
 
-  it("a stalled replica times out and the request is served by the other", async () => {
+  it("a stalled replica times out on a stream's first byte and the stream is served by the other", async () => {
     const [a] = fx.sims.get("kimi-k2.5")!;
     await setFaults(a!, [{ mode: "stall", ms: 5_000 }]);
     const results = await Promise.all(
-      Array.from({ length: 4 }, () => post(`${fx.url}/v1/chat/completions`, chat)),
+      Array.from({ length: 4 }, () => post(`${fx.url}/v1/chat/completions`, { ...chat, stream: true })),
     );
     for (const r of results) expect(r.status).toBe(200);
-    await Promise.all(results.map((r) => r.json()));
+    for (const events of await Promise.all(results.map(readSse))) expect(events.at(-1)).toBe("[DONE]");
     const replica = fx.gateway.registry.resolve("kimi-k2.5")!.replicas.find((r) => r.url === a!.url)!;
     expect(replica.lastError).toMatch(/timeout/);
   });
