@@ -91,7 +91,7 @@ export async function startScriptedEngine(opts: {
         const [method = "", path = ""] = (start ?? "").split(" ");
         const req = { method, path, headers, body };
         requests.push(req);
-        const out = path === "/health" ? { status: 200, body: "" } : reply(req);
+        const out: EngineReply = path === "/health" ? { status: 200, body: "" } : reply(req);
         const head = [
           `HTTP/1.1 ${out.status} ${REASONS[out.status] ?? "Status"}`,
           "content-type: application/json",
