@@ -101,6 +101,21 @@ export const errors = {
       code: "unknown_url",
       message: `Unknown request URL: ${method} ${path}.`,
     }),
+  methodNotAllowed: (method: string, path: string, allow: string) =>
+    new GatewayError({
+      status: 405,
+      type: "invalid_request_error",
+      code: "method_not_allowed",
+      message: `${method} is not allowed on ${path}${allow ? `; use ${allow}` : ""}.`,
+      ...(allow ? { headers: { allow } } : {}),
+    }),
+  methodNotImplemented: (method: string) =>
+    new GatewayError({
+      status: 501,
+      type: "invalid_request_error",
+      code: "method_not_implemented",
+      message: `The HTTP method ${method.slice(0, 32)} is not supported.`,
+    }),
   rateLimited: (message: string, headers: Record<string, string>) =>
     new GatewayError({
       status: 429,

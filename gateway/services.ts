@@ -42,7 +42,7 @@ export interface Services {
   /** The parts of createGateway's options these services provide. */
   gatewayOptions(
     registry: () => ModelRegistry,
-  ): Pick<GatewayOptions, "authenticate" | "admit" | "onOutcome" | "mount" | "engineApiKey">;
+  ): Pick<GatewayOptions, "authenticate" | "admit" | "onOutcome" | "mount" | "engineApiKey" | "notReady">;
   close(): Promise<void>;
 }
 
@@ -87,6 +87,14 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
         admit: admission(limits, config.tiers, log),
         onOutcome: usageRecorder(store.usage, log),
         engineApiKey: env.engineApiKey,
+        notReady: () => {
+          try {
+            store.ping();
+            return [];
+          } catch (err) {
+            return [`store unreachable: ${(err as Error).message}`];
+          }
+        },
         ...(env.adminKey
           ? {
               mount: (router) =>

@@ -67,6 +67,9 @@ export const errorCases: Case[] = [
         AuthenticationError,
         401,
       );
+      // Clients test a key with models.list(): it must fail there too, as on OpenAI.
+      await expectError(await s.raw("/v1/models", { auth: bogus }), 401);
+      await expectClientError(s.clientWith(bogus).models.list(), AuthenticationError, 401);
     },
   },
   {

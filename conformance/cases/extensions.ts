@@ -26,7 +26,7 @@ export const extensionCases: Case[] = [
       const ready = await s.raw("/readyz", { auth: false });
       const readyBody = await ready.text();
       assert(ready.status === 200, `/readyz HTTP ${ready.status}: ${readyBody}`);
-      const res = await s.raw("/health/models");
+      const res = await s.ops("/health/models");
       assert(res.status === 200, `/health/models HTTP ${res.status}`);
       const body = (await jsonBody(res)) as { data: ModelHealth[] };
       for (const m of s.models) {
@@ -37,6 +37,20 @@ export const extensionCases: Case[] = [
         assert(
           h.gpu_utilization === null || typeof h.gpu_utilization === "number",
           `${m.id} gpu_utilization`,
+        );
+      }
+    },
+  },
+  {
+    name: "public surface: /metrics, /health/models, /gonka/info and /admin are not served on the API listener",
+    async run(s, skip) {
+      if (s.opsUrl === s.baseUrl) return skip("the target names no separate operational listener (opsUrl)");
+      for (const path of ["/metrics", "/health/models", "/gonka/info", "/admin/keys"]) {
+        const res = await s.raw(path);
+        await res.body?.cancel();
+        assert(
+          res.status === 404,
+          `GET ${path} on the API listener answered HTTP ${res.status}, expected 404`,
         );
       }
     },

@@ -270,10 +270,10 @@ describe("models, tiers and the OpenAPI document", () => {
   });
 });
 
-/** The gateway router's layers under /admin (@koa/router's dispatch middleware points back at its router). */
+/** The operational router's layers under /admin (@koa/router's dispatch middleware points back at its router). */
 function adminLayers(): Array<{ path: string; methods: string[] }> {
   type Layer = { path: unknown; methods: string[] };
-  const dispatch = fx.gateway.app.middleware.find((m) => "router" in m) as unknown as {
+  const dispatch = fx.gateway.opsApp.middleware.find((m) => "router" in m) as unknown as {
     router: { stack: Layer[] };
   };
   return dispatch.router.stack.filter(

@@ -2,6 +2,7 @@ import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { Middleware } from "koa";
 import type { Logger } from "pino";
+import { endpointSpec } from "../endpoints.ts";
 import { errors, GatewayError, toGatewayError } from "../errors.ts";
 import { type Endpoint, type OutcomeSink, type RequestOutcome, usageFromOpenAI } from "../outcome.ts";
 import type { GatewayState } from "../state.ts";
@@ -18,12 +19,6 @@ export interface ProxyOptions {
   /** GONKA_ENGINE_API_KEY: the key engines were started with, if any. */
   readonly engineApiKey?: string | undefined;
 }
-
-const PATHS: Record<Endpoint, string> = {
-  "chat.completions": "/v1/chat/completions",
-  completions: "/v1/completions",
-  embeddings: "/v1/embeddings",
-};
 
 /** Forwards a routed request to a replica of its model and relays the answer, streamed or not. */
 export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middleware<GatewayState> {
@@ -96,7 +91,7 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
     try {
       upstream = await callUpstream({
         pool: route.pool,
-        path: PATHS[endpoint],
+        path: endpointSpec(endpoint).path,
         body: upstreamBody,
         stream,
         engineApiKey: options.engineApiKey,

@@ -24,6 +24,8 @@ export interface Store {
   usage: UsageLedger;
   /** Where the data lives, for logs. */
   location: string;
+  /** Throws when the store cannot be read (readiness). */
+  ping(): void;
   close(): void;
 }
 
@@ -38,6 +40,9 @@ export function openStore(opts: StoreOptions): Store {
     keys: createSqliteKeyRepository(db),
     usage: createSqliteUsageLedger(db),
     location: file,
+    ping() {
+      db.prepare("SELECT 1 FROM schema_migrations LIMIT 1").get();
+    },
     close() {
       if (db.open) db.close();
     },

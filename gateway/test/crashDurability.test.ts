@@ -20,7 +20,7 @@ afterAll(() => fx?.close());
 describe("usage survives a SIGKILL", () => {
   it("every response that completed with 200 has exactly one usage row after the gateway is killed under load", async () => {
     const gw = await fx.startGateway();
-    const { secret } = await fx.createKey(gw.url, { name: "crash", tier: "bulk" });
+    const { secret } = await fx.createKey(gw, { name: "crash", tier: "bulk" });
     const completed: string[] = [];
     let stop = false;
     const worker = async (i: number) => {
@@ -68,7 +68,7 @@ describe("usage survives a SIGKILL", () => {
     expect(okRows.size - completed.length).toBeGreaterThanOrEqual(0);
     expect(okRows.size - completed.length).toBeLessThanOrEqual(8);
 
-    const res = await fetch(`${restarted.url}/admin/usage?group_by=key`, {
+    const res = await fetch(`${restarted.opsUrl}/admin/usage?group_by=key`, {
       headers: { authorization: "Bearer test-admin-key-0123456789abcdef" },
     });
     const usage = (await res.json()) as { data: { requests: number }[] };

@@ -42,9 +42,14 @@ describe("every error path answers in OpenAI's shape", () => {
     await expectError(await post(`${fx.url}/v2/chat/completions`, chat), 404, "unknown_url");
   });
 
-  it("wrong method on a known route → 405 in our shape", async () => {
+  it("wrong method on a known route → 405 in our shape, naming the allowed method", async () => {
     const res = await fetch(`${fx.url}/v1/chat/completions`);
-    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("POST");
+    await expectError(res, 405, "method_not_allowed");
+  });
+
+  it("a broken percent-encoding in a model path → 404 model_not_found, not 500", async () => {
+    await expectError(await fetch(`${fx.url}/v1/models/%E0%A4%A`), 404, "model_not_found");
   });
 
   it("unknown model → 404 model_not_found", async () => {
@@ -113,13 +118,24 @@ describe("every error path answers in OpenAI's shape", () => {
     await expectError(await post(`${fx.url}/v1/chat/completions`, chat), 503, "backend_unavailable");
   });
 
-  it("no healthy replica → 503 with Retry-After", async () => {
+  it("no healthy replica → 503 with Retry-After for that model only; the gateway stays ready", async () => {
     const pool = fx.gateway.registry.resolve("qwen3-32b")!;
     pool.replicas[0]!.markProbe(false, "test");
-    const res = await post(`${fx.url}/v1/chat/completions`, chat);
-    expect(res.headers.get("retry-after")).toBe("1");
-    await expectError(res, 503, "no_healthy_backend");
-    pool.replicas[0]!.markProbe(true, null);
+    try {
+      const res = await post(`${fx.url}/v1/chat/completions`, chat);
+      expect(res.headers.get("retry-after")).toBe("1");
+      await expectError(res, 503, "no_healthy_backend");
+      // Readiness is the gateway's own: one model's outage must not take the API out of rotation.
+      expect((await fetch(`${fx.url}/readyz`)).status).toBe(200);
+      const health = (await (await fetch(`${fx.opsUrl}/health/models`)).json()) as {
+        data: { model: string; status: string }[];
+      };
+      expect(health.data.find((m) => m.model === "qwen3-32b")?.status).toBe("down");
+      const other = await post(`${fx.url}/v1/embeddings`, { model: "qwen3-embedding-0.6b", input: "x" });
+      expect(other.status).toBe(200);
+    } finally {
+      pool.replicas[0]!.markProbe(true, null);
+    }
   });
 
   it("the openai client raises its typed errors", async () => {

@@ -12,7 +12,7 @@ const logLines: string[] = [];
 const chat = { model: "qwen3-32b", max_tokens: 8, messages: [{ role: "user", content: "hi" }] };
 const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
 const admin = (method: string, path: string) =>
-  fetch(`${gw.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  fetch(`${gw.opsUrl}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
 
 beforeAll(async () => {
   fx = await startProcessFixture({
@@ -54,7 +54,7 @@ describe("API keys", () => {
   });
 
   it("accepts Bearer and api-key headers and puts rate-limit headers on successful responses", async () => {
-    const { secret } = await fx.createKey(gw.url, { name: "headers", tier: "roomy" });
+    const { secret } = await fx.createKey(gw, { name: "headers", tier: "roomy" });
     const a = await post(`${gw.url}/v1/chat/completions`, chat, bearer(secret));
     expect(a.status).toBe(200);
     for (const h of ["requests", "tokens"]) {
@@ -70,18 +70,18 @@ describe("API keys", () => {
   });
 
   it("refuses models outside the key's or the tier's allow-list with 403", async () => {
-    const { secret } = await fx.createKey(gw.url, { name: "scoped", tier: "roomy", models: ["other-model"] });
+    const { secret } = await fx.createKey(gw, { name: "scoped", tier: "roomy", models: ["other-model"] });
     const res = await post(`${gw.url}/v1/chat/completions`, chat, bearer(secret));
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("model_not_allowed");
-    const tiered = await fx.createKey(gw.url, { name: "tiered", tier: "embeddingsOnly" });
+    const tiered = await fx.createKey(gw, { name: "tiered", tier: "embeddingsOnly" });
     expect((await post(`${gw.url}/v1/chat/completions`, chat, bearer(tiered.secret))).status).toBe(403);
-    const allowed = await fx.createKey(gw.url, { name: "alias-scoped", tier: "roomy", models: ["qwen"] });
+    const allowed = await fx.createKey(gw, { name: "alias-scoped", tier: "roomy", models: ["qwen"] });
     expect((await post(`${gw.url}/v1/chat/completions`, chat, bearer(allowed.secret))).status).toBe(200);
   });
 
   it("stops a revoked key at once and rotation retires the old secret", async () => {
-    const { id, secret } = await fx.createKey(gw.url, { name: "lifecycle", tier: "roomy" });
+    const { id, secret } = await fx.createKey(gw, { name: "lifecycle", tier: "roomy" });
     expect((await post(`${gw.url}/v1/chat/completions`, chat, bearer(secret))).status).toBe(200);
     const rotated = (await (await admin("POST", `/admin/keys/${id}/rotate`)).json()) as { secret: string };
     expect(rotated.secret).not.toBe(secret);
@@ -94,7 +94,7 @@ describe("API keys", () => {
   });
 
   it("never writes a raw key to the database or the logs", async () => {
-    const { secret } = await fx.createKey(gw.url, { name: "secret-check", tier: "roomy" });
+    const { secret } = await fx.createKey(gw, { name: "secret-check", tier: "roomy" });
     const marked = { ...chat, messages: [{ role: "user", content: "zebra-prompt-7731" }] };
     await post(`${gw.url}/v1/chat/completions`, marked, bearer(secret));
     await post(`${gw.url}/v1/chat/completions`, marked, bearer(`${secret}x`));
@@ -113,7 +113,7 @@ describe("API keys", () => {
 
 describe("metering", () => {
   it("bills every request once even when a client repeats one x-request-id, and echoes the client's id", async () => {
-    const { id, secret } = await fx.createKey(gw.url, { name: "dup-ids", tier: "roomy" });
+    const { id, secret } = await fx.createKey(gw, { name: "dup-ids", tier: "roomy" });
     let prompt = 0;
     let completion = 0;
     for (let i = 0; i < 5; i++) {
@@ -146,7 +146,7 @@ describe("metering", () => {
 
 describe("rate limits", () => {
   it("holds tokens/min within one request's estimate", async () => {
-    const { secret } = await fx.createKey(gw.url, { name: "tokens", tier: "tokens" });
+    const { secret } = await fx.createKey(gw, { name: "tokens", tier: "tokens" });
     let used = 0;
     let refused = 0;
     for (let i = 0; i < 40 && refused === 0; i++) {
@@ -167,7 +167,7 @@ describe("rate limits", () => {
   });
 
   it("returns concurrency slots after client aborts and upstream errors", async () => {
-    const { secret } = await fx.createKey(gw.url, { name: "narrow", tier: "narrow" });
+    const { secret } = await fx.createKey(gw, { name: "narrow", tier: "narrow" });
     for (let i = 0; i < 2; i++) {
       const res = await post(
         `${gw.url}/v1/chat/completions`,

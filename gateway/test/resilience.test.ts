@@ -65,7 +65,7 @@ describe("resilience", () => {
     await setHealthy(a!, false);
     await fx.gateway.prober.probeAll();
     expect(replica.healthy(Date.now())).toBe(false);
-    const health = (await (await fetch(`${fx.url}/health/models`)).json()) as {
+    const health = (await (await fetch(`${fx.opsUrl}/health/models`)).json()) as {
       data: Record<string, unknown>[];
     };
     expect(health.data[0]!["status"]).toBe("degraded");
@@ -82,7 +82,7 @@ describe("resilience", () => {
 
   it("reports per-model health with queue depth and GPU utilisation from the engines' metrics", async () => {
     await fx.gateway.prober.probeAll();
-    const health = (await (await fetch(`${fx.url}/health/models`)).json()) as {
+    const health = (await (await fetch(`${fx.opsUrl}/health/models`)).json()) as {
       data: Record<string, unknown>[];
     };
     const model = health.data[0]!;

@@ -37,7 +37,7 @@ async function burst(secret: string, count: number): Promise<Response[]> {
 
 describe("limits shared through Redis by two gateway processes", () => {
   it(`admit exactly ${N} of a concurrent burst of ${5 * N}; the rest get 429 with Retry-After`, async () => {
-    const { secret } = await fx.createKey(gateways[0]!.url, { name: "burst", tier: "small" });
+    const { secret } = await fx.createKey(gateways[0]!, { name: "burst", tier: "small" });
     const responses = await burst(secret, 5 * N);
     const ok = responses.filter((r) => r.status === 200);
     const limited = responses.filter((r) => r.status === 429);
@@ -53,7 +53,7 @@ describe("limits shared through Redis by two gateway processes", () => {
   });
 
   it("keeps serving (fail-open) while Redis is down, without hanging, and limits resume when it returns", async () => {
-    const { secret } = await fx.createKey(gateways[1]!.url, { name: "outage", tier: "small" });
+    const { secret } = await fx.createKey(gateways[1]!, { name: "outage", tier: "small" });
     redis.kill();
     const started = Date.now();
     const during = await burst(secret, 2 * N);

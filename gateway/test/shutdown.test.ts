@@ -47,7 +47,7 @@ afterAll(async () => {
 describe("gateway process", () => {
   it("streams to plain `curl -N` unchanged", async () => {
     const gw = await spawnGateway({ configPath });
-    apiKey = await issueKey(gw.url);
+    apiKey = await issueKey(gw.opsUrl);
     try {
       const { stdout } = await run("curl", [
         "-sN",
@@ -74,7 +74,7 @@ describe("gateway process", () => {
 
   it("on SIGTERM stops accepting, lets an in-flight stream finish, then exits 0", async () => {
     const gw = await spawnGateway({ configPath });
-    const key = await issueKey(gw.url);
+    const key = await issueKey(gw.opsUrl);
     const res = await post(
       `${gw.url}/v1/chat/completions`,
       {
