@@ -15,6 +15,7 @@ import { requestId } from "./middleware/requestId.ts";
 import { routeModel } from "./middleware/routeModel.ts";
 import type { OutcomeSink } from "./outcome.ts";
 import { proxyHandler } from "./proxy/proxyHandler.ts";
+import { answerRawErrors } from "./rawErrors.ts";
 import { mountModelHealthRoute, mountProbeRoutes } from "./routes/health.ts";
 import { type Features, mountInfoRoute } from "./routes/info.ts";
 import { mountModelRoutes } from "./routes/models.ts";
@@ -153,6 +154,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const start = async (koa: Koa<GatewayState>, port: number, host: string) => {
     const server = koa.listen(port, host);
+    answerRawErrors(server);
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
     servers.push(server);

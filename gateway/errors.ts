@@ -106,15 +106,8 @@ export const errors = {
       status: 405,
       type: "invalid_request_error",
       code: "method_not_allowed",
-      message: `${method} is not allowed on ${path}${allow ? `; use ${allow}` : ""}.`,
+      message: `${method.slice(0, 32)} is not allowed on ${path.slice(0, 200)}${allow ? `; use ${allow}` : ""}.`,
       ...(allow ? { headers: { allow } } : {}),
-    }),
-  methodNotImplemented: (method: string) =>
-    new GatewayError({
-      status: 501,
-      type: "invalid_request_error",
-      code: "method_not_implemented",
-      message: `The HTTP method ${method.slice(0, 32)} is not supported.`,
     }),
   rateLimited: (message: string, headers: Record<string, string>) =>
     new GatewayError({
