@@ -2,9 +2,9 @@ import type { Middleware } from "koa";
 import { endpointSpec } from "../endpoints.ts";
 import { errors } from "../errors.ts";
 import type { Endpoint } from "../outcome.ts";
-import { validateRequest } from "../proxy/validate.ts";
 import type { ModelRegistry } from "../routing/modelRegistry.ts";
 import type { GatewayState } from "../state.ts";
+import { validateRequest } from "./validateRequest.ts";
 
 /** Validates the body and resolves its `model` to a pool of replicas. */
 export function routeModel(endpoint: Endpoint, registry: ModelRegistry): Middleware<GatewayState> {

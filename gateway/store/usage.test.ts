@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { GatewayError } from "../errors.ts";
+import { InvalidInput } from "./errors.ts";
 import { openStore, type Store } from "./index.ts";
 import { openSqlite } from "./sqlite/database.ts";
 import { sqliteMigrations } from "./sqlite/migrations.ts";
@@ -111,7 +111,7 @@ describe("usage ledger", () => {
   });
 
   it("rejects a period grouping without a period, as a 400", () => {
-    expect(() => store.usage.summary({ groupBy: ["period"] })).toThrow(GatewayError);
+    expect(() => store.usage.summary({ groupBy: ["period"] })).toThrow(InvalidInput);
     expect(() => store.usage.summary({ groupBy: ["period"] })).toThrow(/period/);
   });
 

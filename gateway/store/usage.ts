@@ -3,7 +3,7 @@
  * Grouping and percentiles are computed here in TypeScript over the filtered rows, so
  * every dialect shares one definition of "p95"; dialects only filter (by indexed columns).
  */
-import { GatewayError } from "../errors.ts";
+import { InvalidInput } from "./errors.ts";
 
 export type UsageEndpoint = "chat.completions" | "completions" | "embeddings" | (string & {});
 
@@ -114,17 +114,11 @@ export type UsageFact = Pick<
   | "clientAborted"
 >;
 
-function invalidQuery(param: string, message: string): GatewayError {
-  return new GatewayError({
-    status: 400,
-    type: "invalid_request_error",
-    code: "invalid_usage_query",
-    param,
-    message,
-  });
+function invalidQuery(param: string, message: string): InvalidInput {
+  return new InvalidInput("invalid_usage_query", param, message);
 }
 
-/** Throws a 400 GatewayError the admin API can return as is. */
+/** Throws InvalidInput naming the bad field (the admin API answers it as a 400). */
 export function validateUsageQuery(query: UsageQuery): void {
   const allowed: UsageGroupField[] = ["key", "model", "session", "period"];
   if (!Array.isArray(query.groupBy)) throw invalidQuery("groupBy", "groupBy must be an array.");
