@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openStore } from "../store/index.ts";
 import { openSqlite } from "../store/sqlite/database.ts";
 import { tempDataDir, usageRow } from "../store/testing.ts";
+import { until } from "../test/poll.ts";
 import { JOURNAL_FOLDER, LEGACY_JOURNAL } from "./journalFiles.ts";
 import { UsageJournal } from "./usageJournal.ts";
 
@@ -40,14 +41,6 @@ function journalChild(dir: string, maxPending: number) {
   // `close`, not `exit`: ids still in the pipe when the child died are read before close.
   const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
   return { child, acknowledged, closed };
-}
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe("usage journal", () => {

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { post } from "./fixtures.ts";
+import { until } from "./poll.ts";
 import { type ProcessFixture, startProcessFixture } from "./processFixture.ts";
 
 let fx: ProcessFixture;
@@ -44,7 +45,7 @@ describe("usage survives a SIGKILL", () => {
       }
     };
     const workers = Array.from({ length: 8 }, (_, i) => worker(i));
-    await new Promise((r) => setTimeout(r, 1_500));
+    await until(() => completed.length >= 100, "load under way");
     gw.kill("SIGKILL");
     stop = true;
     await Promise.all(workers);

@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SpawnedGateway } from "../../harness/spawnGateway.ts";
 import { post, setFaults, simStats } from "./fixtures.ts";
+import { until } from "./poll.ts";
 import { ADMIN_KEY, type ProcessFixture, startProcessFixture } from "./processFixture.ts";
 
 let fx: ProcessFixture;
@@ -182,12 +183,15 @@ describe("rate limits", () => {
     for (let i = 0; i < 2; i++) {
       expect((await post(`${gw.url}/v1/chat/completions`, chat, bearer(secret))).status).toBe(502);
     }
-    await new Promise((r) => setTimeout(r, 200));
     const slow = { ...chat, max_tokens: 100 };
-    const both = await Promise.all(
-      [0, 1].map(() => post(`${gw.url}/v1/chat/completions`, slow, bearer(secret))),
-    );
-    expect(both.map((r) => r.status)).toEqual([200, 200]);
+    // Slots are released as each request ends: poll until both are free again.
+    await until(async () => {
+      const both = await Promise.all(
+        [0, 1].map(() => post(`${gw.url}/v1/chat/completions`, slow, bearer(secret))),
+      );
+      await Promise.all(both.map((r) => r.text()));
+      return both.every((r) => r.status === 200);
+    }, "both concurrency slots free");
     const third = await Promise.all(
       [0, 1, 2].map(() => post(`${gw.url}/v1/chat/completions`, slow, bearer(secret))),
     );

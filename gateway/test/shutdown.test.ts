@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -8,6 +10,8 @@ import { spawnGateway as spawnBare } from "../../harness/spawnGateway.ts";
 import { type SpawnedSimulator, spawnSimulator } from "../../sim/spawn.ts";
 import { buildGatewayConfig } from "../config/fromCatalog.ts";
 import { post } from "./fixtures.ts";
+import { parseResponse } from "./fuzz/rawHttp.ts";
+import { until } from "./poll.ts";
 
 const run = promisify(execFile);
 let dir: string;
@@ -72,7 +76,7 @@ describe("gateway process", () => {
     }
   });
 
-  it("on SIGTERM stops accepting, lets an in-flight stream finish, then exits 0", async () => {
+  it("on SIGTERM stops accepting, answers a request arriving during the drain 503 shutting_down, lets an in-flight stream finish, then exits 0", async () => {
     const gw = await spawnGateway({ configPath });
     const key = await issueKey(gw.opsUrl);
     const res = await post(
@@ -88,7 +92,26 @@ describe("gateway process", () => {
     );
     const reader = res.body!.getReader();
     await reader.read();
+    // A client halfway through sending its next request when the drain begins.
+    const late = connect(Number(new URL(gw.url).port), "127.0.0.1");
+    await once(late, "connect");
+    late.write("POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\n");
     gw.kill("SIGTERM");
+    // The listener stops accepting once the drain has begun.
+    await until(() =>
+      fetch(`${gw.url}/healthz`).then(
+        () => false,
+        () => true,
+      ),
+    );
+    const body = JSON.stringify({ model: "qwen3-32b", messages: [{ role: "user", content: "late" }] });
+    late.end(
+      `authorization: Bearer ${key}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
+    const answer = parseResponse(Buffer.concat(await late.toArray()));
+    expect(answer.status).toBe(503);
+    expect(answer.headers["retry-after"]).toBe("1");
+    expect(JSON.parse(answer.body.toString()).error.code).toBe("shutting_down");
     let text = "";
     const decoder = new TextDecoder();
     for (;;) {
