@@ -1,7 +1,7 @@
 /**
  * Gonka's additions to the OpenAI surface: health, /gonka/info, admin usage,
  * tiering and sessions. Feature-dependent cases skip, printing why, only when
- * /gonka/info reports the feature off (or there is no admin key).
+ * /gonka/info reports the feature off (or there is no admin key or admin URL).
  */
 import { checkRequestId, jsonBody } from "../lib/checks.ts";
 import { FEATURES } from "../lib/gonka.ts";
@@ -82,7 +82,7 @@ export const extensionCases: Case[] = [
     async run(s, skip) {
       const admin = s.feature("admin");
       if (!admin.on) return skip(admin.reason);
-      if (!s.admin) return skip("no admin key for this target");
+      if (!s.admin) return skip("no admin key or admin URL for this target");
       if (!s.ownKeyId)
         return skip("the suite could not make its own key (api_keys off), so it cannot find its usage");
       const model = modelFor(s, "chat", skip);
