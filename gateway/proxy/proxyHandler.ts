@@ -58,7 +58,11 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
       // Both relays write to the socket themselves (streaming needs to; see each module).
       ctx.respond = false;
       if (stream) {
-        await relayStream(ctx.res, upstream, ctx.state, recorder, { ...options, clientWantsUsage });
+        await relayStream(ctx.res, upstream, ctx.state, recorder, {
+          ...options,
+          clientWantsUsage,
+          idleMs: model.timeouts.idleMs,
+        });
       } else {
         await relayJson(ctx.res, upstream, recorder, {
           reasoningOutput: options.reasoningOutput,

@@ -16,6 +16,8 @@ export interface StreamRelayOptions {
   readonly log: Logger;
   /** The client asked for `stream_options.include_usage`. */
   readonly clientWantsUsage: boolean;
+  /** The model's longest allowed silence between chunks, for the timeout message. */
+  readonly idleMs: number;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function relayStream(
     }
   } catch (err) {
     if (!outcome.clientAborted) {
-      failure = normaliseError(err, outcome.modelServed ?? "", 0);
+      failure = normaliseError(err, outcome.modelServed ?? "", options.idleMs);
       upstream.replica.markFailed(
         `stream broke: ${(err as Error).message}`,
         options.replicaCooldownMs,

@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Fixture, post, setFaults, startFixture } from "./fixtures.ts";
+import { exchange, type RawResponse } from "./fuzz/rawHttp.ts";
 
 let fx: Fixture;
 
@@ -46,6 +47,30 @@ describe("every error path answers in OpenAI's shape", () => {
     const res = await fetch(`${fx.url}/v1/chat/completions`);
     expect(res.headers.get("allow")).toBe("POST");
     await expectError(res, 405, "method_not_allowed");
+  });
+
+  it("requests Node's parser refuses, an unknown Expect and CONNECT still get OpenAI errors", async () => {
+    const raw = (method: string, path: string, headers: [string, string][] = []) =>
+      exchange(fx.url, {
+        method,
+        target: Buffer.from(path),
+        headers: headers.map(([k, v]) => [k, Buffer.from(v)] as [string, Buffer]),
+        body: Buffer.alloc(0),
+      });
+    const cases: [Promise<RawResponse>, number, string][] = [
+      [raw("GET", "/healthz", [["x-huge", "a".repeat(20_000)]]), 431, "headers_too_large"],
+      [raw("GET", "/healthz", [["transfer-encoding", "chunked"]]), 400, "malformed_request"],
+      [raw("G\u0001T", "/healthz"), 400, "malformed_request"],
+      [raw("GET", "/healthz", [["expect", "teapot"]]), 417, "expectation_failed"],
+      [raw("CONNECT", "example.com:443"), 405, "method_not_allowed"],
+    ];
+    for (const [pending, status, code] of cases) {
+      const res = await pending;
+      expect(res.status, code).toBe(status);
+      expect(res.headers["content-type"]).toMatch(/application\/json/);
+      expect(res.headers["x-request-id"]).toBeTruthy();
+      expect(JSON.parse(res.body.toString()).error.code).toBe(code);
+    }
   });
 
   it("a broken percent-encoding in a model path → 404 model_not_found, not 500", async () => {
