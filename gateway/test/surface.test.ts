@@ -108,33 +108,45 @@ describe("authentication comes before the body", () => {
 
 describe("readiness is about the gateway itself", () => {
   it("/readyz is 503 naming the store when the store cannot be read", async () => {
-    const data = tempDataDir();
-    const config = parseConfig(
-      buildGatewayConfig({ models: [{ preset: "qwen3-32b", replicaUrls: ["http://127.0.0.1:9"] }] }),
-    );
-    const log = createLogger("silent");
-    const services = await startServices(
-      config,
-      { dataDir: data.dir, redisUrl: undefined, adminKey: undefined, engineApiKey: undefined },
-      log,
-    );
-    const gateway = createGateway({
-      config,
-      log,
-      probe: false,
-      ...services.gatewayOptions(() => gateway.registry),
-    });
-    const url = await gateway.listen(0, "127.0.0.1");
+    const { services, url, close } = await inProcessGateway();
     try {
-      expect((await get(`${url}/readyz`)).status).toBe(200);
       services.store.close();
       const res = await get(`${url}/readyz`);
       expect(res.status).toBe(503);
       expect(((await res.json()) as { reasons: string[] }).reasons.join()).toMatch(/store unreachable/);
     } finally {
-      await gateway.shutdown(200);
-      await services.close().catch(() => {});
-      data.remove();
+      await close();
     }
   });
 });
+
+/** A gateway in this process over real services (SQLite in a temp folder), no backend. */
+async function inProcessGateway() {
+  const data = tempDataDir();
+  const config = parseConfig(
+    buildGatewayConfig({ models: [{ preset: "qwen3-32b", replicaUrls: ["http://127.0.0.1:9"] }] }),
+  );
+  const log = createLogger("silent");
+  const services = await startServices(
+    config,
+    { dataDir: data.dir, redisUrl: undefined, adminKey: undefined, engineApiKey: undefined },
+    log,
+  );
+  const gateway = createGateway({
+    config,
+    log,
+    probe: false,
+    ...services.gatewayOptions(() => gateway.registry),
+  });
+  const url = await gateway.listen(0, "127.0.0.1");
+  return {
+    gateway,
+    services,
+    url,
+    async close() {
+      await gateway.shutdown(200);
+      await services.close().catch(() => {});
+      data.remove();
+    },
+  };
+}
