@@ -32,7 +32,7 @@ beforeAll(async () => {
   // A little latency so 16 streams overlap and `minConcurrent` can trigger.
   fixture = await startFixture([{ preset: MODEL, replicas: 1, simArgs: ["--ttft-ms", "30"] }]);
   sim = fixture.sims.get(MODEL)![0]!;
-  viaGateway = await createSuite({ baseUrl: fixture.url, ownKey: false });
+  viaGateway = await createSuite({ baseUrl: fixture.url, opsUrl: fixture.opsUrl, ownKey: false });
   direct = await createSuite({ baseUrl: sim.url, ownKey: false });
 });
 afterAll(() => fixture?.close());

@@ -52,6 +52,8 @@ async function main(): Promise<number> {
     delete env["GONKA_TARGET"];
     if (target.apiKey) env["GONKA_API_KEY"] = target.apiKey;
     if (target.adminKey) env["GONKA_ADMIN_KEY"] = target.adminKey;
+    if (target.adminUrl) env["GONKA_ADMIN_URL"] = target.adminUrl;
+    if (target.opsUrl) env["GONKA_OPS_URL"] = target.opsUrl;
     const code = await runVitest(
       [
         "run",
@@ -76,7 +78,7 @@ async function main(): Promise<number> {
         skips.set(name, reason);
       }
     }
-    const { info } = await fetchInfo(target.baseUrl, target.apiKey);
+    const { info } = await fetchInfo(target.opsUrl ?? target.baseUrl, target.apiKey);
     const markdown = renderReport({
       target: { name: target.name, baseUrl: target.baseUrl },
       gatewayVersion: info?.version,

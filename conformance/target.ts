@@ -36,6 +36,8 @@ async function open(env: NodeJS.ProcessEnv): Promise<ConformanceTarget> {
   try {
     const suite = await createSuite({
       baseUrl: target.baseUrl,
+      adminUrl: target.adminUrl,
+      opsUrl: target.opsUrl,
       apiKey: target.apiKey,
       adminKey: target.adminKey,
       log: (line) => console.log(line),

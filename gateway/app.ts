@@ -4,6 +4,7 @@ import Router from "@koa/router";
 import Koa, { type Middleware } from "koa";
 import type { Logger } from "pino";
 import type { GatewayConfig } from "./config/schema.ts";
+import { PROXIED_ENDPOINTS } from "./endpoints.ts";
 import { errors } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import { createGatewayMetrics } from "./metrics/gatewayMetrics.ts";
@@ -12,9 +13,10 @@ import { errorHandler } from "./middleware/errorHandler.ts";
 import { jsonBody } from "./middleware/jsonBody.ts";
 import { requestId } from "./middleware/requestId.ts";
 import { routeModel } from "./middleware/routeModel.ts";
-import type { Endpoint, OutcomeSink } from "./outcome.ts";
+import type { OutcomeSink } from "./outcome.ts";
 import { proxyHandler } from "./proxy/proxyHandler.ts";
-import { mountHealthRoutes } from "./routes/health.ts";
+import { answerRawErrors } from "./rawErrors.ts";
+import { mountModelHealthRoute, mountProbeRoutes } from "./routes/health.ts";
 import { type Features, mountInfoRoute } from "./routes/info.ts";
 import { mountModelRoutes } from "./routes/models.ts";
 import { HealthProber } from "./routing/healthProber.ts";
@@ -28,43 +30,51 @@ export interface GatewayOptions {
   readonly log?: Logger;
   /** Receives one outcome per proxied request (metering). */
   readonly onOutcome?: OutcomeSink;
-  /** Runs before routing on proxied endpoints: API-key authentication. */
+  /** Runs first on every `/v1` route, before the body is read: API-key authentication. */
   readonly authenticate?: Step;
   /** Runs after routing, before the upstream call: model allow-lists and rate limits. */
   readonly admit?: Step;
-  /** Mounts extra routes (the admin API) on the gateway's router. */
+  /** Mounts extra routes (the admin API) on the operational listener's router. */
   readonly mount?: (router: Router<GatewayState>) => void;
+  /** Why the gateway's own dependencies cannot serve (the store); empty when they can. */
+  readonly notReady?: () => string[];
   /** Start periodic health probes (tests may drive probes by hand). */
   readonly probe?: boolean;
+  /**
+   * The API key engines were started with (vLLM `--api-key`, llama-server `--api-key`),
+   * from GONKA_ENGINE_API_KEY: sent on every request to an engine. Clients' own
+   * `Authorization`/`api-key` headers are never forwarded.
+   */
+  readonly engineApiKey?: string | undefined;
   /** Extensions this instance offers beyond what the options above imply (sessions, memory…). */
   readonly features?: Partial<Features>;
 }
 
 export interface Gateway {
+  /** The API listener's app: `/v1/*`, `/healthz`, `/readyz`. */
   readonly app: Koa<GatewayState>;
+  /** The operational listener's app: `/metrics`, `/health/models`, `/gonka/info`, `/admin/*`. */
+  readonly opsApp: Koa<GatewayState>;
   readonly registry: ModelRegistry;
   readonly prober: HealthProber;
   readonly log: Logger;
+  /** Starts the API listener (and the health probes); resolves with its origin. */
   listen(port?: number, host?: string): Promise<string>;
+  /** Starts the operational listener; resolves with its origin. */
+  listenOps(port?: number, host?: string): Promise<string>;
   /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then closes everything. */
   shutdown(graceMs?: number): Promise<void>;
   inFlight(): number;
 }
 
-const PROXIED: ReadonlyArray<[string, Endpoint]> = [
-  ["/v1/chat/completions", "chat.completions"],
-  ["/v1/completions", "completions"],
-  ["/v1/embeddings", "embeddings"],
-];
-
 export function createGateway(options: GatewayOptions): Gateway {
   const { config } = options;
   const log = options.log ?? createLogger(config.logLevel);
   const registry = new ModelRegistry(config);
-  const prober = new HealthProber(registry, config.healthIntervalMs, log);
+  const prober = new HealthProber(registry, config.healthIntervalMs, log, options.engineApiKey);
   let shuttingDown = false;
   let inFlight = 0;
-  let server: Server | undefined;
+  const servers: Server[] = [];
   const metrics = createGatewayMetrics(registry, () => inFlight);
   const record = options.onOutcome;
   const onOutcome: OutcomeSink = record
@@ -73,18 +83,38 @@ export function createGateway(options: GatewayOptions): Gateway {
         metrics.observe(o);
       }
     : metrics.observe;
+  const notReady = () => [...(shuttingDown ? ["draining"] : []), ...(options.notReady?.() ?? [])];
 
-  const app = new Koa<GatewayState>({ proxy: true });
-  // Errors are logged by errorHandler; Koa's default handler would print stacks to stderr.
-  app.silent = true;
-  const router = new Router<GatewayState>();
-  mountHealthRoutes(router, registry, () => shuttingDown);
-  mountModelRoutes(router, registry);
-  router.get("/metrics", async (ctx) => {
+  // The API listener: what the Ingress exposes. Every /v1 route authenticates first.
+  const api = new Router<GatewayState>();
+  mountProbeRoutes(api, notReady);
+  const auth: Step[] = options.authenticate ? [options.authenticate] : [];
+  mountModelRoutes(api, registry, auth);
+  const body = jsonBody(config.bodyLimitBytes);
+  const proxyOptions = {
+    reasoningOutput: config.reasoningOutput,
+    replicaCooldownMs: config.replicaCooldownMs,
+    onOutcome,
+    log,
+    engineApiKey: options.engineApiKey,
+  };
+  for (const { endpoint, path } of PROXIED_ENDPOINTS) {
+    // Authentication before the body: a keyless client cannot make us read 8 MiB for its 401.
+    const steps: Step[] = [...auth, body, routeModel(endpoint, registry)];
+    if (options.admit) steps.push(options.admit);
+    steps.push(proxyHandler(endpoint, proxyOptions));
+    api.post(path, ...steps);
+  }
+
+  // The operational listener: metrics, per-model health, info, admin. Never on the API port.
+  const ops = new Router<GatewayState>();
+  mountProbeRoutes(ops, notReady);
+  mountModelHealthRoute(ops, registry);
+  ops.get("/metrics", async (ctx) => {
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
   });
-  mountInfoRoute(router, registry, {
+  mountInfoRoute(ops, registry, {
     api_keys: options.authenticate !== undefined,
     rate_limits: options.admit !== undefined,
     admin: options.mount !== undefined,
@@ -95,69 +125,70 @@ export function createGateway(options: GatewayOptions): Gateway {
     tiering: false,
     ...options.features,
   });
-  options.mount?.(router);
+  options.mount?.(ops);
 
-  const body = jsonBody(config.bodyLimitBytes);
-  const proxyOptions = {
-    reasoningOutput: config.reasoningOutput,
-    replicaCooldownMs: config.replicaCooldownMs,
-    onOutcome,
-    log,
-  };
-  for (const [path, endpoint] of PROXIED) {
-    const steps: Step[] = [body];
-    if (options.authenticate) steps.push(options.authenticate);
-    steps.push(routeModel(endpoint, registry));
-    if (options.admit) steps.push(options.admit);
-    steps.push(proxyHandler(endpoint, proxyOptions));
-    router.post(path, ...steps);
-  }
-
-  app.use(requestId());
-  app.use(accessLog(log));
-  app.use(errorHandler(log));
-  app.use(async function drainGuard(ctx, next) {
-    if (shuttingDown && !ctx.path.startsWith("/healthz") && !ctx.path.startsWith("/readyz")) {
-      throw errors.shuttingDown();
-    }
+  const drainGuard: Step = async function drainGuard(ctx, next) {
+    if (shuttingDown && ctx.path !== "/healthz" && ctx.path !== "/readyz") throw errors.shuttingDown();
     inFlight++;
     try {
       await next();
     } finally {
       inFlight--;
     }
-  });
-  app.use(router.routes());
-  app.use(router.allowedMethods());
+  };
+  const compose = (router: Router<GatewayState>) => {
+    const app = new Koa<GatewayState>({ proxy: true });
+    // Errors are logged by errorHandler; Koa's default handler would print stacks to stderr.
+    app.silent = true;
+    app.use(requestId());
+    app.use(accessLog(log));
+    app.use(errorHandler(log));
+    app.use(drainGuard);
+    app.use(router.routes());
+    // Sets 405/501 without a body; errorHandler turns them into OpenAI errors.
+    app.use(router.allowedMethods());
+    return app;
+  };
+  const app = compose(api);
+  const opsApp = compose(ops);
+
+  const start = async (koa: Koa<GatewayState>, port: number, host: string) => {
+    const server = koa.listen(port, host);
+    answerRawErrors(server);
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", resolve);
+      server.once("error", reject);
+    });
+    const address = server.address() as AddressInfo;
+    return `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+  };
 
   return {
     app,
+    opsApp,
     registry,
     prober,
     log,
     inFlight: () => inFlight,
     async listen(port = config.listen.port, host = config.listen.host) {
-      server = app.listen(port, host);
-      server.keepAliveTimeout = 65_000;
-      server.headersTimeout = 66_000;
-      await new Promise<void>((resolve, reject) => {
-        server!.once("listening", resolve);
-        server!.once("error", reject);
-      });
+      const url = await start(app, port, host);
       if (options.probe !== false) prober.start();
-      const address = server.address() as AddressInfo;
-      return `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+      return url;
+    },
+    listenOps(port = config.opsListen.port, host = config.opsListen.host) {
+      return start(opsApp, port, host);
     },
     async shutdown(graceMs = config.shutdownGraceMs) {
       shuttingDown = true;
-      const closed = server
-        ? new Promise<void>((resolve) => server!.close(() => resolve()))
-        : Promise.resolve();
-      server?.closeIdleConnections();
+      const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      for (const s of servers) s.closeIdleConnections();
       const deadline = Date.now() + graceMs;
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-      server?.closeAllConnections();
-      await closed;
+      for (const s of servers) s.closeAllConnections();
+      await Promise.all(closed);
       await prober.stop();
       await registry.close();
     },

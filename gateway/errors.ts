@@ -4,6 +4,8 @@
  * mapper turns it into OpenAI's error object.
  */
 
+import { InvalidInput, NotFound } from "./store/errors.ts";
+
 export type OpenAIErrorType =
   | "invalid_request_error"
   | "authentication_error"
@@ -53,6 +55,7 @@ export class GatewayError extends Error {
 }
 
 export const errors = {
+  /** The one 400 builder: every invalid request, whatever found it, is answered through it. */
   invalidRequest: (message: string, param: string | null = null, code: string | null = null) =>
     new GatewayError({ status: 400, type: "invalid_request_error", message, param, code }),
   invalidJson: (detail: string) =>
@@ -101,6 +104,14 @@ export const errors = {
       code: "unknown_url",
       message: `Unknown request URL: ${method} ${path}.`,
     }),
+  methodNotAllowed: (method: string, path: string, allow: string) =>
+    new GatewayError({
+      status: 405,
+      type: "invalid_request_error",
+      code: "method_not_allowed",
+      message: `${method.slice(0, 32)} is not allowed on ${path.slice(0, 200)}${allow ? `; use ${allow}` : ""}.`,
+      ...(allow ? { headers: { allow } } : {}),
+    }),
   rateLimited: (message: string, headers: Record<string, string>) =>
     new GatewayError({
       status: 429,
@@ -139,8 +150,21 @@ export const errors = {
     }),
 };
 
-/** Anything thrown, as a GatewayError; unknown errors become a 500 that hides the details. */
+/**
+ * Anything thrown, as a GatewayError: the store's domain errors by kind, unknown errors as
+ * a 500 that hides the details.
+ */
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
+  if (err instanceof NotFound) {
+    return new GatewayError({
+      status: 404,
+      type: "not_found_error",
+      code: err.code,
+      param: err.param,
+      message: err.message,
+    });
+  }
+  if (err instanceof InvalidInput) return errors.invalidRequest(err.message, err.param, err.code);
   return errors.internal(err);
 }

@@ -8,8 +8,10 @@ const USAGE = `usage: node gateway/main.ts --config <gateway.json|yaml>
 
 Environment:
   GONKA_PORT, GONKA_HOST, GONKA_LOG_LEVEL   override the file
+  GONKA_OPS_PORT, GONKA_OPS_HOST            the operational listener (metrics, health, info, admin)
   GONKA_DATA_DIR                            folder of the SQLite store (default .gonka)
   GONKA_ADMIN_KEY                           enables the /admin API (bearer token)
+  GONKA_ENGINE_API_KEY                      sent as Bearer to the engines (their --api-key)
   REDIS_URL                                 shares rate limits between gateway processes`;
 
 async function main(): Promise<void> {
@@ -47,10 +49,11 @@ async function main(): Promise<void> {
     ...services.gatewayOptions(() => gateway.registry),
   });
   const url = await gateway.listen();
+  const opsUrl = await gateway.listenOps();
   // Always printed, whatever the log level: the local stack and test harness wait for this line.
   log
     .child({}, { level: "info" })
-    .info({ url, models: config.models.map((m) => m.id), pid: process.pid }, "listening");
+    .info({ url, opsUrl, models: config.models.map((m) => m.id), pid: process.pid }, "listening");
   flushLogs(log);
 
   let stopping = false;

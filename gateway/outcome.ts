@@ -10,7 +10,9 @@ export type Endpoint = "chat.completions" | "completions" | "embeddings";
 
 /** Everything known about a proxied request when it finishes; metering and logs read it. */
 export interface RequestOutcome {
+  /** The gateway's own id (the usage row's identity). */
   requestId: string;
+  clientRequestId: string | null;
   endpoint: Endpoint;
   modelRequested: string;
   modelServed: string | null;

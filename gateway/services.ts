@@ -21,6 +21,8 @@ export interface ServiceEnv {
   redisUrl: string | undefined;
   /** GONKA_ADMIN_KEY: enables `/admin`; without it the admin API is not mounted. */
   adminKey: string | undefined;
+  /** GONKA_ENGINE_API_KEY: the engines' API key, sent on every upstream request. */
+  engineApiKey: string | undefined;
 }
 
 export function serviceEnv(env: NodeJS.ProcessEnv): ServiceEnv {
@@ -28,6 +30,7 @@ export function serviceEnv(env: NodeJS.ProcessEnv): ServiceEnv {
     dataDir: resolve(env["GONKA_DATA_DIR"] || ".gonka"),
     redisUrl: env["REDIS_URL"] || undefined,
     adminKey: env["GONKA_ADMIN_KEY"] || undefined,
+    engineApiKey: env["GONKA_ENGINE_API_KEY"] || undefined,
   };
 }
 
@@ -39,15 +42,17 @@ export interface Services {
   /** The parts of createGateway's options these services provide. */
   gatewayOptions(
     registry: () => ModelRegistry,
-  ): Pick<GatewayOptions, "authenticate" | "admit" | "onOutcome" | "mount">;
+  ): Pick<GatewayOptions, "authenticate" | "admit" | "onOutcome" | "mount" | "engineApiKey" | "notReady">;
   close(): Promise<void>;
 }
 
 /** Opens the store, connects Redis (if configured) and builds the request-path steps over them. */
 export async function startServices(config: GatewayConfig, env: ServiceEnv, log: Logger): Promise<Services> {
-  const sqlite = openStore({ dataDir: env.dataDir });
-  // Usage rows go through a write-ahead journal: durable at once, imported in batches.
-  const usage = new UsageJournal(sqlite.usage, { dataDir: env.dataDir }, log);
+  const fsync = config.metering.fsync === "row";
+  const sqlite = openStore({ dataDir: env.dataDir, ...(fsync ? { synchronous: "FULL" } : {}) });
+  // Usage rows go through this process's write-ahead journal: on disk before the response
+  // ends, imported in batches; journals of dead processes sharing the folder are replayed.
+  const usage = new UsageJournal(sqlite.usage, { dataDir: env.dataDir, fsync }, log);
   const store: Store = { ...sqlite, usage };
   const keyCache = createKeyCache(store.keys);
   let redis: Redis | undefined;
@@ -81,6 +86,15 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
         authenticate: authenticate(keyCache, tierNames),
         admit: admission(limits, config.tiers, log),
         onOutcome: usageRecorder(store.usage, log),
+        engineApiKey: env.engineApiKey,
+        notReady: () => {
+          try {
+            store.ping();
+            return [];
+          } catch (err) {
+            return [`store unreachable: ${(err as Error).message}`];
+          }
+        },
         ...(env.adminKey
           ? {
               mount: (router) =>

@@ -12,7 +12,10 @@ export interface RouteState {
 
 /** What middleware put on `ctx.state`, in request-path order. */
 export interface GatewayState {
+  /** The gateway's own id for this request. */
   requestId: string;
+  /** The client's `x-request-id`, when it sent a sane one; echoed back, stored beside ours. */
+  clientRequestId?: string | undefined;
   startedAt: number;
   /** Parsed JSON body, set by the body middleware. */
   body?: unknown;

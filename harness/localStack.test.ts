@@ -43,6 +43,16 @@ describe("npm start (local stack)", () => {
     expect(res.status).toBe(200);
     const ready = await fetch(`${info.gatewayUrl}/readyz`);
     expect(ready.status).toBe(200);
+    // Operational routes live on their own listener, which local-stack.json names.
+    expect(info.opsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(info.adminUrl).toBe(info.opsUrl);
+    expect(info.opsUrl).not.toBe(info.gatewayUrl);
+    expect((await fetch(`${info.opsUrl}/metrics`)).status).toBe(200);
+    expect((await fetch(`${info.gatewayUrl}/metrics`)).status).toBe(404);
+    const keys = await fetch(`${info.adminUrl}/admin/keys`, {
+      headers: { authorization: `Bearer ${info.adminKey}` },
+    });
+    expect(keys.status).toBe(200);
 
     await stack.stop();
     expect(await stack.exited).toBe(0);

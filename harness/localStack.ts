@@ -13,7 +13,12 @@ import { adminClient } from "./adminClient.ts";
 import { type SpawnedGateway, spawnGateway } from "./spawnGateway.ts";
 
 export interface LocalStackInfo {
+  /** The API listener: `/v1/*`. */
   gatewayUrl?: string;
+  /** Base of the admin API (`${adminUrl}/admin/...`); locally the operational listener. */
+  adminUrl?: string;
+  /** Metrics, per-model health, info (`${opsUrl}/metrics`…); the operational listener. */
+  opsUrl?: string;
   apiKey?: string;
   adminKey: string;
   models: string[];
@@ -36,6 +41,8 @@ export const LOCAL_MODELS: ReadonlyArray<{ preset: string; replicas: number }> =
 export interface LocalStackOptions {
   dataDir?: string;
   port?: number;
+  /** The operational listener's port (default 8081; 0 when `port` is 0). */
+  opsPort?: number;
   adminKey?: string;
   redisUrl?: string;
   /** Extra simulator flags (latency model, scripts). */
@@ -90,15 +97,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       onLogLine: (line) => gatewayLog.write(`${line}\n`),
       env: {
         GONKA_PORT: String(opts.port ?? 8080),
+        GONKA_OPS_PORT: String(opts.opsPort ?? (opts.port === 0 ? 0 : 8081)),
         GONKA_ADMIN_KEY: adminKey,
         GONKA_DATA_DIR: dataDir,
         ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
       },
     });
-    await waitUntilReady(gateway.url, config.models.length);
+    await waitUntilReady(gateway.url, gateway.opsUrl, config.models.length);
     const info: LocalStackInfo = {
       gatewayUrl: gateway.url,
-      apiKey: await issueLocalKey(gateway.url, adminKey),
+      adminUrl: gateway.opsUrl,
+      opsUrl: gateway.opsUrl,
+      apiKey: await issueLocalKey(gateway.opsUrl, adminKey),
       adminKey,
       models: config.models.map((m) => m.id),
       backends,
@@ -119,13 +129,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
  * engine version (its first health probe round is over), so the first client
  * sees a complete `/gonka/info` and `/health/models`.
  */
-async function waitUntilReady(gatewayUrl: string, models: number, timeoutMs = 20_000): Promise<void> {
+async function waitUntilReady(
+  gatewayUrl: string,
+  opsUrl: string,
+  models: number,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
   while (Date.now() < deadline) {
     try {
       const ready = await fetch(`${gatewayUrl}/readyz`);
-      const info = (await (await fetch(`${gatewayUrl}/gonka/info`)).json()) as {
+      const info = (await (await fetch(`${opsUrl}/gonka/info`)).json()) as {
         models: { backend_versions: string[] }[];
       };
       const known = info.models.filter((m) => m.backend_versions.length > 0).length;
@@ -142,8 +157,8 @@ async function waitUntilReady(gatewayUrl: string, models: number, timeoutMs = 20
 const LOCAL_KEY_NAME = "local-stack";
 
 /** A fresh key for this run; keys issued by earlier runs of the same data folder are revoked. */
-async function issueLocalKey(gatewayUrl: string, adminKey: string): Promise<string> {
-  const admin = adminClient(gatewayUrl, adminKey);
+async function issueLocalKey(adminUrl: string, adminKey: string): Promise<string> {
+  const admin = adminClient(adminUrl, adminKey);
   const existing = (await admin("GET", "/admin/keys?status=active")) as {
     data: { id: string; name: string }[];
   };
@@ -159,6 +174,7 @@ function printBanner(info: LocalStackInfo): void {
     "",
     "Gonka local stack is up.",
     `  gateway:   ${info.gatewayUrl}`,
+    `  ops/admin: ${info.opsUrl} (metrics, /health/models, /gonka/info, /admin)`,
     `  admin key: ${info.adminKey}`,
     ...(info.apiKey ? [`  API key:   ${info.apiKey}`] : []),
     `  models:    ${info.models.join(", ")}`,
@@ -181,6 +197,7 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({
     ...(env["GONKA_DATA_DIR"] ? { dataDir: env["GONKA_DATA_DIR"] } : {}),
     ...(env["GONKA_PORT"] ? { port: Number(env["GONKA_PORT"]) } : {}),
+    ...(env["GONKA_OPS_PORT"] ? { opsPort: Number(env["GONKA_OPS_PORT"]) } : {}),
     ...(env["GONKA_ADMIN_KEY"] ? { adminKey: env["GONKA_ADMIN_KEY"] } : {}),
     ...(env["REDIS_URL"] ? { redisUrl: env["REDIS_URL"] } : {}),
     log: (line) => console.log(line),

@@ -61,7 +61,7 @@ describe("temporary keys", () => {
     const fx = await startProcessFixture({ preset: "qwen3-32b" });
     try {
       const gw = await fx.startGateway();
-      const target = await resolveTarget({ baseUrl: gw.url, adminKey: ADMIN_KEY });
+      const target = await resolveTarget({ baseUrl: gw.url, adminUrl: gw.opsUrl, adminKey: ADMIN_KEY });
       expect(target.apiKey).toMatch(/^gk-/);
       const call = () =>
         fetch(`${gw.url}/v1/chat/completions`, {
@@ -75,7 +75,7 @@ describe("temporary keys", () => {
         });
       expect((await call()).status).toBe(200);
       const keys = (await (
-        await fetch(`${gw.url}/admin/keys`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+        await fetch(`${gw.opsUrl}/admin/keys`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })
       ).json()) as { data: { tier: string }[] };
       expect(keys.data[0]!.tier).toBe("enterprise");
       await target.close();

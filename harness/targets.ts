@@ -2,8 +2,12 @@
  * One way for conformance, load tests and scenarios to say what they run against:
  *   --target local            the local stack (started for the run if not running)
  *   --target <pulumi stack>   `pulumi stack output --json --show-secrets -s <stack>`
- *   --base-url URL --api-key K [--admin-key A]   anything else
- * Environment fallbacks: GONKA_TARGET, GONKA_BASE_URL, GONKA_API_KEY, GONKA_ADMIN_KEY, GONKA_DATA_DIR.
+ *   --base-url URL --api-key K [--admin-key A] [--admin-url U] [--ops-url U]   anything else
+ * Environment fallbacks: GONKA_TARGET, GONKA_BASE_URL, GONKA_API_KEY, GONKA_ADMIN_KEY,
+ * GONKA_ADMIN_URL, GONKA_OPS_URL, GONKA_DATA_DIR.
+ * The gateway serves `/v1` on its API listener and the admin API, metrics, per-model health
+ * and info on an operational one: `adminUrl` and `opsUrl` say where (locally both are the
+ * operational listener; a stack exports them beside `gatewayUrl`).
  */
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -16,6 +20,10 @@ export interface Target {
   /** `local`, the stack name, or `url`. */
   readonly name: string;
   readonly baseUrl: string;
+  /** Origin of the admin API (`${adminUrl}/admin/...`), where known. */
+  readonly adminUrl: string | undefined;
+  /** Origin of `/metrics`, `/health/models`, `/gonka/info`, where known. */
+  readonly opsUrl: string | undefined;
   /** A key for `/v1` calls; undefined when the target has no key yet and no admin key to make one. */
   readonly apiKey: string | undefined;
   readonly adminKey: string | undefined;
@@ -30,6 +38,8 @@ export interface TargetOptions {
   baseUrl?: string | undefined;
   apiKey?: string | undefined;
   adminKey?: string | undefined;
+  adminUrl?: string | undefined;
+  opsUrl?: string | undefined;
   dataDir?: string | undefined;
   /** Runs `pulumi`; injectable for tests. */
   pulumi?: (args: string[]) => Promise<string>;
@@ -54,6 +64,8 @@ export function targetOptionsFromArgs(
     baseUrl: flag("base-url") ?? env["GONKA_BASE_URL"],
     apiKey: flag("api-key") ?? env["GONKA_API_KEY"],
     adminKey: flag("admin-key") ?? env["GONKA_ADMIN_KEY"],
+    adminUrl: flag("admin-url") ?? env["GONKA_ADMIN_URL"],
+    opsUrl: flag("ops-url") ?? env["GONKA_OPS_URL"],
     dataDir: env["GONKA_DATA_DIR"],
   };
 }
@@ -68,7 +80,12 @@ export async function resolveTarget(opts: TargetOptions): Promise<Target> {
  * with the most headroom, revoked again by `close()`.
  */
 async function withTemporaryKey(target: Target, log?: (line: string) => void): Promise<Target> {
-  const admin = adminClient(target.baseUrl, target.adminKey!);
+  if (!target.adminUrl) {
+    throw new Error(
+      `${target.name}: an admin key was given but no admin URL (--admin-url / GONKA_ADMIN_URL)`,
+    );
+  }
+  const admin = adminClient(target.adminUrl, target.adminKey!);
   const tiers = (await admin("GET", "/admin/tiers"))["data"] as {
     name: string;
     requests_per_minute: number;
@@ -94,6 +111,8 @@ async function resolveBase(opts: TargetOptions): Promise<Target> {
     return {
       name: "url",
       baseUrl: opts.baseUrl.replace(/\/+$/, ""),
+      adminUrl: origin(opts.adminUrl ?? opts.opsUrl),
+      opsUrl: origin(opts.opsUrl ?? opts.adminUrl),
       apiKey: opts.apiKey,
       adminKey: opts.adminKey,
       models: [],
@@ -118,11 +137,21 @@ async function resolveBase(opts: TargetOptions): Promise<Target> {
   return {
     name,
     baseUrl: url.replace(/\/+$/, ""),
+    adminUrl: origin(opts.adminUrl ?? stringOutput(outputs, "adminUrl")),
+    opsUrl: origin(opts.opsUrl ?? stringOutput(outputs, "opsUrl")),
     apiKey: opts.apiKey ?? (typeof outputs["apiKey"] === "string" ? outputs["apiKey"] : undefined),
     adminKey: opts.adminKey ?? (typeof outputs["adminKey"] === "string" ? outputs["adminKey"] : undefined),
     models: Array.isArray(outputs["models"]) ? (outputs["models"] as unknown[]).map(modelName) : [],
     close: none,
   };
+}
+
+function origin(url: string | undefined): string | undefined {
+  return url?.replace(/\/+$/, "");
+}
+
+function stringOutput(outputs: Record<string, unknown>, name: string): string | undefined {
+  return typeof outputs[name] === "string" ? outputs[name] : undefined;
 }
 
 function modelName(m: unknown): string {
@@ -151,6 +180,8 @@ function fromLocal(info: LocalStackInfo, opts: TargetOptions, close: () => Promi
   return {
     name: "local",
     baseUrl: info.gatewayUrl!,
+    adminUrl: info.adminUrl,
+    opsUrl: info.opsUrl,
     apiKey: opts.apiKey ?? info.apiKey,
     adminKey: opts.adminKey ?? info.adminKey,
     models: info.models,

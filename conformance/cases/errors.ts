@@ -37,7 +37,11 @@ function needAdmin(s: SuiteContext, skip: Skip): NonNullable<SuiteContext["admin
   needKeys(s, skip);
   const admin = s.feature("admin");
   if (!admin.on) return skip(admin.reason);
-  if (!s.admin) return skip("no admin key for this target (pass --admin-key or GONKA_ADMIN_KEY)");
+  if (!s.admin) {
+    return skip(
+      "no admin key or admin URL for this target (pass --admin-key and --admin-url, or GONKA_ADMIN_KEY and GONKA_ADMIN_URL)",
+    );
+  }
   return s.admin;
 }
 
@@ -67,6 +71,9 @@ export const errorCases: Case[] = [
         AuthenticationError,
         401,
       );
+      // Clients test a key with models.list(): it must fail there too, as on OpenAI.
+      await expectError(await s.raw("/v1/models", { auth: bogus }), 401);
+      await expectClientError(s.clientWith(bogus).models.list(), AuthenticationError, 401);
     },
   },
   {

@@ -1,7 +1,7 @@
 /**
  * Gonka's additions to the OpenAI surface: health, /gonka/info, admin usage,
  * tiering and sessions. Feature-dependent cases skip, printing why, only when
- * /gonka/info reports the feature off (or there is no admin key).
+ * /gonka/info reports the feature off (or there is no admin key or admin URL).
  */
 import { checkRequestId, jsonBody } from "../lib/checks.ts";
 import { FEATURES } from "../lib/gonka.ts";
@@ -26,7 +26,7 @@ export const extensionCases: Case[] = [
       const ready = await s.raw("/readyz", { auth: false });
       const readyBody = await ready.text();
       assert(ready.status === 200, `/readyz HTTP ${ready.status}: ${readyBody}`);
-      const res = await s.raw("/health/models");
+      const res = await s.ops("/health/models");
       assert(res.status === 200, `/health/models HTTP ${res.status}`);
       const body = (await jsonBody(res)) as { data: ModelHealth[] };
       for (const m of s.models) {
@@ -37,6 +37,20 @@ export const extensionCases: Case[] = [
         assert(
           h.gpu_utilization === null || typeof h.gpu_utilization === "number",
           `${m.id} gpu_utilization`,
+        );
+      }
+    },
+  },
+  {
+    name: "public surface: /metrics, /health/models, /gonka/info and /admin are not served on the API listener",
+    async run(s, skip) {
+      if (s.opsUrl === s.baseUrl) return skip("the target names no separate operational listener (opsUrl)");
+      for (const path of ["/metrics", "/health/models", "/gonka/info", "/admin/keys"]) {
+        const res = await s.raw(path);
+        await res.body?.cancel();
+        assert(
+          res.status === 404,
+          `GET ${path} on the API listener answered HTTP ${res.status}, expected 404`,
         );
       }
     },
@@ -68,7 +82,7 @@ export const extensionCases: Case[] = [
     async run(s, skip) {
       const admin = s.feature("admin");
       if (!admin.on) return skip(admin.reason);
-      if (!s.admin) return skip("no admin key for this target");
+      if (!s.admin) return skip("no admin key or admin URL for this target");
       if (!s.ownKeyId)
         return skip("the suite could not make its own key (api_keys off), so it cannot find its usage");
       const model = modelFor(s, "chat", skip);

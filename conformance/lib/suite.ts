@@ -19,6 +19,8 @@ export interface ModelCard {
 
 export interface SuiteContext {
   readonly baseUrl: string;
+  /** Where `/metrics`, `/health/models` and `/gonka/info` are (the gateway's operational listener). */
+  readonly opsUrl: string;
   /** The key `/v1` calls use: one the suite made on the most generous tier when it could, else the target's. */
   readonly apiKey: string | undefined;
   /** Id of the key the suite made for itself (admin usage is checked against it). */
@@ -34,6 +36,8 @@ export interface SuiteContext {
   feature(name: Feature): { on: boolean; reason: string };
   /** `fetch` against the target with the suite's key (pass `auth: false` to send none). */
   raw(path: string, init?: RawInit): Promise<Response>;
+  /** `raw` against the operational listener. */
+  ops(path: string, init?: RawInit): Promise<Response>;
   /** A client with another key (or none) and no retries, for error cases. */
   clientWith(apiKey: string | undefined): OpenAI;
   close(): Promise<void>;
@@ -48,6 +52,10 @@ export interface RawInit {
 
 export interface SuiteOptions {
   baseUrl: string;
+  /** The admin API's origin; without it (or an admin key) admin cases skip. */
+  adminUrl?: string | undefined;
+  /** The operational listener's origin; defaults to `baseUrl` (targets that serve everything on one port). */
+  opsUrl?: string | undefined;
   apiKey?: string | undefined;
   adminKey?: string | undefined;
   /** Make a key for the suite through the admin API when the target has keys (default true). */
@@ -71,9 +79,13 @@ export function guessCapabilities(id: string): Capability[] {
 export async function createSuite(opts: SuiteOptions): Promise<SuiteContext> {
   const baseUrl = opts.baseUrl.replace(/\/+$/, "");
   const log = opts.log ?? (() => {});
-  const { info, why } = await fetchInfo(baseUrl, opts.apiKey);
+  const opsUrl = (opts.opsUrl ?? baseUrl).replace(/\/+$/, "");
+  const { info, why } = await fetchInfo(opsUrl, opts.apiKey);
   const feature = (name: Feature) => featureState(info, why, name);
-  const admin = opts.adminKey ? new AdminClient(baseUrl, opts.adminKey) : undefined;
+  const admin =
+    opts.adminKey && opts.adminUrl
+      ? new AdminClient(opts.adminUrl.replace(/\/+$/, ""), opts.adminKey)
+      : undefined;
 
   let apiKey = opts.apiKey;
   let ownKeyId: string | undefined;
@@ -105,7 +117,7 @@ export async function createSuite(opts: SuiteOptions): Promise<SuiteContext> {
       : { id: m.id, capabilities: guessCapabilities(m.id), declared: false, contextLength };
   });
 
-  const raw = (path: string, init: RawInit = {}) => {
+  const request = (origin: string, path: string, init: RawInit = {}) => {
     const headers: Record<string, string> = { ...init.headers };
     const key = typeof init.auth === "string" ? init.auth : init.auth === false ? undefined : apiKey;
     if (key) headers["authorization"] = `Bearer ${key}`;
@@ -114,7 +126,7 @@ export async function createSuite(opts: SuiteOptions): Promise<SuiteContext> {
       body = typeof init.body === "string" ? init.body : JSON.stringify(init.body);
       headers["content-type"] ??= "application/json";
     }
-    return fetch(`${baseUrl}${path}`, {
+    return fetch(`${origin}${path}`, {
       method: init.method ?? (body === undefined ? "GET" : "POST"),
       headers,
       ...(body === undefined ? {} : { body }),
@@ -124,6 +136,7 @@ export async function createSuite(opts: SuiteOptions): Promise<SuiteContext> {
 
   return {
     baseUrl,
+    opsUrl,
     apiKey,
     ownKeyId,
     client,
@@ -136,7 +149,8 @@ export async function createSuite(opts: SuiteOptions): Promise<SuiteContext> {
       return [...ids.filter((id) => PREFERRED.includes(id)), ...ids.filter((id) => !PREFERRED.includes(id))];
     },
     feature,
-    raw,
+    raw: (path, init) => request(baseUrl, path, init),
+    ops: (path, init) => request(opsUrl, path, init),
     clientWith: (key) => clientWith(key, 0),
     async close() {
       const failures = (await admin?.revokeIssued()) ?? [];

@@ -1,7 +1,8 @@
 import * as crypto from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
+import { bearerToken } from "../auth/bearer.ts";
 import { GatewayError } from "../errors.ts";
-import { adminGuard, adminTokenMatches, assertUsableAdminKey, bearerToken } from "./guard.ts";
+import { adminGuard, adminTokenMatches, assertUsableAdminKey } from "./guard.ts";
 
 vi.mock("node:crypto", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:crypto")>();

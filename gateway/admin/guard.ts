@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Middleware } from "koa";
+import { bearerToken } from "../auth/bearer.ts";
 import { GatewayError } from "../errors.ts";
 import type { GatewayState } from "../state.ts";
 import { SECRET_PREFIX } from "../store/keys.ts";
@@ -42,12 +43,6 @@ function invalidAdminKey(message: string): GatewayError {
     message,
     headers: { "www-authenticate": 'Bearer realm="gonka-admin"' },
   });
-}
-
-/** The bearer token of an `Authorization` header, or undefined when there is none. */
-export function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? "");
-  return match?.[1];
 }
 
 /**

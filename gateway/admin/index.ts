@@ -61,7 +61,8 @@ export function mountAdminRoutes(router: Router<GatewayState>, deps: AdminDeps):
   });
 }
 
-export { adminGuard, adminTokenMatches, assertUsableAdminKey, bearerToken } from "./guard.ts";
+export { bearerToken } from "../auth/bearer.ts";
+export { adminGuard, adminTokenMatches, assertUsableAdminKey } from "./guard.ts";
 export { adminOpenApi } from "./openapi.ts";
 export { type KeyObject, keyObject, usageObject } from "./serialize.ts";
 export { parseTime, parseUsageQuery } from "./usageRoutes.ts";

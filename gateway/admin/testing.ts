@@ -12,6 +12,7 @@ import { mountAdminRoutes } from "./index.ts";
 export const ADMIN_KEY = "test-admin-key-0123456789abcdefghij";
 
 export interface AdminFixture {
+  /** The operational listener, where the admin API is. */
   url: string;
   gateway: Gateway;
   store: Store;
@@ -54,7 +55,8 @@ export async function startAdminFixture(): Promise<AdminFixture> {
         modelStatus: () => modelHealth(gateway!.registry, { details: true }),
       }),
   });
-  const url = await gateway.listen(0, "127.0.0.1");
+  await gateway.listen(0, "127.0.0.1");
+  const url = await gateway.listenOps(0, "127.0.0.1");
   return {
     url,
     gateway,

@@ -48,15 +48,20 @@ beforeAll(async () => {
       }),
     );
   }
-  // Refused before any backend: no session, no served model.
+  // No healthy replica: routed and admitted, never reached a backend, no tokens.
   fx.store.usage.record(
     usageRow({
       ts: T0,
-      keyId: null,
+      keyId: "key_c",
       sessionId: null,
-      modelRequested: "nope",
-      modelServed: null,
-      status: 401,
+      modelRequested: "deepseek",
+      modelServed: "deepseek-v3.1",
+      replica: null,
+      promptTokens: 0,
+      completionTokens: 0,
+      reasoningTokens: 0,
+      status: 503,
+      errorCode: "no_healthy_backend",
       latencyMs: 1,
       ttftMs: null,
     }),
@@ -80,7 +85,7 @@ describe("GET /admin/usage", () => {
     expect(body.data).toHaveLength(1);
     expect(body.data[0]).toMatchObject({
       requests: 104,
-      prompt_tokens: 100 * 10 + 3_000 + 100,
+      prompt_tokens: 100 * 10 + 3_000,
       errors: 4,
       aborted: 1,
     });
@@ -115,7 +120,7 @@ describe("GET /admin/usage", () => {
     });
     const refused = body.data.find((r: { session_id: string | null }) => r.session_id === null);
     expect(refused).toMatchObject({
-      model: "nope",
+      model: "deepseek-v3.1",
       requests: 1,
       errors: 1,
       ttft_ms: { p50: null, p95: null, p99: null },
@@ -130,7 +135,7 @@ describe("GET /admin/usage", () => {
       expect.arrayContaining([
         ["key_a", 100],
         ["key_b", 3],
-        [null, 1],
+        ["key_c", 1],
       ]),
     );
     expect((await usage("?key_id=key_b")).data[0].requests).toBe(3);
@@ -265,10 +270,10 @@ describe("models, tiers and the OpenAPI document", () => {
   });
 });
 
-/** The gateway router's layers under /admin (@koa/router's dispatch middleware points back at its router). */
+/** The operational router's layers under /admin (@koa/router's dispatch middleware points back at its router). */
 function adminLayers(): Array<{ path: string; methods: string[] }> {
   type Layer = { path: unknown; methods: string[] };
-  const dispatch = fx.gateway.app.middleware.find((m) => "router" in m) as unknown as {
+  const dispatch = fx.gateway.opsApp.middleware.find((m) => "router" in m) as unknown as {
     router: { stack: Layer[] };
   };
   return dispatch.router.stack.filter(

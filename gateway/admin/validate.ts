@@ -1,12 +1,12 @@
 /** Turns zod failures into the gateway's 400s, naming the offending field in snake_case. */
 import type { z } from "zod";
-import { GatewayError } from "../errors.ts";
+import { errors, type GatewayError } from "../errors.ts";
 
 /** Human explanations per field; used instead of zod's generic text where we have one. */
 export type FieldHelp = Readonly<Record<string, string>>;
 
 export function invalidField(code: string, param: string | null, message: string): GatewayError {
-  return new GatewayError({ status: 400, type: "invalid_request_error", code, param, message });
+  return errors.invalidRequest(message, param, code);
 }
 
 /** Parses `input` or throws a 400 for the first problem, with `param` set to the field's path. */

@@ -2,13 +2,11 @@ import type { Middleware } from "koa";
 import { errors } from "../errors.ts";
 import type { GatewayState } from "../state.ts";
 import { type KeyCache, keyState } from "../store/index.ts";
+import { bearerToken } from "./bearer.ts";
 
 /** `Authorization: Bearer <key>` as OpenAI clients send it, or Azure-style `api-key: <key>`. */
 export function presentedKey(authorization: string, apiKeyHeader: string): string | undefined {
-  if (authorization) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    return match?.[1];
-  }
+  if (authorization) return bearerToken(authorization);
   return apiKeyHeader.trim() || undefined;
 }
 
@@ -18,8 +16,9 @@ function masked(secret: string): string {
 }
 
 /**
- * API key → key record and tier, from the in-memory cache. Runs before routing, so a
- * request without a valid key never learns which models exist and never reaches a backend.
+ * API key → key record and tier, from the in-memory cache. Runs first on every `/v1`
+ * route, before the body is read: a request without a valid key costs no body read, never
+ * learns which models exist (`/v1/models` included) and never reaches a backend.
  */
 export function authenticate(keys: KeyCache, tierNames: ReadonlySet<string>): Middleware<GatewayState> {
   return async function authenticate(ctx, next) {

@@ -122,7 +122,7 @@ async function main() {
       onLogLine: () => {},
     });
     children.unshift(full);
-    const created = await fetch(`${full.url}/admin/keys`, {
+    const created = await fetch(`${full.opsUrl}/admin/keys`, {
       method: "POST",
       headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
       body: JSON.stringify({ name: "bench", tier: "bench" }),

@@ -1,6 +1,9 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDataDir } from "../store/testing.ts";
 import { buildGatewayConfig } from "./fromCatalog.ts";
-import { parseConfig } from "./load.ts";
+import { loadConfig, parseConfig } from "./load.ts";
 
 const replica = [{ url: "http://127.0.0.1:9" }];
 
@@ -40,5 +43,18 @@ describe("gateway config", () => {
         ],
       }),
     ).toThrow(/"qwen" is used by both/);
+  });
+
+  it("puts the operational listener on 127.0.0.1:8081 unless GONKA_OPS_HOST / GONKA_OPS_PORT say otherwise", () => {
+    const data = tempDataDir();
+    const file = join(data.dir, "gateway.json");
+    writeFileSync(file, JSON.stringify({ models: [{ id: "a", replicas: replica }] }));
+    expect(loadConfig(file, {}).opsListen).toEqual({ host: "127.0.0.1", port: 8081 });
+    expect(loadConfig(file, { GONKA_OPS_HOST: "0.0.0.0", GONKA_OPS_PORT: "9100" }).opsListen).toEqual({
+      host: "0.0.0.0",
+      port: 9100,
+    });
+    expect(loadConfig(file, {}).metering.fsync).toBe("off");
+    data.remove();
   });
 });

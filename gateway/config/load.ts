@@ -7,6 +7,8 @@ import { type GatewayConfig, gatewayConfigSchema } from "./schema.ts";
 const ENV_OVERRIDES = {
   GONKA_PORT: "listen.port",
   GONKA_HOST: "listen.host",
+  GONKA_OPS_PORT: "opsListen.port",
+  GONKA_OPS_HOST: "opsListen.host",
   GONKA_LOG_LEVEL: "logLevel",
 } as const;
 
@@ -48,7 +50,7 @@ function applyEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
     const value = env[name];
     if (value === undefined || value === "") continue;
     const [head, tail] = path.split(".") as [string, string | undefined];
-    const parsed = name === "GONKA_PORT" ? z.coerce.number().int().parse(value) : value;
+    const parsed = name.endsWith("_PORT") ? z.coerce.number().int().parse(value) : value;
     if (tail) out[head] = { ...((out[head] as object) ?? {}), [tail]: parsed };
     else out[head] = parsed;
   }

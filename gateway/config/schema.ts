@@ -8,7 +8,35 @@ export const timeoutsSchema = z.object({
   firstByteMs: z.number().int().positive().default(120_000),
   /** Longest silence between two stream chunks, or while reading a non-stream body. */
   idleMs: z.number().int().positive().default(60_000),
+  /**
+   * Whole-generation budget of a non-streamed request: an engine sends such an answer's
+   * headers only when it is complete, so first-byte timing cannot tell a long answer
+   * from a stuck one. Default: see generationTimeoutMs().
+   */
+  generationMs: z.number().int().positive().optional(),
 });
+
+/** The slow decode rate the default generation budget assumes (tokens/s; real engines do 20–100). */
+export const SLOW_DECODE_TOKENS_PER_SECOND = 10;
+/** Context assumed for the default when a model does not say its own. */
+const DEFAULT_CONTEXT_TOKENS = 32_768;
+
+/**
+ * How long a non-streamed request may take from send to the whole answer: the configured
+ * `timeouts.generationMs`, else the first-byte budget plus the model's whole context
+ * decoded at SLOW_DECODE_TOKENS_PER_SECOND (K2.5's 256K context: about 7.3 hours), so
+ * no answer the model can produce is cut off by the gateway.
+ */
+export function generationTimeoutMs(model: {
+  timeouts: Timeouts;
+  contextLength?: number | undefined;
+}): number {
+  return (
+    model.timeouts.generationMs ??
+    model.timeouts.firstByteMs +
+      Math.ceil(((model.contextLength ?? DEFAULT_CONTEXT_TOKENS) / SLOW_DECODE_TOKENS_PER_SECOND) * 1000)
+  );
+}
 
 export const replicaSchema = z.object({
   /** Stable id for logs, metrics and usage rows; defaults to the URL. */
@@ -104,6 +132,16 @@ export const gatewayConfigSchema = z
       .object({
         /** When Redis is unreachable: serve without limits (logged) or refuse with 503. */
         failurePolicy: z.enum(["fail-open", "fail-closed"]).default("fail-open"),
+      })
+      .prefault({}),
+    metering: z
+      .object({
+        /**
+         * `off`: an acknowledged usage row survives any crash of the gateway process, not a
+         * host crash or power loss. `row`: fdatasync the journal per row (and SQLite commits
+         * with synchronous=FULL), so it survives those too, at one disk flush per request.
+         */
+        fsync: z.enum(["off", "row"]).default("off"),
       })
       .prefault({}),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

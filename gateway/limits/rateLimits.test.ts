@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisServer, startRedisServer } from "../../harness/redisServer.ts";
+import { until } from "../test/poll.ts";
 import { formatReset } from "./headers.ts";
 import { rateLimitsContract, refusal, subject, tier } from "./rateLimits.contract.ts";
 import { createRateLimits, type RateLimitLogger } from "./rateLimits.ts";
@@ -90,7 +91,8 @@ describe("RateLimits over a shared redis-server", () => {
     const held = await open.admit(s, 5); // in flight when Redis dies
 
     redis.kill();
-    await new Promise((r) => setTimeout(r, 100)); // let the clients notice the dropped connection
+    // Wait until both clients have noticed the dropped connection.
+    await until(() => clients.slice(-2).every((c) => c.status !== "ready"), "clients saw Redis go");
     for (let i = 0; i < 5; i++) {
       const started = Date.now();
       const admission = await open.admit(s, 5);

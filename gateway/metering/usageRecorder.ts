@@ -4,14 +4,18 @@ import type { UsageLedger } from "../store/index.ts";
 
 /**
  * Writes one usage row per finished request, synchronously, before the proxy sends
- * the response's last bytes: once a client has its answer, its row is on disk (WAL).
- * A failing write is logged and never fails the request it describes.
+ * the response's last bytes: once a client has its answer, its row is in this process's
+ * usage journal (usageJournal.ts), which survives any crash of the process; with
+ * `metering.fsync: row` it is also flushed to disk, and survives a host crash.
+ * The row is keyed by the gateway's own request id, one per request, never the
+ * client's. A failing write is logged and never fails the request it describes.
  */
 export function usageRecorder(ledger: UsageLedger, log: Logger): OutcomeSink {
   return function recordUsage(o) {
     try {
       ledger.record({
         requestId: o.requestId,
+        clientRequestId: o.clientRequestId,
         ts: Date.now(),
         keyId: o.keyId,
         tier: o.tier,

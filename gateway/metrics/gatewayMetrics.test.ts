@@ -10,7 +10,7 @@ beforeAll(async () => {
 afterAll(() => fx?.close());
 
 async function scrape(): Promise<string> {
-  const res = await fetch(`${fx.url}/metrics`);
+  const res = await fetch(`${fx.opsUrl}/metrics`);
   expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
   return res.text();
 }

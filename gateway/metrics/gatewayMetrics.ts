@@ -3,9 +3,11 @@ import type { OutcomeSink } from "../outcome.ts";
 import type { ModelRegistry } from "../routing/modelRegistry.ts";
 
 /**
- * Prometheus metrics for `GET /metrics`, in a registry of their own (no module
- * singletons: two gateways in one test process must not share counters). Labels are
- * bounded: model, endpoint, status class, replica — never key or session ids.
+ * Prometheus metrics for `GET /metrics` on the operational listener, in a registry of
+ * their own (no module singletons: two gateways in one test process must not share
+ * counters). Labels are bounded: model, endpoint, HTTP status, replica, token kind —
+ * never key or session ids. Outcomes come only from proxied requests (after routing),
+ * so `model` is a served model (never a name a client made up).
  */
 export interface GatewayMetrics {
   readonly registry: Registry;

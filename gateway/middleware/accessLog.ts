@@ -13,6 +13,7 @@ export function accessLog(log: Logger): Middleware<GatewayState> {
         log.info(
           {
             requestId: ctx.state.requestId,
+            clientRequestId: ctx.state.clientRequestId,
             method: ctx.method,
             path: ctx.path,
             status: ctx.respond === false ? ctx.res.statusCode : ctx.status,

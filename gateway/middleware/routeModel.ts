@@ -1,15 +1,10 @@
 import type { Middleware } from "koa";
+import { endpointSpec } from "../endpoints.ts";
 import { errors } from "../errors.ts";
 import type { Endpoint } from "../outcome.ts";
-import { validateRequest } from "../proxy/validate.ts";
 import type { ModelRegistry } from "../routing/modelRegistry.ts";
 import type { GatewayState } from "../state.ts";
-
-const NEEDS: Record<Endpoint, "chat" | "completions" | "embeddings"> = {
-  "chat.completions": "chat",
-  completions: "completions",
-  embeddings: "embeddings",
-};
+import { validateRequest } from "./validateRequest.ts";
 
 /** Validates the body and resolves its `model` to a pool of replicas. */
 export function routeModel(endpoint: Endpoint, registry: ModelRegistry): Middleware<GatewayState> {
@@ -18,7 +13,7 @@ export function routeModel(endpoint: Endpoint, registry: ModelRegistry): Middlew
     validateRequest(endpoint, body);
     const pool = registry.resolve(body.model);
     if (!pool) throw errors.modelNotFound(body.model);
-    if (!pool.model.capabilities.includes(NEEDS[endpoint])) {
+    if (!pool.model.capabilities.includes(endpointSpec(endpoint).capability)) {
       throw errors.invalidRequest(
         `The model \`${pool.model.id}\` does not support ${endpoint.replace(".", " ")}.`,
         "model",

@@ -1,10 +1,10 @@
 import type Router from "@koa/router";
 import type { ModelRegistry } from "../routing/modelRegistry.ts";
 
-/** Per-model status (SERV-08): replicas, queue depth, running, KV cache and GPU use from the last scrape. */
 /**
- * Per-model status. `details` adds each replica's last error, which can name internal
- * addresses: the admin API shows it, the public `/health/models` does not.
+ * Per-model status (SERV-08): replicas, queue depth, running, KV cache and GPU use from
+ * the last scrape. `details` adds each replica's last error, which can name internal
+ * addresses: the admin API shows it, `/health/models` (ops listener, no key) does not.
  */
 export function modelHealth(registry: ModelRegistry, opts: { details?: boolean; now?: number } = {}) {
   const now = opts.now ?? Date.now();
@@ -35,25 +35,28 @@ export function modelHealth(registry: ModelRegistry, opts: { details?: boolean; 
   });
 }
 
-export function mountHealthRoutes(
-  router: Router,
-  registry: ModelRegistry,
-  isShuttingDown: () => boolean,
-): void {
+/** Why the gateway itself cannot serve; an empty list means ready. */
+export type ReadinessCheck = () => string[];
+
+/**
+ * `/healthz` (the process is alive) and `/readyz` (the gateway itself can serve: config
+ * loaded, store reachable, not draining), on both listeners. Readiness says nothing about
+ * models: one model without healthy replicas answers 503 for that model only (and
+ * `/health/models` reports it), never takes the whole API out of a load balancer.
+ */
+export function mountProbeRoutes(router: Router, notReady: ReadinessCheck): void {
   router.get("/healthz", (ctx) => {
     ctx.body = { status: "ok" };
   });
   router.get("/readyz", (ctx) => {
-    const models = modelHealth(registry);
-    const notReady = models.filter((m) => m.replicas_healthy === 0).map((m) => m.model);
-    const ready = !isShuttingDown() && notReady.length === 0;
-    ctx.status = ready ? 200 : 503;
-    ctx.body = {
-      status: ready ? "ready" : "not_ready",
-      shutting_down: isShuttingDown(),
-      models_without_replicas: notReady,
-    };
+    const reasons = notReady();
+    ctx.status = reasons.length === 0 ? 200 : 503;
+    ctx.body = { status: reasons.length === 0 ? "ready" : "not_ready", reasons };
   });
+}
+
+/** `/health/models`, on the operational listener. */
+export function mountModelHealthRoute(router: Router, registry: ModelRegistry): void {
   router.get("/health/models", (ctx) => {
     ctx.body = { object: "list", data: modelHealth(registry) };
   });

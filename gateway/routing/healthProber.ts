@@ -17,11 +17,14 @@ export class HealthProber {
   private readonly registry: ModelRegistry;
   private readonly intervalMs: number;
   private readonly log: Logger;
+  private readonly headers: Record<string, string>;
 
-  constructor(registry: ModelRegistry, intervalMs: number, log: Logger) {
+  constructor(registry: ModelRegistry, intervalMs: number, log: Logger, engineApiKey?: string) {
     this.registry = registry;
     this.intervalMs = intervalMs;
     this.log = log;
+    // vLLM leaves /health and /metrics open under --api-key; llama-server may not.
+    this.headers = engineApiKey ? { authorization: `Bearer ${engineApiKey}` } : {};
   }
 
   start(): void {
@@ -53,6 +56,7 @@ export class HealthProber {
     try {
       const res = await request(`${replica.url}/health`, {
         dispatcher: replica.pool,
+        headers: this.headers,
         headersTimeout: PROBE_TIMEOUT_MS,
         bodyTimeout: PROBE_TIMEOUT_MS,
       });
@@ -68,15 +72,15 @@ export class HealthProber {
       );
     }
     if (replica.probeHealthy) {
-      replica.stats = await scrapeStats(replica);
-      replica.version ??= await engineVersion(replica, engine);
+      replica.stats = await scrapeStats(replica, this.headers);
+      replica.version ??= await engineVersion(replica, engine, this.headers);
     }
   }
 }
 
-async function scrapeStats(replica: Replica): Promise<EngineStats | null> {
+async function scrapeStats(replica: Replica, headers: Record<string, string>): Promise<EngineStats | null> {
   try {
-    const engine = await fetchText(`${replica.url}/metrics`, replica);
+    const engine = await fetchText(`${replica.url}/metrics`, replica, headers);
     const gpu = replica.gpuMetricsUrl ? await fetchText(replica.gpuMetricsUrl) : engine;
     return {
       waiting:
@@ -97,9 +101,9 @@ async function scrapeStats(replica: Replica): Promise<EngineStats | null> {
   }
 }
 
-async function fetchText(url: string, replica?: Replica): Promise<string> {
+async function fetchText(url: string, replica?: Replica, headers?: Record<string, string>): Promise<string> {
   const res = await request(url, {
-    ...(replica ? { dispatcher: replica.pool } : {}),
+    ...(replica ? { dispatcher: replica.pool, headers } : {}),
     headersTimeout: PROBE_TIMEOUT_MS,
     bodyTimeout: PROBE_TIMEOUT_MS,
   });
@@ -135,10 +139,14 @@ function avgMetric(text: string, name: string): number | null {
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
 }
 
-async function engineVersion(replica: Replica, engine: "vllm" | "llamacpp"): Promise<string | null> {
+async function engineVersion(
+  replica: Replica,
+  engine: "vllm" | "llamacpp",
+  headers: Record<string, string>,
+): Promise<string | null> {
   try {
     const body = JSON.parse(
-      await fetchText(`${replica.url}${engine === "vllm" ? "/version" : "/props"}`, replica),
+      await fetchText(`${replica.url}${engine === "vllm" ? "/version" : "/props"}`, replica, headers),
     );
     const v = engine === "vllm" ? body.version : body.build_info;
     return typeof v === "string" ? `${engine} ${v}` : null;

@@ -11,6 +11,17 @@ export interface EngineStats {
   scrapedAt: number;
 }
 
+/**
+ * How long an idle upstream connection is kept, per engine kind: below the engine's own
+ * idle timeout, which it enforces without announcing it (uvicorn behind vLLM closes idle
+ * keep-alive sockets after 5 s; llama-server's cpp-httplib after 5 s too). A socket the
+ * engine already closed would fail the next request sent on it.
+ */
+export const UPSTREAM_KEEP_ALIVE_MS: Readonly<Record<ModelConfig["engine"], number>> = {
+  vllm: 4_000,
+  llamacpp: 4_000,
+};
+
 /** Live state of one backend replica. Mutated by the proxy and the prober; read as snapshots. */
 export class Replica {
   readonly id: string;
@@ -33,7 +44,7 @@ export class Replica {
   /** Engine version (vLLM `/version`, llama.cpp `/props`), read once it first answers. */
   version: string | null = null;
 
-  constructor(config: ReplicaConfig, connectTimeoutMs: number) {
+  constructor(config: ReplicaConfig, connectTimeoutMs: number, keepAliveMs: number) {
     this.url = config.url.replace(/\/+$/, "");
     this.id = config.id ?? this.url;
     this.gpuMetricsUrl = config.gpuMetricsUrl;
@@ -41,7 +52,9 @@ export class Replica {
     this.pool = new Pool(this.url, {
       connections: 256,
       pipelining: 1,
-      keepAliveTimeout: 30_000,
+      keepAliveTimeout: keepAliveMs,
+      // Never stretch it on a server's Keep-Alive hint beyond what we chose.
+      keepAliveMaxTimeout: keepAliveMs,
       connect: { timeout: connectTimeoutMs },
     });
   }
@@ -85,7 +98,9 @@ export class ModelPool {
 
   constructor(model: ModelConfig) {
     this.model = model;
-    this.replicas = model.replicas.map((r) => new Replica(r, model.timeouts.connectMs));
+    this.replicas = model.replicas.map(
+      (r) => new Replica(r, model.timeouts.connectMs, UPSTREAM_KEEP_ALIVE_MS[model.engine]),
+    );
     this.byId = new Map(this.replicas.map((r) => [r.id, r]));
   }
 

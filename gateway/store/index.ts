@@ -15,6 +15,8 @@ export interface StoreOptions {
   dataDir: string;
   fileName?: string;
   busyTimeoutMs?: number;
+  /** SQLite `synchronous`: `FULL` when usage rows must survive a host crash. */
+  synchronous?: "NORMAL" | "FULL";
 }
 
 export interface Store {
@@ -22,6 +24,8 @@ export interface Store {
   usage: UsageLedger;
   /** Where the data lives, for logs. */
   location: string;
+  /** Throws when the store cannot be read (readiness). */
+  ping(): void;
   close(): void;
 }
 
@@ -30,11 +34,15 @@ export function openStore(opts: StoreOptions): Store {
     dataDir: opts.dataDir,
     fileName: opts.fileName ?? "gateway.sqlite",
     ...(opts.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: opts.busyTimeoutMs }),
+    ...(opts.synchronous === undefined ? {} : { synchronous: opts.synchronous }),
   });
   return {
     keys: createSqliteKeyRepository(db),
     usage: createSqliteUsageLedger(db),
     location: file,
+    ping() {
+      db.prepare("SELECT 1 FROM schema_migrations LIMIT 1").get();
+    },
     close() {
       if (db.open) db.close();
     },

@@ -4,7 +4,7 @@
  * `sqlite/sqliteKeys.ts`; a Postgres dialect would add `postgres/postgresKeys.ts`.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { GatewayError } from "../errors.ts";
+import { InvalidInput, NotFound } from "./errors.ts";
 
 export type KeyStatus = "active" | "revoked";
 
@@ -52,7 +52,7 @@ export interface KeyRepository {
   findByHash(secretHash: string): KeyRecord | undefined;
   get(id: string): KeyRecord | undefined;
   list(filter?: { status?: KeyStatus }): KeyRecord[];
-  /** Throws a 404 GatewayError for an unknown id, 400 for invalid changes. */
+  /** Throws NotFound for an unknown id, InvalidInput for invalid changes. */
   update(id: string, changes: KeyChanges): KeyRecord;
   /** Idempotent: revoking a revoked key returns it unchanged. */
   revoke(id: string): KeyRecord;
@@ -91,24 +91,12 @@ export function keyState(key: KeyRecord, now: number = Date.now()): "active" | "
   return "active";
 }
 
-export function keyNotFound(id: string): GatewayError {
-  return new GatewayError({
-    status: 404,
-    type: "not_found_error",
-    code: "key_not_found",
-    param: "id",
-    message: `No API key with id \`${id}\`.`,
-  });
+export function keyNotFound(id: string): NotFound {
+  return new NotFound("key_not_found", "id", `No API key with id \`${id}\`.`);
 }
 
-function invalid(param: string, message: string): GatewayError {
-  return new GatewayError({
-    status: 400,
-    type: "invalid_request_error",
-    code: "invalid_key_field",
-    param,
-    message,
-  });
+function invalid(param: string, message: string): InvalidInput {
+  return new InvalidInput("invalid_key_field", param, message);
 }
 
 export function validateName(name: unknown): string {

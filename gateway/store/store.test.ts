@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { GatewayError } from "../errors.ts";
+import { toGatewayError } from "../errors.ts";
+import { InvalidInput, NotFound } from "./errors.ts";
 import { openStore, type Store } from "./index.ts";
 import { hashSecret, keyState } from "./keys.ts";
 import { runMigrations } from "./sqlite/database.ts";
@@ -21,16 +22,17 @@ afterEach(() => {
   data.remove();
 });
 
-function expectGatewayError(fn: () => unknown, status: number, pattern: RegExp): void {
+/** The store speaks domain errors (the HTTP layer maps them): 404 ↔ NotFound, 400 ↔ InvalidInput. */
+function expectStoreError(fn: () => unknown, status: 400 | 404, pattern: RegExp): void {
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(GatewayError);
-    expect((err as GatewayError).status).toBe(status);
-    expect((err as GatewayError).message).toMatch(pattern);
+    expect(err).toBeInstanceOf(status === 404 ? NotFound : InvalidInput);
+    expect((err as Error).message).toMatch(pattern);
+    expect(toGatewayError(err).status).toBe(status);
     return;
   }
-  throw new Error("expected a GatewayError");
+  throw new Error("expected a store error");
 }
 
 describe("openStore", () => {
@@ -71,7 +73,7 @@ describe("openStore", () => {
     ];
     expect(() => runMigrations(db, broken)).toThrow();
     const versions = db.prepare("SELECT version FROM schema_migrations").pluck().all();
-    expect(versions).toEqual([1, 2]);
+    expect(versions).toEqual(sqliteMigrations.map((m) => m.version));
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'x'").get()).toBeUndefined();
     db.close();
   });
@@ -153,7 +155,7 @@ describe("keys", () => {
     expect(store.keys.findBySecret(first.secret)).toBeUndefined();
     expect(store.keys.findBySecret(second.secret)?.id).toBe(first.key.id);
     store.keys.revoke(first.key.id);
-    expectGatewayError(() => store.keys.rotate(first.key.id), 400, /revoked/);
+    expectStoreError(() => store.keys.rotate(first.key.id), 400, /revoked/);
   });
 
   it("reports expiry through keyState", () => {
@@ -163,17 +165,13 @@ describe("keys", () => {
   });
 
   it("rejects invalid input with 400s that name the field, and unknown ids with 404", () => {
-    expectGatewayError(() => store.keys.create({ name: "", tier: "free" }), 400, /name/);
-    expectGatewayError(() => store.keys.create({ name: "a", tier: "no spaces" }), 400, /tier/);
-    expectGatewayError(() => store.keys.create({ name: "a", tier: "free", models: [] }), 400, /models/);
-    expectGatewayError(
-      () => store.keys.create({ name: "a", tier: "free", expiresAt: 1.5 }),
-      400,
-      /expiresAt/,
-    );
-    expectGatewayError(() => store.keys.update("key_missing", { name: "x" }), 404, /key_missing/);
-    expectGatewayError(() => store.keys.revoke("key_missing"), 404, /key_missing/);
-    expectGatewayError(() => store.keys.rotate("key_missing"), 404, /key_missing/);
+    expectStoreError(() => store.keys.create({ name: "", tier: "free" }), 400, /name/);
+    expectStoreError(() => store.keys.create({ name: "a", tier: "no spaces" }), 400, /tier/);
+    expectStoreError(() => store.keys.create({ name: "a", tier: "free", models: [] }), 400, /models/);
+    expectStoreError(() => store.keys.create({ name: "a", tier: "free", expiresAt: 1.5 }), 400, /expiresAt/);
+    expectStoreError(() => store.keys.update("key_missing", { name: "x" }), 404, /key_missing/);
+    expectStoreError(() => store.keys.revoke("key_missing"), 404, /key_missing/);
+    expectStoreError(() => store.keys.rotate("key_missing"), 404, /key_missing/);
     expect(store.keys.list()).toEqual([]);
   });
 });

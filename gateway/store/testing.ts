@@ -16,6 +16,7 @@ export function usageRow(overrides: Partial<UsageRow> = {}): UsageRow {
   sequence += 1;
   return {
     requestId: `req_${process.pid}_${sequence}`,
+    clientRequestId: null,
     ts: Date.UTC(2025, 0, 31, 13, 45),
     keyId: "key_a",
     tier: "standard",

@@ -3,13 +3,19 @@
  * Grouping and percentiles are computed here in TypeScript over the filtered rows, so
  * every dialect shares one definition of "p95"; dialects only filter (by indexed columns).
  */
-import { GatewayError } from "../errors.ts";
+import { InvalidInput } from "./errors.ts";
 
 export type UsageEndpoint = "chat.completions" | "completions" | "embeddings" | (string & {});
 
 export interface UsageRow {
-  /** Unique per request; recording the same id twice keeps the first row only. */
+  /**
+   * The gateway's own id for the request, generated per request (never the client's
+   * `x-request-id`): the row's identity. Recording the same id twice keeps the first
+   * row only, which is what makes replaying a journal safe.
+   */
   requestId: string;
+  /** The `x-request-id` the client sent, if any: for its support tickets, not for billing. */
+  clientRequestId: string | null;
   /** When the request finished, ms since the epoch. */
   ts: number;
   keyId: string | null;
@@ -78,7 +84,11 @@ export interface UsageSummaryRow {
 }
 
 export interface UsageLedger {
-  /** One synchronous insert; when it returns the row is committed (see the store's pragmas). */
+  /**
+   * One synchronous insert; when it returns the row is committed. Committed means it
+   * survives a crash of this process; whether it survives a host crash depends on the
+   * store's `synchronous` setting (see sqlite/database.ts).
+   */
   record(row: UsageRow): void;
   /** Many rows in one transaction: all or none; rows already recorded are skipped. */
   recordMany(rows: readonly UsageRow[]): void;
@@ -104,17 +114,11 @@ export type UsageFact = Pick<
   | "clientAborted"
 >;
 
-function invalidQuery(param: string, message: string): GatewayError {
-  return new GatewayError({
-    status: 400,
-    type: "invalid_request_error",
-    code: "invalid_usage_query",
-    param,
-    message,
-  });
+function invalidQuery(param: string, message: string): InvalidInput {
+  return new InvalidInput("invalid_usage_query", param, message);
 }
 
-/** Throws a 400 GatewayError the admin API can return as is. */
+/** Throws InvalidInput naming the bad field (the admin API answers it as a 400). */
 export function validateUsageQuery(query: UsageQuery): void {
   const allowed: UsageGroupField[] = ["key", "model", "session", "period"];
   if (!Array.isArray(query.groupBy)) throw invalidQuery("groupBy", "groupBy must be an array.");

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { post } from "./fixtures.ts";
+import { until } from "./poll.ts";
 import { type ProcessFixture, startProcessFixture } from "./processFixture.ts";
 
 let fx: ProcessFixture;
@@ -20,7 +21,7 @@ afterAll(() => fx?.close());
 describe("usage survives a SIGKILL", () => {
   it("every response that completed with 200 has exactly one usage row after the gateway is killed under load", async () => {
     const gw = await fx.startGateway();
-    const { secret } = await fx.createKey(gw.url, { name: "crash", tier: "bulk" });
+    const { secret } = await fx.createKey(gw, { name: "crash", tier: "bulk" });
     const completed: string[] = [];
     let stop = false;
     const worker = async (i: number) => {
@@ -44,7 +45,7 @@ describe("usage survives a SIGKILL", () => {
       }
     };
     const workers = Array.from({ length: 8 }, (_, i) => worker(i));
-    await new Promise((r) => setTimeout(r, 1_500));
+    await until(() => completed.length >= 100, "load under way");
     gw.kill("SIGKILL");
     stop = true;
     await Promise.all(workers);
@@ -68,7 +69,7 @@ describe("usage survives a SIGKILL", () => {
     expect(okRows.size - completed.length).toBeGreaterThanOrEqual(0);
     expect(okRows.size - completed.length).toBeLessThanOrEqual(8);
 
-    const res = await fetch(`${restarted.url}/admin/usage?group_by=key`, {
+    const res = await fetch(`${restarted.opsUrl}/admin/usage?group_by=key`, {
       headers: { authorization: "Bearer test-admin-key-0123456789abcdef" },
     });
     const usage = (await res.json()) as { data: { requests: number }[] };

@@ -10,7 +10,10 @@ import type { RequestOutcome } from "../outcome.ts";
 /** Real simulator subprocesses plus an in-process gateway in front of them. */
 export interface Fixture {
   gateway: Gateway;
+  /** The API listener. */
   url: string;
+  /** The operational listener (metrics, per-model health, info). */
+  opsUrl: string;
   sims: Map<string, SpawnedSimulator[]>;
   outcomes: RequestOutcome[];
   close(): Promise<void>;
@@ -43,9 +46,11 @@ export async function startFixture(
     onOutcome: (o) => outcomes.push(o),
   });
   const url = await gateway.listen(0, "127.0.0.1");
+  const opsUrl = await gateway.listenOps(0, "127.0.0.1");
   return {
     gateway,
     url,
+    opsUrl,
     sims,
     outcomes,
     async close() {

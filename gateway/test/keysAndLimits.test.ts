@@ -1,8 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SpawnedGateway } from "../../harness/spawnGateway.ts";
 import { post, setFaults, simStats } from "./fixtures.ts";
+import { until } from "./poll.ts";
 import { ADMIN_KEY, type ProcessFixture, startProcessFixture } from "./processFixture.ts";
 
 let fx: ProcessFixture;
@@ -11,7 +13,7 @@ const logLines: string[] = [];
 const chat = { model: "qwen3-32b", max_tokens: 8, messages: [{ role: "user", content: "hi" }] };
 const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
 const admin = (method: string, path: string) =>
-  fetch(`${gw.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  fetch(`${gw.opsUrl}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
 
 beforeAll(async () => {
   fx = await startProcessFixture({
@@ -53,7 +55,7 @@ describe("API keys", () => {
   });
 
   it("accepts Bearer and api-key headers and puts rate-limit headers on successful responses", async () => {
-    const { secret } = await fx.createKey(gw.url, { name: "headers", tier: "roomy" });
+    const { secret } = await fx.createKey(gw, { name: "headers", tier: "roomy" });
     const a = await post(`${gw.url}/v1/chat/completions`, chat, bearer(secret));
     expect(a.status).toBe(200);
     for (const h of ["requests", "tokens"]) {
@@ -69,18 +71,18 @@ describe("API keys", () => {
   });
 
   it("refuses models outside the key's or the tier's allow-list with 403", async () => {
-    const { secret } = await fx.createKey(gw.url, { name: "scoped", tier: "roomy", models: ["other-model"] });
+    const { secret } = await fx.createKey(gw, { name: "scoped", tier: "roomy", models: ["other-model"] });
     const res = await post(`${gw.url}/v1/chat/completions`, chat, bearer(secret));
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("model_not_allowed");
-    const tiered = await fx.createKey(gw.url, { name: "tiered", tier: "embeddingsOnly" });
+    const tiered = await fx.createKey(gw, { name: "tiered", tier: "embeddingsOnly" });
     expect((await post(`${gw.url}/v1/chat/completions`, chat, bearer(tiered.secret))).status).toBe(403);
-    const allowed = await fx.createKey(gw.url, { name: "alias-scoped", tier: "roomy", models: ["qwen"] });
+    const allowed = await fx.createKey(gw, { name: "alias-scoped", tier: "roomy", models: ["qwen"] });
     expect((await post(`${gw.url}/v1/chat/completions`, chat, bearer(allowed.secret))).status).toBe(200);
   });
 
   it("stops a revoked key at once and rotation retires the old secret", async () => {
-    const { id, secret } = await fx.createKey(gw.url, { name: "lifecycle", tier: "roomy" });
+    const { id, secret } = await fx.createKey(gw, { name: "lifecycle", tier: "roomy" });
     expect((await post(`${gw.url}/v1/chat/completions`, chat, bearer(secret))).status).toBe(200);
     const rotated = (await (await admin("POST", `/admin/keys/${id}/rotate`)).json()) as { secret: string };
     expect(rotated.secret).not.toBe(secret);
@@ -93,13 +95,16 @@ describe("API keys", () => {
   });
 
   it("never writes a raw key to the database or the logs", async () => {
-    const { secret } = await fx.createKey(gw.url, { name: "secret-check", tier: "roomy" });
+    const { secret } = await fx.createKey(gw, { name: "secret-check", tier: "roomy" });
     const marked = { ...chat, messages: [{ role: "user", content: "zebra-prompt-7731" }] };
     await post(`${gw.url}/v1/chat/completions`, marked, bearer(secret));
     await post(`${gw.url}/v1/chat/completions`, marked, bearer(`${secret}x`));
     const dataDir = join(fx.dir, "data");
-    for (const file of readdirSync(dataDir)) {
-      expect(readFileSync(join(dataDir, file)).includes(secret), file).toBe(false);
+    const files = readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    expect(files.some((f) => f.name.endsWith(".journal"))).toBe(true);
+    for (const file of files) {
+      const path = join(file.parentPath, file.name);
+      expect(readFileSync(path).includes(secret), path).toBe(false);
     }
     expect(logLines.join("").length).toBeGreaterThan(0);
     expect(logLines.join("")).not.toContain(secret);
@@ -107,9 +112,42 @@ describe("API keys", () => {
   });
 });
 
+describe("metering", () => {
+  it("bills every request once even when a client repeats one x-request-id, and echoes the client's id", async () => {
+    const { id, secret } = await fx.createKey(gw, { name: "dup-ids", tier: "roomy" });
+    let prompt = 0;
+    let completion = 0;
+    for (let i = 0; i < 5; i++) {
+      const res = await post(`${gw.url}/v1/chat/completions`, chat, {
+        ...bearer(secret),
+        "x-request-id": "client-dup-1",
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-request-id")).toBe("client-dup-1");
+      const body = (await res.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
+      prompt += body.usage.prompt_tokens;
+      completion += body.usage.completion_tokens;
+    }
+    const res = await admin("GET", `/admin/usage?key_id=${id}`);
+    const row = ((await res.json()) as { data: Record<string, number>[] }).data[0]!;
+    expect(row["requests"]).toBe(5);
+    expect(row["prompt_tokens"]).toBe(prompt);
+    expect(row["completion_tokens"]).toBe(completion);
+    const db = new Database(join(fx.dir, "data", "gateway.sqlite"), { readonly: true });
+    const rows = db
+      .prepare("SELECT request_id, client_request_id FROM usage_rows WHERE key_id = ?")
+      .all(id) as { request_id: string; client_request_id: string }[];
+    db.close();
+    expect(new Set(rows.map((r) => r.request_id)).size).toBe(5);
+    expect(rows.every((r) => r.request_id.startsWith("req_") && r.client_request_id === "client-dup-1")).toBe(
+      true,
+    );
+  });
+});
+
 describe("rate limits", () => {
   it("holds tokens/min within one request's estimate", async () => {
-    const { secret } = await fx.createKey(gw.url, { name: "tokens", tier: "tokens" });
+    const { secret } = await fx.createKey(gw, { name: "tokens", tier: "tokens" });
     let used = 0;
     let refused = 0;
     for (let i = 0; i < 40 && refused === 0; i++) {
@@ -130,7 +168,7 @@ describe("rate limits", () => {
   });
 
   it("returns concurrency slots after client aborts and upstream errors", async () => {
-    const { secret } = await fx.createKey(gw.url, { name: "narrow", tier: "narrow" });
+    const { secret } = await fx.createKey(gw, { name: "narrow", tier: "narrow" });
     for (let i = 0; i < 2; i++) {
       const res = await post(
         `${gw.url}/v1/chat/completions`,
@@ -145,12 +183,15 @@ describe("rate limits", () => {
     for (let i = 0; i < 2; i++) {
       expect((await post(`${gw.url}/v1/chat/completions`, chat, bearer(secret))).status).toBe(502);
     }
-    await new Promise((r) => setTimeout(r, 200));
     const slow = { ...chat, max_tokens: 100 };
-    const both = await Promise.all(
-      [0, 1].map(() => post(`${gw.url}/v1/chat/completions`, slow, bearer(secret))),
-    );
-    expect(both.map((r) => r.status)).toEqual([200, 200]);
+    // Slots are released as each request ends: poll until both are free again.
+    await until(async () => {
+      const both = await Promise.all(
+        [0, 1].map(() => post(`${gw.url}/v1/chat/completions`, slow, bearer(secret))),
+      );
+      await Promise.all(both.map((r) => r.text()));
+      return both.every((r) => r.status === 200);
+    }, "both concurrency slots free");
     const third = await Promise.all(
       [0, 1, 2].map(() => post(`${gw.url}/v1/chat/completions`, slow, bearer(secret))),
     );

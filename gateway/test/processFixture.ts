@@ -15,7 +15,8 @@ export interface ProcessFixture {
   configPath: string;
   sims: SpawnedSimulator[];
   startGateway(env?: NodeJS.ProcessEnv): Promise<SpawnedGateway>;
-  createKey(gatewayUrl: string, body: Record<string, unknown>): Promise<{ id: string; secret: string }>;
+  /** Issues a key through the gateway's admin API (on its operational listener). */
+  createKey(gateway: SpawnedGateway, body: Record<string, unknown>): Promise<{ id: string; secret: string }>;
   close(): Promise<void>;
 }
 
@@ -47,8 +48,8 @@ export async function startProcessFixture(opts: {
       gateways.push(gw);
       return gw;
     },
-    async createKey(gatewayUrl, body) {
-      const created = await adminClient(gatewayUrl, ADMIN_KEY)("POST", "/admin/keys", body);
+    async createKey(gateway, body) {
+      const created = await adminClient(gateway.opsUrl, ADMIN_KEY)("POST", "/admin/keys", body);
       return { id: (created["key"] as { id: string }).id, secret: created["secret"] as string };
     },
     async close() {

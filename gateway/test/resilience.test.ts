@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { homeReplica } from "../routing/pick.ts";
 import { type Fixture, post, readSse, setFaults, setHealthy, simStats, startFixture } from "./fixtures.ts";
+import { until } from "./poll.ts";
 
 let fx: Fixture;
 const chat = { model: "kimi-k2.5", max_tokens: 16, messages: [{ role: "user", content: "hello" }] };
@@ -35,14 +35,14 @@ describe("resilience", () => {
     expect(Math.min(...served)).toBeGreaterThanOrEqual(5);
   });
 
-  it("a stalled replica times out and the request is served by the other", async () => {
+  it("a stalled replica times out on a stream's first byte and the stream is served by the other", async () => {
     const [a] = fx.sims.get("kimi-k2.5")!;
     await setFaults(a!, [{ mode: "stall", ms: 5_000 }]);
     const results = await Promise.all(
-      Array.from({ length: 4 }, () => post(`${fx.url}/v1/chat/completions`, chat)),
+      Array.from({ length: 4 }, () => post(`${fx.url}/v1/chat/completions`, { ...chat, stream: true })),
     );
     for (const r of results) expect(r.status).toBe(200);
-    await Promise.all(results.map((r) => r.json()));
+    for (const events of await Promise.all(results.map(readSse))) expect(events.at(-1)).toBe("[DONE]");
     const replica = fx.gateway.registry.resolve("kimi-k2.5")!.replicas.find((r) => r.url === a!.url)!;
     expect(replica.lastError).toMatch(/timeout/);
   });
@@ -65,7 +65,7 @@ describe("resilience", () => {
     await setHealthy(a!, false);
     await fx.gateway.prober.probeAll();
     expect(replica.healthy(Date.now())).toBe(false);
-    const health = (await (await fetch(`${fx.url}/health/models`)).json()) as {
+    const health = (await (await fetch(`${fx.opsUrl}/health/models`)).json()) as {
       data: Record<string, unknown>[];
     };
     expect(health.data[0]!["status"]).toBe("degraded");
@@ -82,7 +82,7 @@ describe("resilience", () => {
 
   it("reports per-model health with queue depth and GPU utilisation from the engines' metrics", async () => {
     await fx.gateway.prober.probeAll();
-    const health = (await (await fetch(`${fx.url}/health/models`)).json()) as {
+    const health = (await (await fetch(`${fx.opsUrl}/health/models`)).json()) as {
       data: Record<string, unknown>[];
     };
     const model = health.data[0]!;
@@ -96,18 +96,16 @@ describe("resilience", () => {
   it("a client abort reaches the simulator as a cancelled request", async () => {
     const sims = fx.sims.get("kimi-k2.5")!;
     const before = await Promise.all(sims.map(simStats));
-    const controller = new AbortController();
     const res = await post(`${fx.url}/v1/chat/completions`, { ...chat, stream: true, max_tokens: 2_000 }, {});
-    void controller;
     const reader = res.body!.getReader();
     await reader.read();
     await reader.cancel();
     let cancelled = 0;
-    for (let i = 0; i < 40 && cancelled === 0; i++) {
-      await sleep(50);
+    await until(async () => {
       const after = await Promise.all(sims.map(simStats));
       cancelled = after.reduce((n, s, j) => n + s.cancelled - before[j]!.cancelled, 0);
-    }
+      return cancelled > 0;
+    }, "the simulator saw the cancellation");
     expect(cancelled).toBe(1);
     const outcome = fx.outcomes.find((o) => o.requestId === res.headers.get("x-request-id"))!;
     expect(outcome.clientAborted).toBe(true);
@@ -124,15 +122,23 @@ describe("resilience", () => {
 
   it("fails over when a replica is killed mid-test", async () => {
     const [a, b] = fx.sims.get("kimi-k2.5")!;
-    const load = Array.from({ length: 30 }, async (_, i) => {
-      await sleep(i * 10);
-      const res = await post(`${fx.url}/v1/chat/completions`, chat);
-      await res.text();
-      return res.status;
-    });
-    await sleep(100);
+    // Requests keep going out one after another on four workers; the kill lands mid-load.
+    let sent = 0;
+    const worker = async () => {
+      const statuses: number[] = [];
+      while (sent < 30) {
+        sent++;
+        const res = await post(`${fx.url}/v1/chat/completions`, chat);
+        await res.text();
+        statuses.push(res.status);
+      }
+      return statuses;
+    };
+    const load = Array.from({ length: 4 }, worker);
+    await until(() => sent >= 8, "load under way");
     a!.kill("SIGKILL");
-    const statuses = await Promise.all(load);
+    const statuses = (await Promise.all(load)).flat();
+    expect(statuses).toHaveLength(30);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect((await simStats(b!)).chat).toBeGreaterThan(0);
   });

@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -7,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnGateway as spawnBare } from "../../harness/spawnGateway.ts";
 import { type SpawnedSimulator, spawnSimulator } from "../../sim/spawn.ts";
 import { buildGatewayConfig } from "../config/fromCatalog.ts";
-import { post } from "./fixtures.ts";
+import { post, setFaults } from "./fixtures.ts";
+import { parseResponse } from "./fuzz/rawHttp.ts";
+import { until } from "./poll.ts";
 
 const run = promisify(execFile);
 let dir: string;
@@ -47,7 +51,7 @@ afterAll(async () => {
 describe("gateway process", () => {
   it("streams to plain `curl -N` unchanged", async () => {
     const gw = await spawnGateway({ configPath });
-    apiKey = await issueKey(gw.url);
+    apiKey = await issueKey(gw.opsUrl);
     try {
       const { stdout } = await run("curl", [
         "-sN",
@@ -72,9 +76,11 @@ describe("gateway process", () => {
     }
   });
 
-  it("on SIGTERM stops accepting, lets an in-flight stream finish, then exits 0", async () => {
+  it("on SIGTERM stops accepting, answers a request arriving during the drain 503 shutting_down (and /readyz 503 draining), lets an in-flight stream finish, then exits 0", async () => {
     const gw = await spawnGateway({ configPath });
-    const key = await issueKey(gw.url);
+    const key = await issueKey(gw.opsUrl);
+    // This stream's tokens come 60 ms apart: it holds the drain open while the late requests arrive.
+    await setFaults(sim, [{ mode: "slow_tokens", ms: 50, count: 1, stream: true }]);
     const res = await post(
       `${gw.url}/v1/chat/completions`,
       {
@@ -88,7 +94,36 @@ describe("gateway process", () => {
     );
     const reader = res.body!.getReader();
     await reader.read();
+    // A client halfway through sending its next request when the drain begins.
+    const late = connect(Number(new URL(gw.url).port), "127.0.0.1");
+    await once(late, "connect");
+    late.write("POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\n");
+    const probe = connect(Number(new URL(gw.url).port), "127.0.0.1");
+    await once(probe, "connect");
+    probe.write("GET /readyz HTTP/1.1\r\nhost: gateway\r\n");
+    // A round trip on another connection: by its answer the gateway has read both half requests.
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
     gw.kill("SIGTERM");
+    // The listener stops accepting once the drain has begun.
+    await until(() =>
+      fetch(`${gw.url}/healthz`).then(
+        () => false,
+        () => true,
+      ),
+    );
+    const body = JSON.stringify({ model: "qwen3-32b", messages: [{ role: "user", content: "late" }] });
+    late.end(
+      `authorization: Bearer ${key}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
+    probe.end("connection: close\r\n\r\n");
+    const [answer, readiness] = (await Promise.all([late.toArray(), probe.toArray()])).map((chunks) =>
+      parseResponse(Buffer.concat(chunks)),
+    );
+    expect(answer!.status).toBe(503);
+    expect(answer!.headers["retry-after"]).toBe("1");
+    expect(JSON.parse(answer!.body.toString()).error.code).toBe("shutting_down");
+    expect(readiness!.status).toBe(503);
+    expect(JSON.parse(readiness!.body.toString()).reasons).toEqual(["draining"]);
     let text = "";
     const decoder = new TextDecoder();
     for (;;) {

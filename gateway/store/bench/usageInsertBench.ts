@@ -23,6 +23,7 @@ export function measureUsageInsert(rows = 20_000): InsertMeasurement {
   try {
     const base: UsageRow = {
       requestId: "",
+      clientRequestId: null,
       ts: Date.now(),
       keyId: "key_0123456789abcdef0123",
       tier: "standard",

@@ -14,6 +14,8 @@ export interface OpenSqliteOptions {
   fileName?: string;
   /** How long a writer waits for another process's write lock before SQLITE_BUSY. */
   busyTimeoutMs?: number;
+  /** `NORMAL` (default) survives process crashes; `FULL` also host crashes, at ~1 fsync per commit. */
+  synchronous?: "NORMAL" | "FULL";
   migrations?: readonly Migration[];
 }
 
@@ -24,12 +26,14 @@ export function openSqlite(opts: OpenSqliteOptions): { db: SqliteDatabase; file:
   try {
     // WAL: readers never block the writer, and a commit is one append to the -wal file.
     db.pragma("journal_mode = WAL");
-    // NORMAL in WAL mode skips the fsync on each commit (FULL would cost ~1 ms per usage row).
-    // It still survives a SIGKILL of the gateway: a committed transaction's WAL frames have
-    // been written with write(2), so they sit in the OS page cache, which the kernel flushes
-    // whatever happens to our process. Only an OS crash or power loss can drop the last few
-    // commits, and even then the database stays consistent.
-    db.pragma("synchronous = NORMAL");
+    // NORMAL in WAL mode skips the fsync on each commit. It still survives a SIGKILL of the
+    // gateway: a committed transaction's WAL frames have been written with write(2), so they
+    // sit in the OS page cache, which the kernel flushes whatever happens to our process.
+    // Only an OS crash or power loss can drop the last commits (the database stays
+    // consistent). FULL syncs the WAL on every commit: the fsync-per-row metering mode
+    // needs it, or a batch imported from a synced journal could be lost after the
+    // journal was truncated.
+    db.pragma(`synchronous = ${opts.synchronous ?? "NORMAL"}`);
     // Several gateway processes may share the file; wait for the write lock instead of failing.
     db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5_000}`);
     db.pragma("foreign_keys = ON");

@@ -66,4 +66,11 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE INDEX usage_rows_session_ts ON usage_rows (session_id, ts);
     `,
   },
+  {
+    // The row's identity became the gateway's own id; the client's x-request-id is kept
+    // beside it (a client could otherwise send one id N times and be billed once).
+    version: 3,
+    name: "usage client request id",
+    sql: "ALTER TABLE usage_rows ADD COLUMN client_request_id TEXT;",
+  },
 ];

@@ -1,6 +1,6 @@
 /** KeyRepository over SQLite. All key SQL lives here; statements are prepared once. */
 
-import { GatewayError } from "../../errors.ts";
+import { InvalidInput } from "../errors.ts";
 import {
   displayPrefix,
   hashSecret,
@@ -141,13 +141,11 @@ export function createSqliteKeyRepository(db: SqliteDatabase, now: () => number 
     rotate(id: string): IssuedKey {
       const current = mustGet(id);
       if (current.status === "revoked") {
-        throw new GatewayError({
-          status: 400,
-          type: "invalid_request_error",
-          code: "key_revoked",
-          param: "id",
-          message: `API key \`${id}\` is revoked; create a new key instead of rotating it.`,
-        });
+        throw new InvalidInput(
+          "key_revoked",
+          "id",
+          `API key \`${id}\` is revoked; create a new key instead of rotating it.`,
+        );
       }
       const secret = newSecret();
       setSecret.run(hashSecret(secret), displayPrefix(secret), now(), id);

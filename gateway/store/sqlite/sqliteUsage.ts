@@ -60,10 +60,10 @@ function toFact(row: FactRow): UsageFact {
 export function createSqliteUsageLedger(db: SqliteDatabase): UsageLedger {
   // ON CONFLICT DO NOTHING (also valid Postgres): a retried record() of the same request is a no-op.
   const insert = db.prepare(
-    `INSERT INTO usage_rows (request_id, ts, key_id, tier, model_requested, model_served, replica, session_id,
+    `INSERT INTO usage_rows (request_id, client_request_id, ts, key_id, tier, model_requested, model_served, replica, session_id,
        endpoint, prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, ttft_ms, latency_ms, status,
        streamed, client_aborted, error_code)
-     VALUES (@requestId, @ts, @keyId, @tier, @modelRequested, @modelServed, @replica, @sessionId,
+     VALUES (@requestId, @clientRequestId, @ts, @keyId, @tier, @modelRequested, @modelServed, @replica, @sessionId,
        @endpoint, @promptTokens, @completionTokens, @reasoningTokens, @cachedTokens, @ttftMs, @latencyMs, @status,
        @streamed, @clientAborted, @errorCode)
      ON CONFLICT (request_id) DO NOTHING`,
@@ -71,6 +71,8 @@ export function createSqliteUsageLedger(db: SqliteDatabase): UsageLedger {
   const countRows = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM usage_rows");
   const toParams = (row: UsageRow) => ({
     ...row,
+    // Rows journaled before the column existed have no client id.
+    clientRequestId: row.clientRequestId ?? null,
     streamed: row.streamed ? 1 : 0,
     clientAborted: row.clientAborted ? 1 : 0,
   });

@@ -4,7 +4,11 @@ import { GatewayError } from "../errors.ts";
  * Turns a backend's non-200 answer into our error shape. vLLM, llama.cpp and older
  * vLLM (`{"object":"error",...}`) disagree on layout; clients must see one shape.
  */
-export function fromUpstreamError(status: number, text: string): GatewayError {
+export function fromUpstreamError(
+  status: number,
+  text: string,
+  retryAfter?: string | string[] | undefined,
+): GatewayError {
   let message = "";
   let param: string | null = null;
   let code: string | null = null;
@@ -26,6 +30,10 @@ export function fromUpstreamError(status: number, text: string): GatewayError {
       type: status === 503 ? "service_unavailable" : "server_error",
       code: status === 503 ? "backend_unavailable" : "upstream_error",
       message: `The model backend failed (${status})${message ? `: ${message}` : "."}`,
+      // The engine knows when it can take work again; its hint reaches the client unchanged.
+      ...(status === 503 && typeof retryAfter === "string" && /^\d{1,6}$/.test(retryAfter)
+        ? { headers: { "retry-after": retryAfter } }
+        : {}),
     });
   }
   return new GatewayError({

@@ -1,0 +1,70 @@
+import type { ServerResponse } from "node:http";
+import { errors } from "../errors.ts";
+import { type RequestOutcome, usageFromOpenAI } from "../outcome.ts";
+import type { UpstreamResponse } from "../upstream/callUpstream.ts";
+import { normaliseReasoningOut, type ReasoningOutput } from "./reasoning.ts";
+import type { OutcomeRecorder } from "./requestOutcome.ts";
+
+/**
+ * Relays a non-streamed answer: reads usage, normalises reasoning fields (and fills the
+ * nulls llama-server leaves out), records the outcome, then writes the bytes. Written
+ * directly rather than through Koa's respond(): headers set so far (request id, rate
+ * limits) are already on `res`, and the body is ready bytes.
+ */
+export async function relayJson(
+  res: ServerResponse,
+  upstream: UpstreamResponse,
+  recorder: OutcomeRecorder,
+  options: { reasoningOutput: ReasoningOutput; fillNulls: boolean },
+): Promise<void> {
+  const raw = Buffer.from(await upstream.body.arrayBuffer());
+  const answer = rewriteJson(raw, recorder.outcome, options.reasoningOutput, options.fillNulls);
+  recorder.record(200, null);
+  res.writeHead(200, { "content-type": "application/json", "content-length": answer.length });
+  res.end(answer);
+}
+
+/** Reads usage and normalises reasoning fields; re-serialises only when something changed. */
+function rewriteJson(
+  raw: Buffer,
+  outcome: RequestOutcome,
+  mode: ReasoningOutput,
+  fillNulls: boolean,
+): Buffer {
+  // The backend's bytes go back as they came unless something must change:
+  // no re-encoding, and Koa need not measure a string.
+  const text = raw.toString("utf8");
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw errors.upstreamFailed("The model backend returned a body that is not JSON.");
+  }
+  outcome.usage = usageFromOpenAI(json["usage"]);
+  const hasReasoning = text.includes('"reasoning');
+  if (!hasReasoning && !fillNulls) return raw;
+  let changed = false;
+  for (const choice of (json["choices"] ?? []) as Record<string, unknown>[]) {
+    const message = choice?.["message"] as Record<string, unknown> | undefined;
+    if (hasReasoning && message && normaliseReasoningOut(message, mode)) changed = true;
+    if (fillNulls && choice && message) changed = fillRequiredNulls(choice, message) || changed;
+  }
+  return changed ? Buffer.from(JSON.stringify(json)) : raw;
+}
+
+/**
+ * OpenAI's schema requires `choices[].logprobs` and `message.refusal` (null when
+ * unused); llama-server leaves them out, and strict clients reject the answer.
+ */
+function fillRequiredNulls(choice: Record<string, unknown>, message: Record<string, unknown>): boolean {
+  let changed = false;
+  if (!("logprobs" in choice)) {
+    choice["logprobs"] = null;
+    changed = true;
+  }
+  if (!("refusal" in message)) {
+    message["refusal"] = null;
+    changed = true;
+  }
+  return changed;
+}

@@ -1,0 +1,26 @@
+/**
+ * What the store says when it refuses: domain errors, no HTTP. The HTTP layer maps them
+ * (errors.ts, toGatewayError): NotFound → 404, InvalidInput → 400.
+ */
+export abstract class StoreError extends Error {
+  /** Stable machine-readable reason (`key_not_found`, `invalid_key_field`…). */
+  readonly code: string;
+  /** The input field at fault, when one is. */
+  readonly param: string | null;
+
+  constructor(code: string, param: string | null, message: string) {
+    super(message);
+    this.code = code;
+    this.param = param;
+  }
+}
+
+/** The record asked for does not exist. */
+export class NotFound extends StoreError {
+  override name = "NotFound";
+}
+
+/** The input cannot be stored or queried as given (a bad field, a revoked key to rotate). */
+export class InvalidInput extends StoreError {
+  override name = "InvalidInput";
+}
