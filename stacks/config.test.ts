@@ -59,13 +59,13 @@ describe("invalid configs fail with a message that names the problem", () => {
     expect(() => parseStackConfig(k8s([{ preset: "kimi-k2.5-q2", layout }]))).toThrow(
       /kimi-k2\.5-q2\/l40sx4: weights need 350 GiB but 1×4×L40S hold 172 GiB usable/,
     );
-    // The same GPUs are enough once the experts live in host RAM.
+    // The same GPUs are enough once the experts that do not fit live in host RAM.
     expect(
       memoryProblems(getPreset("kimi-k2.5-q2"), {
         ...layout,
         nodes: 1,
         pipelineParallel: 1,
-        hostRamGiB: 256,
+        offloadExperts: true,
       }),
     ).toEqual([]);
   });

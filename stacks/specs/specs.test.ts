@@ -50,6 +50,7 @@ describe("leaderWorkerSetSpec", () => {
     weightsClaim: "weights-kimi",
     nodeSelector: { "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3" },
     tolerations: [],
+    engineKeySecret: "gonka-engine",
   };
 
   it("groups one leader and one headless worker that rendezvous through LWS's leader address", () => {
@@ -58,9 +59,9 @@ describe("leaderWorkerSetSpec", () => {
     expect(t.size).toBe(2);
     const leader = t.leaderTemplate.spec.containers[0]!;
     const worker = t.workerTemplate.spec.containers[0]!;
-    expect(leader.command).toContain("$(LWS_LEADER_ADDRESS)");
-    expect(worker.command).toContain("--headless");
-    expect(leader.command).not.toContain("--headless");
+    expect(leader.args).toContain("$(LWS_LEADER_ADDRESS)");
+    expect(worker.args).toContain("--headless");
+    expect(leader.args).not.toContain("--headless");
     expect("startupProbe" in worker).toBe(false);
     expect(leader.startupProbe?.failureThreshold).toBe(240);
   });
