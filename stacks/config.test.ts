@@ -113,4 +113,22 @@ describe("invalid configs fail with a message that names the problem", () => {
       /kimi-k2\.5 is listed twice/,
     );
   });
+
+  it("engine hosts without a private address, when the gateway or a peer must reach them", () => {
+    const hosts = [
+      { name: "gw", address: "203.0.113.1", gpuType: "H100", gpus: 8 },
+      { name: "b", address: "203.0.113.2", gpuType: "H100", gpus: 8 },
+    ];
+    const base = { target: "docker", images: { registry: "r" }, docker: { hosts, gatewayHost: "gw" } };
+    // Single-node engines on the gateway's own host answer on loopback: fine.
+    expect(() =>
+      parseStackConfig({ ...base, models: [{ preset: "qwen3-32b", layout: "h100x2", hosts: ["gw"] }] }),
+    ).not.toThrow();
+    expect(() =>
+      parseStackConfig({ ...base, models: [{ preset: "qwen3-32b", layout: "h100x2", hosts: ["b"] }] }),
+    ).toThrow(/host b needs privateAddress/);
+    expect(() =>
+      parseStackConfig({ ...base, models: [{ preset: "kimi-k2.5", layout: "h100x8x2", hosts: ["gw", "b"] }] }),
+    ).toThrow(/host gw needs privateAddress \(engines and multi-node rendezvous/);
+  });
 });
