@@ -187,6 +187,8 @@ describe("buildLlamaCppArgs", () => {
     expect(plan.gpuWeightsGiB).toBeLessThanOrEqual(4 * 80 * 0.9 - 4 * 8);
     expect(plan.gpuWeightsGiB + plan.hostRamGiB).toBeGreaterThanOrEqual(q2.weights.sizeGiB);
     expect(plan.hostRamGiB).toBeLessThan(330);
+    // The figures stacks/README.md quotes.
+    expect(plan).toEqual({ cpuMoeLayers: 18, nCpuMoe: 19, hostRamGiB: 99, gpuWeightsGiB: 251 });
   });
 
   it("pins a llama.cpp build cut after Kimi K2.5's release (b7400 predates it)", () => {

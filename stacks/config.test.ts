@@ -128,7 +128,10 @@ describe("invalid configs fail with a message that names the problem", () => {
       parseStackConfig({ ...base, models: [{ preset: "qwen3-32b", layout: "h100x2", hosts: ["b"] }] }),
     ).toThrow(/host b needs privateAddress/);
     expect(() =>
-      parseStackConfig({ ...base, models: [{ preset: "kimi-k2.5", layout: "h100x8x2", hosts: ["gw", "b"] }] }),
+      parseStackConfig({
+        ...base,
+        models: [{ preset: "kimi-k2.5", layout: "h100x8x2", hosts: ["gw", "b"] }],
+      }),
     ).toThrow(/host gw needs privateAddress \(engines and multi-node rendezvous/);
   });
 });

@@ -9,9 +9,9 @@ import {
   VLLM_IMAGE,
 } from "../catalog/index.ts";
 import { GATEWAY_MAIN } from "../harness/spawnGateway.ts";
-import { GATEWAY_COMMAND, GATEWAY_UID } from "./specs/gateway.ts";
 import { dockerEngineSpec } from "./specs/dockerModelServer.ts";
 import { ENGINE_PORT, WEIGHTS_MOUNT } from "./specs/engine.ts";
+import { GATEWAY_COMMAND, GATEWAY_UID } from "./specs/gateway.ts";
 import { ENGINE_ENTRYPOINTS, effectiveArgv, engineArgvProblems, isDigestPinned } from "./specs/images.ts";
 import { enginePodSpec } from "./specs/k8sModelServer.ts";
 import { REPO_ROOT } from "./testing/stackFiles.ts";
@@ -134,7 +134,9 @@ describe("effective engine argv: image ENTRYPOINT composed with the container, e
       expect(entrypointOf(path)).toEqual(ENGINE_ENTRYPOINTS[engine as keyof typeof ENGINE_DOCKERFILES]);
   });
 
-  const cases = PRESETS.flatMap((p) => p.layouts.filter((l) => l.nodes === 1).map((l) => [p.id, l.id] as const));
+  const cases = PRESETS.flatMap((p) =>
+    p.layouts.filter((l) => l.nodes === 1).map((l) => [p.id, l.id] as const),
+  );
   it.each(cases)("%s on %s runs the engine exactly once", (presetId, layoutId) => {
     const preset = getPreset(presetId);
     const layout = getLayout(preset, layoutId);
@@ -156,9 +158,19 @@ describe("effective engine argv: image ENTRYPOINT composed with the container, e
       "single",
     ).containers[0]!;
     const k8sArgv = effectiveArgv(entry, { entrypoint: (c as { command?: string[] }).command, cmd: c.args });
-    expect(k8sArgv).toEqual([...exe, ...buildEngineArgs(preset, layout, { weightsDir: WEIGHTS_MOUNT, port: ENGINE_PORT })]);
+    expect(k8sArgv).toEqual([
+      ...exe,
+      ...buildEngineArgs(preset, layout, { weightsDir: WEIGHTS_MOUNT, port: ENGINE_PORT }),
+    ]);
     // Docker: `entrypoints` replaces ENTRYPOINT, `command` replaces CMD.
-    const node = { host: "h", address: "a", rendezvousAddress: "p", deviceIds: ["0"], port: 8000, nodeRank: 0 };
+    const node = {
+      host: "h",
+      address: "a",
+      rendezvousAddress: "p",
+      deviceIds: ["0"],
+      port: 8000,
+      nodeRank: 0,
+    };
     const d = dockerEngineSpec({
       preset,
       layout,
@@ -169,7 +181,10 @@ describe("effective engine argv: image ENTRYPOINT composed with the container, e
       bindAddress: "127.0.0.1",
       fabric: { rdma: true, ibHca: "mlx5", socketIfname: "eth0" },
     });
-    const dockerArgv = effectiveArgv(entry, { entrypoint: (d as { entrypoints?: string[] }).entrypoints, cmd: d.command });
+    const dockerArgv = effectiveArgv(entry, {
+      entrypoint: (d as { entrypoints?: string[] }).entrypoints,
+      cmd: d.command,
+    });
     expect(dockerArgv.slice(0, exe.length)).toEqual(exe);
     for (const argv of [k8sArgv, dockerArgv]) {
       expect(engineArgvProblems(preset.engine, argv)).toEqual([]);
@@ -194,7 +209,10 @@ describe("images/vllm-kimi-k2.5 extras", () => {
   });
 
   it("keeps HF_HOME out of the read-only weights mount and drops the no-op hf_transfer", () => {
-    const env = df.filter((i) => i.op === "ENV").map((i) => i.args).join(" ");
+    const env = df
+      .filter((i) => i.op === "ENV")
+      .map((i) => i.args)
+      .join(" ");
     expect(env).toMatch(/HF_HOME=\/var\/cache\//);
     expect(env).not.toMatch(/HF_HOME=\/models/);
     expect(df.some((i) => /hf_transfer/.test(i.args))).toBe(false);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { expertOffloadPlan, getLayout, getPreset } from "../../catalog/index.ts";
-import { hostCheckScript } from "../components/gpuHost.ts";
 import { devicePluginValues } from "../components/gpuCluster.ts";
+import { hostCheckScript } from "../components/gpuHost.ts";
 import { enginePodSpec, leaderWorkerSetSpec, modelServiceSpec } from "./k8sModelServer.ts";
 import { dcgmDaemonSetSpec } from "./observability.ts";
 import { placeOnDockerHosts } from "./placement.ts";
@@ -106,7 +106,8 @@ describe("issue 19 specs", () => {
 
   it("requests host RAM for the offloaded experts, not the 416 GiB of the --cpu-moe layout", () => {
     const q2 = getPreset("kimi-k2.5-q2");
-    const c = enginePodSpec({ ...base, preset: q2, layout: getLayout(q2, "h100x4-offload") }, "single").containers[0]!;
+    const c = enginePodSpec({ ...base, preset: q2, layout: getLayout(q2, "h100x4-offload") }, "single")
+      .containers[0]!;
     const gib = Number.parseInt(c.resources.requests.memory, 10);
     expect(gib).toBeLessThan(416);
     // 32 GiB per GPU for the process and loaders + the offloaded experts + /dev/shm.
@@ -134,10 +135,15 @@ describe("issue 19 specs", () => {
     expect(devicePluginValues([])).toMatchObject({ gfd: { enabled: true }, nfd: { enabled: true } });
     const ds = dcgmDaemonSetSpec({
       namespace: "gonka",
-      gpuNodeSelectorTerms: [{ "nvidia.com/gpu.product": "NVIDIA-H200" }, { "nvidia.com/gpu.product": "NVIDIA-L4" }],
+      gpuNodeSelectorTerms: [
+        { "nvidia.com/gpu.product": "NVIDIA-H200" },
+        { "nvidia.com/gpu.product": "NVIDIA-L4" },
+      ],
       tolerations: [],
     });
-    const terms = ds.spec.template.spec.affinity?.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
+    const terms =
+      ds.spec.template.spec.affinity?.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
+        .nodeSelectorTerms;
     expect(terms).toEqual([
       { matchExpressions: [{ key: "nvidia.com/gpu.product", operator: "In", values: ["NVIDIA-H200"] }] },
       { matchExpressions: [{ key: "nvidia.com/gpu.product", operator: "In", values: ["NVIDIA-L4"] }] },
