@@ -134,4 +134,15 @@ describe("invalid configs fail with a message that names the problem", () => {
       }),
     ).toThrow(/host gw needs privateAddress \(engines and multi-node rendezvous/);
   });
+
+  it("a Docker host with less RAM than the offload plan and its process need", () => {
+    const hosts = [{ name: "a", address: "10.0.0.1", gpuType: "H100", gpus: 4, ramGiB: 200 }];
+    const base = { target: "docker", images: { registry: "r" }, docker: { hosts } };
+    const models = [{ preset: "kimi-k2.5-q2", layout: "h100x4-offload", hosts: ["a"] }];
+    expect(() => parseStackConfig({ ...base, models })).toThrow(
+      /needs 259 GiB host RAM \(offloaded experts included\), a has 200/,
+    );
+    const roomy = [{ ...hosts[0], ramGiB: 512 }];
+    expect(() => parseStackConfig({ ...base, docker: { hosts: roomy }, models })).not.toThrow();
+  });
 });
