@@ -17,14 +17,10 @@ import {
   gatewayServiceSpec,
   gatewayStatefulSetSpec,
   OPS_PORT,
-  REDIS_PORT,
-  redisArgs,
-  redisDeploymentSpec,
-  redisServiceSpec,
-  redisUrl,
   stableJson,
 } from "../specs/gateway.ts";
 import { REDIS_IMAGE } from "../specs/images.ts";
+import { REDIS_PORT, redisArgs, redisDeploymentSpec, redisServiceSpec, redisUrl } from "../specs/redis.ts";
 
 interface CommonArgs {
   /** Deployed models with their service addresses; resolved when the servers exist. */

@@ -16,7 +16,13 @@ const badModelServer = {
             {
               name: "engine",
               image: "vllm/vllm-openai:latest",
-              env: [{ name: "HF_TOKEN", value: "hf_plaintext" }],
+              // The executable twice, as the old Docker specs ran it: `vllm serve vllm serve …`.
+              command: ["vllm", "serve", "vllm", "serve", "/models/x"],
+              env: [
+                { name: "HF_TOKEN", value: "hf_plaintext" },
+                { name: "HF_HOME", value: "/models/.hf-home" },
+              ],
+              volumeMounts: [{ name: "weights", mountPath: "/models", readOnly: true }],
               resources: { limits: { memory: "64Gi" } },
               securityContext: { privileged: true },
             },
@@ -58,6 +64,8 @@ describe("policy pack", () => {
   it("fails the bad fixture on every rule", () => {
     const violated = new Set(evaluatePolicies([badModelServer]).map((v) => v.policy));
     expect([...violated].sort()).toEqual([
+      "engine-argv-matches-entrypoint",
+      "env-paths-writable",
       "gpu-limits-on-model-servers",
       "images-pinned",
       "no-privileged-containers",

@@ -7,7 +7,6 @@ import { createHash } from "node:crypto";
 import { buildGatewayConfig, type DeployedModel } from "../../gateway/config/fromCatalog.ts";
 import { parseConfig } from "../../gateway/config/load.ts";
 import type { GatewayConfigInput, TierConfig } from "../../gateway/config/schema.ts";
-import { REDIS_IMAGE } from "./images.ts";
 
 export const GATEWAY_CONFIG_DIR = "/etc/gonka";
 export const GATEWAY_CONFIG_PATH = `${GATEWAY_CONFIG_DIR}/gateway.json`;
@@ -16,7 +15,6 @@ export const GATEWAY_DATA_DIR = "/var/lib/gonka";
 export const GATEWAY_COMMAND = ["node", "gateway/main.ts", "--config", GATEWAY_CONFIG_PATH] as const;
 /** Non-root uid baked into images/gateway/Dockerfile. */
 export const GATEWAY_UID = 10001;
-export const REDIS_PORT = 6379;
 /** The gateway's ops listener (`/metrics`, `/health/models`, `/gonka/info`, `/admin/*`); never on the Ingress. */
 export const OPS_PORT = 8081;
 
@@ -83,13 +81,7 @@ export const GATEWAY_SECRET_ENV = {
   redisUrl: "REDIS_URL",
 } as const;
 
-/** In-cluster Redis URL with its password (goes into a Secret, never a ConfigMap or env literal). */
-export function redisUrl(password: string, host: string, port = REDIS_PORT): string {
-  return `redis://:${encodeURIComponent(password)}@${host}:${port}`;
-}
-
 const labels = { "app.kubernetes.io/name": "gonka-gateway" };
-const redisLabels = { "app.kubernetes.io/name": "gonka-redis" };
 
 export interface K8sGatewayInput {
   readonly namespace: string;
@@ -246,71 +238,5 @@ export function gatewayIngressSpec(namespace: string, domain: string, className:
         },
       ],
     },
-  };
-}
-
-/**
- * Redis holds only shared rate-limit counters: no persistence, bounded memory, and
- * `noeviction` (an evicted counter is a lifted limit: better a write error than a free pass).
- * `password` is a Kubernetes `$(REDIS_PASSWORD)` reference or, on Docker, inside a secret.
- */
-export function redisArgs(password: string): string[] {
-  return [
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--maxmemory",
-    "256mb",
-    "--maxmemory-policy",
-    "noeviction",
-    "--requirepass",
-    password,
-  ];
-}
-
-export function redisDeploymentSpec(namespace: string, passwordSecret: string) {
-  return {
-    metadata: { name: "gonka-redis", namespace, labels: redisLabels },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: redisLabels },
-      template: {
-        metadata: { labels: redisLabels },
-        spec: {
-          securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999 },
-          containers: [
-            {
-              name: "redis",
-              image: REDIS_IMAGE,
-              // Kubernetes expands $(REDIS_PASSWORD) from the Secret-backed env; the spec holds no password.
-              args: redisArgs("$(REDIS_PASSWORD)"),
-              env: [
-                {
-                  name: "REDIS_PASSWORD",
-                  valueFrom: { secretKeyRef: { name: passwordSecret, key: "redisPassword" } },
-                },
-              ],
-              ports: [{ name: "redis", containerPort: REDIS_PORT }],
-              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "384Mi" } },
-              readinessProbe: { tcpSocket: { port: REDIS_PORT }, periodSeconds: 5 },
-              livenessProbe: { tcpSocket: { port: REDIS_PORT }, periodSeconds: 15 },
-              securityContext: {
-                privileged: false,
-                allowPrivilegeEscalation: false,
-                capabilities: { drop: ["ALL"] },
-              },
-            },
-          ],
-        },
-      },
-    },
-  };
-}
-
-export function redisServiceSpec(namespace: string) {
-  return {
-    metadata: { name: "gonka-redis", namespace, labels: redisLabels },
-    spec: { selector: redisLabels, ports: [{ name: "redis", port: REDIS_PORT, targetPort: REDIS_PORT }] },
   };
 }
