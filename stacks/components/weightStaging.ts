@@ -84,7 +84,8 @@ export class WeightStaging extends pulumi.ComponentResource {
                       // huggingface_hub >= 1.0 downloads over Xet; hf_transfer is a no-op there.
                       { name: "HF_XET_HIGH_PERFORMANCE", value: "1" },
                     ],
-                    resources: { requests: { cpu: "4", memory: "16Gi" }, limits: { memory: "32Gi" } },
+                    // Xet's high-performance mode buffers aggressively; below ~64 GiB it gets OOM-killed.
+                    resources: { requests: { cpu: "8", memory: "64Gi" }, limits: { memory: "96Gi" } },
                     volumeMounts: [{ name: "weights", mountPath: WEIGHTS_MOUNT }],
                     securityContext: { privileged: false, allowPrivilegeEscalation: false },
                   },

@@ -140,6 +140,7 @@ function assertKubernetes(run: StackRun, cfg: StackConfig): void {
     const names = job.spec.template.spec.containers[0].env.map((e: Any) => e.name);
     expect(names).toContain("HF_XET_HIGH_PERFORMANCE");
     expect(names).not.toContain("HF_HUB_ENABLE_HF_TRANSFER");
+    expect(job.spec.template.spec.containers[0].resources.requests.memory).toBe("64Gi");
   }
 }
 
