@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { expertOffloadPlan, getLayout, getPreset } from "../../catalog/index.ts";
 import { devicePluginValues } from "../components/gpuCluster.ts";
 import { hostCheckScript } from "../components/gpuHost.ts";
+import { dockerEngineSpec } from "./dockerModelServer.ts";
 import { enginePodSpec, leaderWorkerSetSpec, modelServiceSpec } from "./k8sModelServer.ts";
 import { dcgmDaemonSetSpec } from "./observability.ts";
 import { placeOnDockerHosts } from "./placement.ts";
@@ -163,5 +164,34 @@ describe("issue 19 specs", () => {
     });
     expect(script).toContain("nvidia-ctk cdi list");
     expect(script).toMatch(/grep -q nvidia \|\| nvidia-ctk cdi list/);
+  });
+
+  it("keeps multi-node groups on TCP when the fabric has no RDMA", () => {
+    const tcp = leaderWorkerSetSpec({ ...base, preset: kimi, layout: h100x8x2 });
+    const c = tcp.spec.leaderWorkerTemplate.workerTemplate.spec.containers[0]!;
+    expect(Object.keys(c.resources.limits).some((k) => k.startsWith("rdma/"))).toBe(false);
+    expect("capabilities" in c.securityContext).toBe(false);
+    expect(tcp.metadata.annotations).toBeUndefined();
+    const node = {
+      host: "a",
+      address: "1.1.1.1",
+      rendezvousAddress: "10.0.0.1",
+      deviceIds: ["0"],
+      port: 8000,
+      nodeRank: 1,
+      masterPort: 29501,
+    };
+    const d = dockerEngineSpec({
+      preset: kimi,
+      layout: h100x8x2,
+      replica: 0,
+      node,
+      leader: { ...node, nodeRank: 0 },
+      hostWeightsDir: "/srv",
+      bindAddress: "10.0.0.1",
+      fabric: { rdma: false, ibHca: "mlx5", socketIfname: "bond0" },
+    });
+    expect("devices" in d).toBe(false);
+    expect(d.envs).toEqual(expect.arrayContaining(["VLLM_HOST_IP=10.0.0.1", "NCCL_SOCKET_IFNAME=bond0"]));
   });
 });
