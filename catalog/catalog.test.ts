@@ -6,6 +6,7 @@ import {
   expertOffloadPlan,
   getLayout,
   getPreset,
+  kvCapacity,
   LLAMACPP_IMAGE,
   PRESETS,
   VLLM_CHAT_TEMPLATE_DIR,
@@ -130,6 +131,25 @@ describe("buildVllmArgs", () => {
     expect(() => buildVllmArgs(kimi, bad, run)).toThrow(
       /decodeContextParallel 3 must divide tensorParallel 8/,
     );
+  });
+
+  it("estimates K2.5's KV capacity per layout as stacks/README.md quotes it (DCP 8 = 8×)", () => {
+    const mega = (n: number) => Math.round(n / 1e4) / 100;
+    const h200 = kvCapacity(kimi, getLayout(kimi, "h200x8"));
+    expect([h200.kvGiBPerGpu.toFixed(1), mega(h200.tokensWithoutDcp), mega(h200.tokens)]).toEqual([
+      "51.5",
+      0.79,
+      6.3,
+    ]);
+    expect([Math.floor(h200.tokensWithoutDcp / 262_144), Math.floor(h200.tokens / 262_144)]).toEqual([3, 24]);
+    const h100 = kvCapacity(kimi, getLayout(kimi, "h100x8x2"));
+    expect([h100.kvGiBPerGpu.toFixed(1), mega(h100.tokensWithoutDcp), mega(h100.tokens)]).toEqual([
+      "31.3",
+      0.96,
+      7.66,
+    ]);
+    expect([Math.floor(h100.tokensWithoutDcp / 262_144), Math.floor(h100.tokens / 262_144)]).toEqual([3, 29]);
+    expect(h200.tokens).toBe(8 * h200.tokensWithoutDcp);
   });
 
   it("pairs the DeepSeek-V3.1 and Llama 4 tool parsers with the chat templates vLLM's docs give", () => {

@@ -1,6 +1,7 @@
 import { type ModelPreset, PRESETS } from "./presets.ts";
 
 export * from "./engineArgs.ts";
+export * from "./kvCapacity.ts";
 export * from "./offload.ts";
 export * from "./presets.ts";
 

@@ -97,6 +97,11 @@ export interface ModelPreset {
    * vLLM tool-calling docs pair with `toolCallParser`; without it tool calls do not parse.
    */
   readonly chatTemplate?: string;
+  /**
+   * KV-cache shape for capacity estimates: layers, and bytes one token takes in one layer's
+   * cache (MLA: (kv_lora_rank + qk_rope_head_dim) values; × 2 bytes in bf16).
+   */
+  readonly kvCache?: { readonly layers: number; readonly bytesPerTokenPerLayer: number };
   /** Extra engine flags that are specific to this model. */
   readonly extraArgs?: readonly string[];
 }
@@ -165,6 +170,8 @@ export const PRESETS: readonly ModelPreset[] = [
     toolCallIdStyle: "kimi",
     aliases: ["kimi", "kimi-k2.5-int4", "moonshotai/Kimi-K2.5"],
     extraArgs: ["--trust-remote-code", "--mm-encoder-tp-mode", "data"],
+    // DeepSeek-V3 architecture: 61 layers, MLA latent 512 + rope 64 = 576 values, bf16.
+    kvCache: { layers: 61, bytesPerTokenPerLayer: 576 * 2 },
   },
   {
     id: "kimi-k2.5-q2",
