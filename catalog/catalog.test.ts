@@ -1,11 +1,15 @@
 import { describe, expect, it } from "vitest";
 import {
-  buildEngineCommand,
+  buildEngineArgs,
   buildLlamaCppArgs,
   buildVllmArgs,
+  expertOffloadPlan,
   getLayout,
   getPreset,
+  kvCapacity,
+  LLAMACPP_IMAGE,
   PRESETS,
+  VLLM_CHAT_TEMPLATE_DIR,
   validateLayout,
 } from "./index.ts";
 
@@ -113,6 +117,65 @@ describe("buildVllmArgs", () => {
   it("is deterministic", () => {
     expect(buildVllmArgs(kimi, getLayout(kimi), run)).toEqual(buildVllmArgs(kimi, getLayout(kimi), run));
   });
+
+  it("adopts the K2 recipe's throughput flags on both K2.5 layouts", () => {
+    for (const id of ["h200x8", "h100x8x2"]) {
+      const args = buildVllmArgs(kimi, getLayout(kimi, id), { ...run, nodeRank: 0, leaderAddress: "l" });
+      expect(flag(args, "--decode-context-parallel-size")).toBe("8");
+      expect(flag(args, "--max-num-batched-tokens")).toBe("32768");
+      expect(JSON.parse(flag(args, "--compilation-config") ?? "{}")).toEqual({
+        pass_config: { fuse_allreduce_rms: true },
+      });
+    }
+    const bad = { ...getLayout(kimi, "h200x8"), vllm: { decodeContextParallel: 3 } };
+    expect(() => buildVllmArgs(kimi, bad, run)).toThrow(
+      /decodeContextParallel 3 must divide tensorParallel 8/,
+    );
+  });
+
+  it("estimates K2.5's KV capacity per layout as stacks/README.md quotes it (DCP 8 = 8×)", () => {
+    const mega = (n: number) => Math.round(n / 1e4) / 100;
+    const h200 = kvCapacity(kimi, getLayout(kimi, "h200x8"));
+    expect([h200.kvGiBPerGpu.toFixed(1), mega(h200.tokensWithoutDcp), mega(h200.tokens)]).toEqual([
+      "51.5",
+      0.79,
+      6.3,
+    ]);
+    expect([Math.floor(h200.tokensWithoutDcp / 262_144), Math.floor(h200.tokens / 262_144)]).toEqual([3, 24]);
+    const h100 = kvCapacity(kimi, getLayout(kimi, "h100x8x2"));
+    expect([h100.kvGiBPerGpu.toFixed(1), mega(h100.tokensWithoutDcp), mega(h100.tokens)]).toEqual([
+      "31.3",
+      0.96,
+      7.66,
+    ]);
+    expect([Math.floor(h100.tokensWithoutDcp / 262_144), Math.floor(h100.tokens / 262_144)]).toEqual([3, 29]);
+    expect(h200.tokens).toBe(8 * h200.tokensWithoutDcp);
+  });
+
+  it("pairs the DeepSeek-V3.1 and Llama 4 tool parsers with the chat templates vLLM's docs give", () => {
+    const deepseek = buildVllmArgs(getPreset("deepseek"), getLayout(getPreset("deepseek")), run);
+    expect(flag(deepseek, "--chat-template")).toBe(
+      `${VLLM_CHAT_TEMPLATE_DIR}/tool_chat_template_deepseekv31.jinja`,
+    );
+    const llama = buildVllmArgs(getPreset("llama"), getLayout(getPreset("llama")), run);
+    expect(flag(llama, "--chat-template")).toBe(
+      `${VLLM_CHAT_TEMPLATE_DIR}/tool_chat_template_llama4_pythonic.jinja`,
+    );
+    expect(buildVllmArgs(kimi, getLayout(kimi), run)).not.toContain("--chat-template");
+  });
+
+  it("gives multi-node leaders and workers the same rendezvous port when one is set", () => {
+    const layout = getLayout(kimi, "h100x8x2");
+    for (const nodeRank of [0, 1]) {
+      const args = buildVllmArgs(kimi, layout, {
+        ...run,
+        nodeRank,
+        leaderAddress: "10.0.0.1",
+        masterPort: 29502,
+      });
+      expect(flag(args, "--master-port")).toBe("29502");
+    }
+  });
 });
 
 describe("buildLlamaCppArgs", () => {
@@ -128,16 +191,37 @@ describe("buildLlamaCppArgs", () => {
     expect(args).not.toContain("--cpu-moe");
   });
 
-  it("offloads MoE experts to host RAM on the H100 layout", () => {
-    expect(buildLlamaCppArgs(q2, getLayout(q2, "h100x4-offload"), run)).toContain("--cpu-moe");
+  it("offloads only the experts that do not fit in VRAM on the H100 layout, loaded resident", () => {
+    const layout = getLayout(q2, "h100x4-offload");
+    const args = buildLlamaCppArgs(q2, layout, run);
+    // --cpu-moe would put all ~330 GiB of experts in host RAM and leave the 4 H100s mostly empty.
+    expect(args).not.toContain("--cpu-moe");
+    const n = Number(flag(args, "--n-cpu-moe"));
+    expect(n).toBeGreaterThan(1);
+    expect(n).toBeLessThan(61);
+    expect(args).toContain("--no-mmap");
+    const plan = expertOffloadPlan(q2, layout);
+    // blk.0 is dense: N = 1 + the MoE layers offloaded.
+    expect(n).toBe(1 + plan.cpuMoeLayers);
+    // What stays on the GPUs fits in 90 % of 4 × 80 GiB with the KV reserve; the rest is host RAM.
+    expect(plan.gpuWeightsGiB).toBeLessThanOrEqual(4 * 80 * 0.9 - 4 * 8);
+    expect(plan.gpuWeightsGiB + plan.hostRamGiB).toBeGreaterThanOrEqual(q2.weights.sizeGiB);
+    expect(plan.hostRamGiB).toBeLessThan(330);
+    // The figures stacks/README.md quotes.
+    expect(plan).toEqual({ cpuMoeLayers: 18, nCpuMoe: 19, hostRamGiB: 99, gpuWeightsGiB: 251 });
   });
 
-  it("will not build a vLLM command for a llama.cpp preset or the reverse", () => {
+  it("pins a llama.cpp build cut after Kimi K2.5's release (b7400 predates it)", () => {
+    const build = Number(/server-cuda-b(\d+)$/.exec(LLAMACPP_IMAGE)?.[1]);
+    expect(q2.image).toBe(LLAMACPP_IMAGE);
+    expect(build).toBeGreaterThanOrEqual(8070);
+  });
+
+  it("returns the arguments only: the image's ENTRYPOINT supplies the executable", () => {
     expect(() => buildVllmArgs(q2, getLayout(q2), run)).toThrow(/runs on llamacpp/);
-    expect(buildEngineCommand(q2, getLayout(q2), run)[0]).toBe("llama-server");
-    expect(buildEngineCommand(getPreset("kimi"), getLayout(getPreset("kimi")), run).slice(0, 2)).toEqual([
-      "vllm",
-      "serve",
-    ]);
+    expect(buildEngineArgs(q2, getLayout(q2), run)[0]).toBe("--model");
+    const kimiArgs = buildEngineArgs(getPreset("kimi"), getLayout(getPreset("kimi")), run);
+    expect(kimiArgs[0]).toBe("/models/moonshotai/Kimi-K2.5");
+    for (const exe of ["vllm", "serve", "llama-server"]) expect(kimiArgs).not.toContain(exe);
   });
 });

@@ -1,14 +1,25 @@
-import type { Layout, ModelPreset } from "./presets.ts";
+import { expertOffloadPlan } from "./offload.ts";
+import { type Layout, type ModelPreset, VLLM_CHAT_TEMPLATE_DIR } from "./presets.ts";
 
 /** Where and how one engine process runs; everything the command line depends on besides the preset. */
 export interface EngineRunOptions {
   /** Folder that holds the staged weights (`<weightsDir>/<repo>`). */
   readonly weightsDir: string;
   readonly port: number;
+  /**
+   * Address the HTTP server binds (default 0.0.0.0, right inside a container's own network
+   * namespace); a host-networked engine binds the host's private address or loopback.
+   */
+  readonly host?: string;
   /** For multi-node vLLM: this process's node rank (0 is the leader that serves HTTP). */
   readonly nodeRank?: number;
   /** For multi-node vLLM: address the workers use to reach the leader. */
   readonly leaderAddress?: string;
+  /**
+   * For multi-node vLLM: torch.distributed rendezvous port on the leader (`--master-port`,
+   * vLLM's default 29501); two multi-node replicas whose leaders share a host need distinct ones.
+   */
+  readonly masterPort?: number;
   /** Overrides the preset's context length (must not exceed it). */
   readonly maxModelLen?: number;
 }
@@ -50,7 +61,7 @@ export function buildVllmArgs(preset: ModelPreset, layout: Layout, run: EngineRu
     "--served-model-name",
     preset.id,
     "--host",
-    "0.0.0.0",
+    run.host ?? "0.0.0.0",
     "--port",
     String(run.port),
     "--tensor-parallel-size",
@@ -71,9 +82,21 @@ export function buildVllmArgs(preset: ModelPreset, layout: Layout, run: EngineRu
       "--master-addr",
       run.leaderAddress,
     );
+    if (run.masterPort !== undefined) args.push("--master-port", String(run.masterPort));
     // Workers only run model shards; the leader (rank 0) is the one that serves the API.
     if (rank > 0) args.push("--headless");
   }
+  const tuning = layout.vllm;
+  if (tuning?.decodeContextParallel && tuning.decodeContextParallel > 1) {
+    if (layout.tensorParallel % tuning.decodeContextParallel !== 0)
+      throw new Error(
+        `${preset.id}/${layout.id}: decodeContextParallel ${tuning.decodeContextParallel} must divide tensorParallel ${layout.tensorParallel}`,
+      );
+    args.push("--decode-context-parallel-size", String(tuning.decodeContextParallel));
+  }
+  if (tuning?.maxNumBatchedTokens) args.push("--max-num-batched-tokens", String(tuning.maxNumBatchedTokens));
+  if (tuning?.fuseAllReduceRms)
+    args.push("--compilation-config", JSON.stringify({ pass_config: { fuse_allreduce_rms: true } }));
   if (preset.capabilities.includes("embeddings")) {
     args.push("--runner", "pooling");
   } else {
@@ -81,6 +104,7 @@ export function buildVllmArgs(preset: ModelPreset, layout: Layout, run: EngineRu
   }
   if (preset.toolCallParser)
     args.push("--enable-auto-tool-choice", "--tool-call-parser", preset.toolCallParser);
+  if (preset.chatTemplate) args.push("--chat-template", `${VLLM_CHAT_TEMPLATE_DIR}/${preset.chatTemplate}`);
   if (preset.reasoningParser) args.push("--reasoning-parser", preset.reasoningParser);
   if (preset.extraArgs) args.push(...preset.extraArgs);
   return args;
@@ -96,7 +120,7 @@ export function buildLlamaCppArgs(preset: ModelPreset, layout: Layout, run: Engi
     "--alias",
     preset.id,
     "--host",
-    "0.0.0.0",
+    run.host ?? "0.0.0.0",
     "--port",
     String(run.port),
     // --jinja renders the model's own chat template, which is what makes K2.5 tool calls parse.
@@ -111,17 +135,24 @@ export function buildLlamaCppArgs(preset: ModelPreset, layout: Layout, run: Engi
     "on",
     "--metrics",
   ];
-  // On GPUs too small for all experts, keep MoE expert weights in host RAM; attention stays on GPU.
-  if (layout.hostRamGiB) args.push("--cpu-moe");
+  // On GPUs too small for all experts, the experts of the first N MoE layers stay in host RAM
+  // (N sized from what fits in VRAM); --no-mmap loads them resident instead of paging them in
+  // from the weights volume on every token.
+  if (layout.offloadExperts)
+    args.push("--n-cpu-moe", String(expertOffloadPlan(preset, layout).nCpuMoe), "--no-mmap");
   if (preset.extraArgs) args.push(...preset.extraArgs);
   return args;
 }
 
-/** The full container command (`argv`) for a preset on a layout. */
-export function buildEngineCommand(preset: ModelPreset, layout: Layout, run: EngineRunOptions): string[] {
+/**
+ * The engine's arguments, without the executable: containers pass them as the image's CMD
+ * (Kubernetes `args`, Docker `command`) and the image's ENTRYPOINT (`vllm serve`,
+ * `/app/llama-server`) supplies the executable.
+ */
+export function buildEngineArgs(preset: ModelPreset, layout: Layout, run: EngineRunOptions): string[] {
   return preset.engine === "vllm"
-    ? ["vllm", "serve", ...buildVllmArgs(preset, layout, run)]
-    : ["llama-server", ...buildLlamaCppArgs(preset, layout, run)];
+    ? buildVllmArgs(preset, layout, run)
+    : buildLlamaCppArgs(preset, layout, run);
 }
 
 function contextFor(preset: ModelPreset, run: EngineRunOptions): number {

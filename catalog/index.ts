@@ -1,6 +1,8 @@
 import { type ModelPreset, PRESETS } from "./presets.ts";
 
 export * from "./engineArgs.ts";
+export * from "./kvCapacity.ts";
+export * from "./offload.ts";
 export * from "./presets.ts";
 
 export function presetIds(): string[] {

@@ -27,8 +27,26 @@ export interface Layout {
   readonly nodes: number;
   readonly tensorParallel: number;
   readonly pipelineParallel: number;
-  /** llama.cpp only: keep MoE expert tensors in host RAM (`--n-cpu-moe`), GiB of host RAM needed. */
-  readonly hostRamGiB?: number;
+  /**
+   * llama.cpp only: the GPUs cannot hold every expert, so the experts of some MoE layers
+   * live in host RAM (`--n-cpu-moe N`, N sized by `expertOffloadPlan` from what fits in VRAM).
+   */
+  readonly offloadExperts?: boolean;
+  /** vLLM only: throughput settings that depend on the hardware, from the vLLM recipes. */
+  readonly vllm?: VllmTuning;
+}
+
+/** Per-layout vLLM flags (checked against vLLM 0.20.2's own `EngineArgs`). */
+export interface VllmTuning {
+  /**
+   * `--decode-context-parallel-size`: shards the (MLA) KV cache across the TP ranks instead
+   * of replicating it, multiplying KV capacity by this factor; must divide tensorParallel.
+   */
+  readonly decodeContextParallel?: number;
+  /** `--max-num-batched-tokens`: tokens per scheduler step (prefill chunk size). */
+  readonly maxNumBatchedTokens?: number;
+  /** `--compilation-config {"pass_config":{"fuse_allreduce_rms":true}}`: FlashInfer's fused all-reduce + RMSNorm. */
+  readonly fuseAllReduceRms?: boolean;
 }
 
 export interface ModelPreset {
@@ -46,6 +64,16 @@ export interface ModelPreset {
     /** First shard (GGUF) or sub-path the engine is pointed at, relative to the repo folder. */
     readonly entry?: string;
     readonly sizeGiB: number;
+    /**
+     * Mixture-of-experts shape, for sizing llama.cpp expert offload: MoE layers and the GiB
+     * their expert tensors take (the rest is attention, dense layers and embeddings).
+     */
+    readonly moe?: {
+      readonly layers: number;
+      /** Index of the first MoE block (`blk.N`); the blocks before it are dense. */
+      readonly firstLayer: number;
+      readonly expertGiB: number;
+    };
   };
   /** Supported layouts; the first is the default. */
   readonly layouts: readonly Layout[];
@@ -64,12 +92,45 @@ export interface ModelPreset {
   readonly toolCallIdStyle?: "kimi" | "openai";
   readonly embeddingDimensions?: number;
   readonly aliases: readonly string[];
+  /**
+   * vLLM only: chat template file (under `VLLM_CHAT_TEMPLATE_DIR` in our vLLM image) that the
+   * vLLM tool-calling docs pair with `toolCallParser`; without it tool calls do not parse.
+   */
+  readonly chatTemplate?: string;
+  /**
+   * KV-cache shape for capacity estimates: layers, and bytes one token takes in one layer's
+   * cache (MLA: (kv_lora_rank + qk_rope_head_dim) values; × 2 bytes in bf16).
+   */
+  readonly kvCache?: { readonly layers: number; readonly bytesPerTokenPerLayer: number };
   /** Extra engine flags that are specific to this model. */
   readonly extraArgs?: readonly string[];
 }
 
-const VLLM_IMAGE = "vllm/vllm-openai:v0.20.2";
-const LLAMACPP_IMAGE = "ghcr.io/ggml-org/llama.cpp:server-cuda-b7400";
+export const VLLM_IMAGE = "vllm/vllm-openai:v0.20.2";
+/**
+ * llama.cpp build b8070 (February 2026). Kimi K2.5 came out on 2026-01-27; builds before it
+ * (b7400 was cut in December 2025) predate its chat template, which needs
+ * `tojson(separators=...)` and the `<think>` / `<|tool_calls_section_begin|>` parsing that
+ * the K2 family's `--jinja` path gained with the new jinja engine, and the upstream K2.5
+ * support (ggml-org/llama.cpp#19170, vision) landed just before this build. Confirm on the
+ * hardware with the template and tool-call checks in stacks/README.md ("Confirm on hardware").
+ */
+export const LLAMACPP_IMAGE = "ghcr.io/ggml-org/llama.cpp:server-cuda-b8070";
+/** Where images/vllm-kimi-k2.5 puts the vLLM tool chat templates (fetched from the same vLLM tag). */
+export const VLLM_CHAT_TEMPLATE_DIR = "/opt/gonka/chat-templates";
+
+/**
+ * vLLM's Kimi-K2 recipe (8×H200, and TP 8 × PP 2 on 16 GPUs): decode context parallel 8
+ * (KV cache sharded over the 8 TP ranks instead of replicated: 8× KV capacity, about +43 %
+ * output tokens/s in the recipe's measurement), 32k-token scheduler steps and the fused
+ * all-reduce + RMSNorm pass. All three exist in vLLM 0.20.2 (`ParallelConfig`,
+ * `SchedulerConfig`, `PassConfig.fuse_allreduce_rms`).
+ */
+const K2_TUNING: VllmTuning = {
+  decodeContextParallel: 8,
+  maxNumBatchedTokens: 32_768,
+  fuseAllReduceRms: true,
+};
 
 export const PRESETS: readonly ModelPreset[] = [
   {
@@ -79,8 +140,24 @@ export const PRESETS: readonly ModelPreset[] = [
     image: VLLM_IMAGE,
     weights: { repo: "moonshotai/Kimi-K2.5", sizeGiB: 555 },
     layouts: [
-      { id: "h200x8", gpuType: "H200", gpusPerNode: 8, nodes: 1, tensorParallel: 8, pipelineParallel: 1 },
-      { id: "h100x8x2", gpuType: "H100", gpusPerNode: 8, nodes: 2, tensorParallel: 8, pipelineParallel: 2 },
+      {
+        id: "h200x8",
+        gpuType: "H200",
+        gpusPerNode: 8,
+        nodes: 1,
+        tensorParallel: 8,
+        pipelineParallel: 1,
+        vllm: K2_TUNING,
+      },
+      {
+        id: "h100x8x2",
+        gpuType: "H100",
+        gpusPerNode: 8,
+        nodes: 2,
+        tensorParallel: 8,
+        pipelineParallel: 2,
+        vllm: K2_TUNING,
+      },
     ],
     contextLength: 262_144,
     capabilities: ["chat", "completions", "tools", "reasoning", "vision"],
@@ -93,6 +170,8 @@ export const PRESETS: readonly ModelPreset[] = [
     toolCallIdStyle: "kimi",
     aliases: ["kimi", "kimi-k2.5-int4", "moonshotai/Kimi-K2.5"],
     extraArgs: ["--trust-remote-code", "--mm-encoder-tp-mode", "data"],
+    // DeepSeek-V3 architecture: 61 layers, MLA latent 512 + rope 64 = 576 values, bf16.
+    kvCache: { layers: 61, bytesPerTokenPerLayer: 576 * 2 },
   },
   {
     id: "kimi-k2.5-q2",
@@ -104,6 +183,9 @@ export const PRESETS: readonly ModelPreset[] = [
       include: "UD-Q2_K_XL/*",
       entry: "UD-Q2_K_XL/Kimi-K2.5-UD-Q2_K_XL-00001-of-00008.gguf",
       sizeGiB: 350,
+      // K2 has 61 blocks, blk.0 dense (first_k_dense_replace 1): 60 MoE layers whose experts
+      // are ~330 of the 350 GiB.
+      moe: { layers: 60, firstLayer: 1, expertGiB: 330 },
     },
     layouts: [
       { id: "h200x4", gpuType: "H200", gpusPerNode: 4, nodes: 1, tensorParallel: 4, pipelineParallel: 1 },
@@ -114,7 +196,7 @@ export const PRESETS: readonly ModelPreset[] = [
         nodes: 1,
         tensorParallel: 4,
         pipelineParallel: 1,
-        hostRamGiB: 256,
+        offloadExperts: true,
       },
     ],
     contextLength: 131_072,
@@ -141,6 +223,8 @@ export const PRESETS: readonly ModelPreset[] = [
     costTier: "standard",
     pricePerMTokens: { input: 50, output: 150 },
     toolCallParser: "deepseek_v31",
+    // vLLM tool-calling docs: `--tool-call-parser deepseek_v31 --chat-template examples/tool_chat_template_deepseekv31.jinja`.
+    chatTemplate: "tool_chat_template_deepseekv31.jinja",
     reasoningParser: "deepseek_v3",
     reasoningField: "reasoning",
     thinkingByDefault: false,
@@ -162,6 +246,8 @@ export const PRESETS: readonly ModelPreset[] = [
     costTier: "standard",
     pricePerMTokens: { input: 20, output: 60 },
     toolCallParser: "llama4_pythonic",
+    // vLLM tool-calling docs: `--tool-call-parser llama4_pythonic --chat-template examples/tool_chat_template_llama4_pythonic.jinja`.
+    chatTemplate: "tool_chat_template_llama4_pythonic.jinja",
     toolCallIdStyle: "openai",
     aliases: ["llama", "llama-4"],
   },

@@ -59,13 +59,13 @@ describe("invalid configs fail with a message that names the problem", () => {
     expect(() => parseStackConfig(k8s([{ preset: "kimi-k2.5-q2", layout }]))).toThrow(
       /kimi-k2\.5-q2\/l40sx4: weights need 350 GiB but 1×4×L40S hold 172 GiB usable/,
     );
-    // The same GPUs are enough once the experts live in host RAM.
+    // The same GPUs are enough once the experts that do not fit live in host RAM.
     expect(
       memoryProblems(getPreset("kimi-k2.5-q2"), {
         ...layout,
         nodes: 1,
         pipelineParallel: 1,
-        hostRamGiB: 256,
+        offloadExperts: true,
       }),
     ).toEqual([]);
   });
@@ -112,5 +112,37 @@ describe("invalid configs fail with a message that names the problem", () => {
     expect(() => parseStackConfig(k8s([{ preset: "kimi" }, { preset: "kimi-k2.5" }]))).toThrow(
       /kimi-k2\.5 is listed twice/,
     );
+  });
+
+  it("engine hosts without a private address, when the gateway or a peer must reach them", () => {
+    const hosts = [
+      { name: "gw", address: "203.0.113.1", gpuType: "H100", gpus: 8 },
+      { name: "b", address: "203.0.113.2", gpuType: "H100", gpus: 8 },
+    ];
+    const base = { target: "docker", images: { registry: "r" }, docker: { hosts, gatewayHost: "gw" } };
+    // Single-node engines on the gateway's own host answer on loopback: fine.
+    expect(() =>
+      parseStackConfig({ ...base, models: [{ preset: "qwen3-32b", layout: "h100x2", hosts: ["gw"] }] }),
+    ).not.toThrow();
+    expect(() =>
+      parseStackConfig({ ...base, models: [{ preset: "qwen3-32b", layout: "h100x2", hosts: ["b"] }] }),
+    ).toThrow(/host b needs privateAddress/);
+    expect(() =>
+      parseStackConfig({
+        ...base,
+        models: [{ preset: "kimi-k2.5", layout: "h100x8x2", hosts: ["gw", "b"] }],
+      }),
+    ).toThrow(/host gw needs privateAddress \(engines and multi-node rendezvous/);
+  });
+
+  it("a Docker host with less RAM than the offload plan and its process need", () => {
+    const hosts = [{ name: "a", address: "10.0.0.1", gpuType: "H100", gpus: 4, ramGiB: 200 }];
+    const base = { target: "docker", images: { registry: "r" }, docker: { hosts } };
+    const models = [{ preset: "kimi-k2.5-q2", layout: "h100x4-offload", hosts: ["a"] }];
+    expect(() => parseStackConfig({ ...base, models })).toThrow(
+      /needs 259 GiB host RAM \(offloaded experts included\), a has 200/,
+    );
+    const roomy = [{ ...hosts[0], ramGiB: 512 }];
+    expect(() => parseStackConfig({ ...base, docker: { hosts: roomy }, models })).not.toThrow();
   });
 });

@@ -6,7 +6,9 @@
  */
 import { z } from "zod";
 import {
+  expertOffloadPlan,
   GPU_MEMORY_GIB,
+  GPU_USABLE_SHARE,
   type GpuType,
   getLayout,
   getPreset,
@@ -15,6 +17,7 @@ import {
   validateLayout,
 } from "../catalog/index.ts";
 import { tierSchema } from "../gateway/config/schema.ts";
+import { engineResources } from "./specs/engine.ts";
 import { placeOnDockerHosts } from "./specs/placement.ts";
 
 const gpuTypes = Object.keys(GPU_MEMORY_GIB) as [GpuType, ...GpuType[]];
@@ -28,7 +31,8 @@ const customLayoutSchema = z.object({
   nodes: z.number().int().min(1).default(1),
   tensorParallel: z.number().int().min(1),
   pipelineParallel: z.number().int().min(1).default(1),
-  hostRamGiB: z.number().int().positive().optional(),
+  /** llama.cpp: keep the experts that do not fit in VRAM in host RAM (`--n-cpu-moe`, sized by the catalog). */
+  offloadExperts: z.boolean().optional(),
 });
 
 const modelEntrySchema = z.object({
@@ -58,9 +62,13 @@ const gatewaySchema = z.object({
 
 const dockerHostSchema = z.object({
   name: z.string().regex(/^[a-z0-9-]+$/, "use lowercase letters, digits and dashes"),
-  /** Address the Pulumi runner reaches over SSH; also what the gateway uses to reach model servers. */
+  /** Address the Pulumi runner reaches over SSH (and clients, on the gateway's host). */
   address: z.string().min(1),
-  /** Address other GPU hosts use for NCCL/torch rendezvous, when it differs (private network). */
+  /**
+   * Private-network address: engines publish their ports only here (loopback on the gateway's
+   * own host), the gateway reaches them here, multi-node replicas rendezvous here. Required for
+   * every host that runs engines, except the gateway's host with single-node engines only.
+   */
   privateAddress: z.string().min(1).optional(),
   user: z.string().min(1).default("ubuntu"),
   sshPort: z.number().int().default(22),
@@ -98,6 +106,25 @@ const kubernetesSchema = z.object({
   /** ReadWriteMany class for weight volumes (two-node groups mount the same volume). */
   weightsStorageClass: z.string().optional(),
   gatewayStorageClass: z.string().optional(),
+  /**
+   * RuntimeClass for GPU pods. The GPU operator creates `nvidia` (the default in that mode);
+   * with `device-plugin` or `present`, nvidia must be the nodes' default container runtime.
+   */
+  runtimeClassName: z.string().optional(),
+});
+
+/** The network between the nodes of a multi-node replica (both targets). */
+const fabricSchema = z.object({
+  /** InfiniBand / RoCE with GPUDirect RDMA for multi-node layouts; false falls back to NCCL over TCP. */
+  rdma: z.boolean().default(true),
+  /** Kubernetes: the RDMA device plugin's resource (NVIDIA network operator shared device, or SR-IOV). */
+  rdmaResource: z.string().default("rdma/rdma_shared_device_a"),
+  /** NCCL_IB_HCA: HCAs NCCL may use (prefix match, `mlx5` = every ConnectX port). */
+  ibHca: z.string().default("mlx5"),
+  /** NCCL_SOCKET_IFNAME / GLOO_SOCKET_IFNAME: the interface of the private network (bootstrap, gloo). */
+  socketIfname: z.string().default("eth0"),
+  /** Kubernetes: LWS exclusive-topology key; each group's pods land in one domain (one IB island). */
+  exclusiveTopology: z.string().default("topology.kubernetes.io/zone"),
 });
 
 const imagesSchema = z.object({
@@ -116,12 +143,14 @@ export const stackConfigSchema = z.object({
   images: imagesSchema,
   docker: dockerSchema.prefault({}),
   kubernetes: kubernetesSchema.prefault({}),
+  fabric: fabricSchema.prefault({}),
 });
 
 export type StackConfigInput = z.input<typeof stackConfigSchema>;
 export type DockerHost = z.infer<typeof dockerHostSchema>;
 export type KubernetesSettings = z.infer<typeof kubernetesSchema>;
 export type GatewaySettings = z.infer<typeof gatewaySchema>;
+export type FabricSettings = z.infer<typeof fabricSchema>;
 export type ImageSettings = z.infer<typeof imagesSchema>;
 
 /** A config model entry resolved against the catalog. */
@@ -199,16 +228,28 @@ export function parseStackConfig(raw: unknown): StackConfig {
 }
 
 /**
- * Weights must fit in GPU memory (plus host RAM where the layout offloads experts),
- * with 10% left for KV cache and activations; catches e.g. the 2-bit GGUF on 4×L40S.
+ * Weights must fit in GPU memory with 10% left for KV cache and activations (catches e.g.
+ * the 2-bit GGUF on 4×L40S). Where the layout offloads experts, the catalog's offload plan
+ * decides what stays on the GPUs: it must exist (the non-expert part fits) and its host RAM
+ * is checked against the hosts in `dockerProblems` and requested by the pod.
  */
 export function memoryProblems(preset: ModelPreset, layout: Layout): string[] {
+  const where = `${preset.id}/${layout.id}`;
   const gpuGiB = GPU_MEMORY_GIB[layout.gpuType] * layout.gpusPerNode * layout.nodes;
-  const capacity = gpuGiB * 0.9 + (layout.hostRamGiB ?? 0);
+  if (layout.offloadExperts) {
+    if (preset.engine !== "llamacpp") return [`${where}: expert offload is a llama.cpp layout option`];
+    try {
+      expertOffloadPlan(preset, layout);
+      return [];
+    } catch (err) {
+      return [(err as Error).message];
+    }
+  }
+  const capacity = gpuGiB * GPU_USABLE_SHARE;
   if (preset.weights.sizeGiB <= capacity) return [];
   return [
-    `${preset.id}/${layout.id}: weights need ${preset.weights.sizeGiB} GiB but ${layout.nodes}×${layout.gpusPerNode}×${layout.gpuType} ` +
-      `hold ${Math.floor(capacity)} GiB usable (${gpuGiB} GiB GPU${layout.hostRamGiB ? ` + ${layout.hostRamGiB} GiB host RAM` : ""})`,
+    `${where}: weights need ${preset.weights.sizeGiB} GiB but ${layout.nodes}×${layout.gpusPerNode}×${layout.gpuType} ` +
+      `hold ${Math.floor(capacity)} GiB usable (${gpuGiB} GiB GPU)`,
   ];
 }
 
@@ -220,6 +261,7 @@ function dockerProblems(docker: z.infer<typeof dockerSchema>, models: readonly R
   if (byName.size !== docker.hosts.length) problems.push("gonka:docker.hosts: host names must be unique");
   if (docker.gatewayHost && !byName.has(docker.gatewayHost))
     problems.push(`gonka:docker.gatewayHost "${docker.gatewayHost}" is not in gonka:docker.hosts`);
+  const gatewayHost = docker.gatewayHost ?? docker.hosts[0]?.name;
   for (const m of models) {
     const need = m.replicas * m.layout.nodes;
     const where = `model ${m.preset.id}`;
@@ -236,8 +278,19 @@ function dockerProblems(docker: z.infer<typeof dockerSchema>, models: readonly R
         problems.push(
           `${where}: layout ${m.layout.id} needs ${m.layout.gpuType}, host ${name} has ${host.gpuType}`,
         );
-      else if (m.layout.hostRamGiB && host.ramGiB !== undefined && host.ramGiB < m.layout.hostRamGiB)
-        problems.push(`${where}: needs ${m.layout.hostRamGiB} GiB host RAM, ${name} has ${host.ramGiB}`);
+      // Engines listen on the private network only: the gateway's host reaches them on loopback,
+      // every other caller (other gateways, multi-node peers) needs the host's private address.
+      else if (!host.privateAddress && (name !== gatewayHost || m.layout.nodes > 1))
+        problems.push(
+          `${where}: host ${name} needs privateAddress (engines and ${m.layout.nodes > 1 ? "multi-node rendezvous" : "the gateway on another host"} use the private network only)`,
+        );
+      else if (m.layout.offloadExperts && host.ramGiB !== undefined) {
+        const need = engineResources(m.preset, m.layout).memoryGiB;
+        if (host.ramGiB < need)
+          problems.push(
+            `${where}: needs ${need} GiB host RAM (offloaded experts included), ${name} has ${host.ramGiB}`,
+          );
+      }
     }
   }
   return problems;

@@ -1,9 +1,19 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { getPreset } from "../catalog/index.ts";
+import {
+  buildEngineArgs,
+  getLayout,
+  getPreset,
+  PRESETS,
+  VLLM_CHAT_TEMPLATE_DIR,
+  VLLM_IMAGE,
+} from "../catalog/index.ts";
 import { GATEWAY_MAIN } from "../harness/spawnGateway.ts";
+import { dockerEngineSpec } from "./specs/dockerModelServer.ts";
+import { ENGINE_PORT, WEIGHTS_MOUNT } from "./specs/engine.ts";
 import { GATEWAY_COMMAND, GATEWAY_UID } from "./specs/gateway.ts";
-import { isDigestPinned } from "./specs/images.ts";
+import { ENGINE_ENTRYPOINTS, effectiveArgv, engineArgvProblems, isDigestPinned } from "./specs/images.ts";
+import { enginePodSpec } from "./specs/k8sModelServer.ts";
 import { REPO_ROOT } from "./testing/stackFiles.ts";
 
 interface Instruction {
@@ -103,5 +113,108 @@ describe("engine images", () => {
   it("the vLLM base is at least 0.20 (fixed streaming kimi_k2 tool parser)", () => {
     const [, major = "0", minor = "0"] = /:v(\d+)\.(\d+)/.exec(getPreset("kimi-k2.5").image) ?? [];
     expect(Number(major) * 1000 + Number(minor)).toBeGreaterThanOrEqual(20);
+  });
+});
+
+/** The image's ENTRYPOINT as Docker reads it (exec form only; shell form would need a shell). */
+function entrypointOf(path: string): string[] {
+  const e = last(parseDockerfile(path), "ENTRYPOINT");
+  if (!e) throw new Error(`${path} has no ENTRYPOINT`);
+  return JSON.parse(e.args) as string[];
+}
+
+const ENGINE_DOCKERFILES = {
+  vllm: "images/vllm-kimi-k2.5/Dockerfile",
+  llamacpp: "images/llamacpp-gguf/Dockerfile",
+} as const;
+
+describe("effective engine argv: image ENTRYPOINT composed with the container, every image × target", () => {
+  it("the ENTRYPOINTs the stacks and the policy pack assume are the Dockerfiles' own", () => {
+    for (const [engine, path] of Object.entries(ENGINE_DOCKERFILES))
+      expect(entrypointOf(path)).toEqual(ENGINE_ENTRYPOINTS[engine as keyof typeof ENGINE_DOCKERFILES]);
+  });
+
+  const cases = PRESETS.flatMap((p) =>
+    p.layouts.filter((l) => l.nodes === 1).map((l) => [p.id, l.id] as const),
+  );
+  it.each(cases)("%s on %s runs the engine exactly once", (presetId, layoutId) => {
+    const preset = getPreset(presetId);
+    const layout = getLayout(preset, layoutId);
+    const entry = entrypointOf(ENGINE_DOCKERFILES[preset.engine]);
+    const exe = entry[0] === "vllm" ? ["vllm", "serve"] : ["/app/llama-server"];
+    // Kubernetes: `command` replaces ENTRYPOINT, `args` replaces CMD.
+    const c = enginePodSpec(
+      {
+        preset,
+        layout,
+        replicas: 1,
+        image: "img",
+        namespace: "ns",
+        weightsClaim: "w",
+        nodeSelector: {},
+        tolerations: [],
+        engineKeySecret: "k",
+      },
+      "single",
+    ).containers[0]!;
+    const k8sArgv = effectiveArgv(entry, { entrypoint: (c as { command?: string[] }).command, cmd: c.args });
+    expect(k8sArgv).toEqual([
+      ...exe,
+      ...buildEngineArgs(preset, layout, { weightsDir: WEIGHTS_MOUNT, port: ENGINE_PORT }),
+    ]);
+    // Docker: `entrypoints` replaces ENTRYPOINT, `command` replaces CMD.
+    const node = {
+      host: "h",
+      address: "a",
+      rendezvousAddress: "p",
+      deviceIds: ["0"],
+      port: 8000,
+      nodeRank: 0,
+    };
+    const d = dockerEngineSpec({
+      preset,
+      layout,
+      replica: 0,
+      node,
+      leader: node,
+      hostWeightsDir: "/srv",
+      bindAddress: "127.0.0.1",
+      fabric: { rdma: true, ibHca: "mlx5", socketIfname: "eth0" },
+    });
+    const dockerArgv = effectiveArgv(entry, {
+      entrypoint: (d as { entrypoints?: string[] }).entrypoints,
+      cmd: d.command,
+    });
+    expect(dockerArgv.slice(0, exe.length)).toEqual(exe);
+    for (const argv of [k8sArgv, dockerArgv]) {
+      expect(engineArgvProblems(preset.engine, argv)).toEqual([]);
+      expect(argv.filter((a) => a === exe.at(-1)).length).toBe(1);
+    }
+  });
+});
+
+describe("images/vllm-kimi-k2.5 extras", () => {
+  const df = parseDockerfile(ENGINE_DOCKERFILES.vllm);
+
+  it("ships every chat template the catalog passes, from the same vLLM tag as the base", () => {
+    const adds = df.filter((i) => i.op === "ADD").map((i) => i.args);
+    const tag = VLLM_IMAGE.slice(VLLM_IMAGE.lastIndexOf(":") + 1);
+    expect(df.find((i) => i.op === "ARG" && i.args.startsWith("VLLM_TAG="))?.args).toBe(`VLLM_TAG=${tag}`);
+    const templates = PRESETS.flatMap((p) => (p.chatTemplate ? [p.chatTemplate] : []));
+    expect(templates.length).toBeGreaterThanOrEqual(2);
+    for (const t of templates)
+      expect(adds).toContain(
+        `https://raw.githubusercontent.com/vllm-project/vllm/\${VLLM_TAG}/examples/${t} ${VLLM_CHAT_TEMPLATE_DIR}/`,
+      );
+  });
+
+  it("keeps HF_HOME out of the read-only weights mount and drops the no-op hf_transfer", () => {
+    const env = df
+      .filter((i) => i.op === "ENV")
+      .map((i) => i.args)
+      .join(" ");
+    expect(env).toMatch(/HF_HOME=\/var\/cache\//);
+    expect(env).not.toMatch(/HF_HOME=\/models/);
+    expect(df.some((i) => /hf_transfer/.test(i.args))).toBe(false);
   });
 });

@@ -17,11 +17,14 @@ const cfg = parseStackConfig({
   images: config.getObject("images"),
   docker: config.getObject("docker"),
   kubernetes: config.getObject("kubernetes"),
+  fabric: config.getObject("fabric"),
 });
 const sshPrivateKey = config.getSecret("sshPrivateKey");
 const secrets = {
   adminKey: config.requireSecret("adminKey"),
   hfToken: config.requireSecret("hfToken"),
+  engineApiKey: config.requireSecret("engineApiKey"),
+  redisPassword: config.requireSecret("redisPassword"),
   ...(sshPrivateKey ? { sshPrivateKey } : {}),
 };
 
@@ -35,6 +38,10 @@ const deployment =
 
 export const target = cfg.target;
 export const gatewayUrl = deployment.gateway.url;
+/** Origin of the admin API (`${adminUrl}/admin/...`): the gateway's ops listener, never the public one. */
+export const adminUrl = deployment.gateway.opsUrl;
+/** Origin of `/metrics`, `/health/models`, `/gonka/info` (same ops listener). */
+export const opsUrl = deployment.gateway.opsUrl;
 export const adminKey = secrets.adminKey;
 /** Served model ids with their cost tier and replica URLs, in config order. */
 export const models = pulumi.all(deployment.servers.map((s) => s.replicaUrls)).apply((urls) =>

@@ -1,6 +1,7 @@
 // One program run per file: Pulumi's runtime is global, vitest isolates files.
 import { beforeAll, describe, it } from "vitest";
 import { runStack, type StackRun } from "./testing/runStack.ts";
+import { assertServes } from "./testing/servingAssertions.ts";
 import { assertStackInvariants } from "./testing/stackAssertions.ts";
 import { readStackFile } from "./testing/stackFiles.ts";
 import { withBaseDigests } from "./testing/variants.ts";
@@ -14,5 +15,9 @@ beforeAll(async () => {
 describe("Pulumi.prod.yaml (withBaseDigests) under mocks", () => {
   it("meets the stack invariants and passes the policy pack", () => {
     assertStackInvariants(run, edit(readStackFile("prod").values));
+  });
+
+  it("would serve: engines run once, write where they can, rendezvous privately, keep ops and engines private", () => {
+    assertServes(run, edit(readStackFile("prod").values));
   });
 });

@@ -8,6 +8,7 @@ import {
   GATEWAY_COMMAND,
   GATEWAY_CONFIG_PATH,
   GATEWAY_DATA_DIR,
+  GATEWAY_SECRET_ENV,
   GATEWAY_UID,
   gatewayConfig,
   gatewayEnv,
@@ -15,13 +16,11 @@ import {
   gatewayPdbSpec,
   gatewayServiceSpec,
   gatewayStatefulSetSpec,
-  REDIS_PORT,
-  redisArgs,
-  redisDeploymentSpec,
-  redisServiceSpec,
+  OPS_PORT,
   stableJson,
 } from "../specs/gateway.ts";
 import { REDIS_IMAGE } from "../specs/images.ts";
+import { REDIS_PORT, redisArgs, redisDeploymentSpec, redisServiceSpec, redisUrl } from "../specs/redis.ts";
 
 interface CommonArgs {
   /** Deployed models with their service addresses; resolved when the servers exist. */
@@ -30,6 +29,10 @@ interface CommonArgs {
   readonly image: pulumi.Input<string>;
   /** Admin API token (a Pulumi secret). */
   readonly adminKey: pulumi.Output<string>;
+  /** The key the engines demand; the gateway sends it upstream (GONKA_ENGINE_API_KEY). */
+  readonly engineApiKey: pulumi.Output<string>;
+  /** Redis `requirepass` (a Pulumi secret). */
+  readonly redisPassword: pulumi.Output<string>;
   readonly port: number;
   readonly tiers?: Record<string, TierConfig>;
   readonly reasoningOutput?: "both" | "reasoning" | "reasoning_content";
@@ -51,11 +54,15 @@ export interface DockerGatewayArgs extends CommonArgs {
   readonly provider: docker.Provider;
   /** Address clients reach the host on. */
   readonly hostAddress: string;
+  /** The host's private address: the ops listener binds it (loopback when absent). */
+  readonly privateAddress?: string;
 }
 
 /** The Koa gateway with its generated config, Redis for shared limits and a volume for SQLite. */
 export class Gateway extends pulumi.ComponentResource {
   public readonly url: pulumi.Output<string>;
+  /** Origin of the ops listener (admin API, metrics, per-model health); not public. */
+  public readonly opsUrl: pulumi.Output<string>;
   /** The generated gateway.json, for the stack outputs and the test harness. */
   public readonly configJson: pulumi.Output<string>;
 
@@ -65,11 +72,15 @@ export class Gateway extends pulumi.ComponentResource {
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("gonka:gateway:Gateway", name, {}, opts);
+    // In a pod the ops listener binds all interfaces (only the Service reaches it); on a Docker
+    // host the gateway shares the host's network, so it binds the private address or loopback.
+    const opsHost = args.target === "kubernetes" ? "0.0.0.0" : (args.privateAddress ?? "127.0.0.1");
     this.configJson = pulumi.output(args.models).apply((models) =>
       stableJson(
         gatewayConfig({
           models,
           port: args.port,
+          opsHost,
           ...(args.tiers ? { tiers: args.tiers } : {}),
           ...(args.reasoningOutput ? { reasoningOutput: args.reasoningOutput } : {}),
         }),
@@ -82,7 +93,14 @@ export class Gateway extends pulumi.ComponentResource {
         {
           metadata: { name: "gonka-gateway", namespace: ns },
           type: "Opaque",
-          stringData: { adminKey: args.adminKey },
+          stringData: {
+            adminKey: args.adminKey,
+            engineApiKey: args.engineApiKey,
+            redisPassword: args.redisPassword,
+            redisUrl: pulumi.secret(
+              args.redisPassword.apply((pw) => redisUrl(pw, `gonka-redis.${ns}.svc.cluster.local`)),
+            ),
+          } satisfies Record<keyof typeof GATEWAY_SECRET_ENV | "redisPassword", pulumi.Input<string>>,
         },
         { parent: this },
       );
@@ -94,8 +112,12 @@ export class Gateway extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      const redis = redisDeploymentSpec(ns);
-      new k8s.apps.v1.Deployment(`${name}-redis`, redis, { parent: this });
+      const redis = secret.metadata.name.apply((secretName) => redisDeploymentSpec(ns, secretName));
+      new k8s.apps.v1.Deployment(
+        `${name}-redis`,
+        { metadata: redis.metadata, spec: redis.spec },
+        { parent: this },
+      );
       new k8s.core.v1.Service(`${name}-redis-svc`, redisServiceSpec(ns), { parent: this });
       const sts = pulumi
         .all([args.image, cm.metadata.name, secret.metadata.name, this.configJson])
@@ -121,16 +143,17 @@ export class Gateway extends pulumi.ComponentResource {
       if (args.domain) {
         new k8s.networking.v1.Ingress(
           `${name}-ingress`,
-          gatewayIngressSpec(ns, args.domain, args.port, args.ingressClassName),
+          gatewayIngressSpec(ns, args.domain, args.ingressClassName),
           { parent: this },
         );
         this.url = pulumi.output(`https://${args.domain}`);
       } else {
         this.url = svc.metadata.name.apply((n) => `http://${n}.${ns}.svc.cluster.local:${args.port}`);
       }
+      // In-cluster only; from outside: kubectl port-forward svc/gonka-gateway 8081:ops (stacks/README.md).
+      this.opsUrl = svc.metadata.name.apply((n) => `http://${n}.${ns}.svc.cluster.local:${OPS_PORT}`);
     } else {
       const p = { parent: this, provider: args.provider };
-      const network = new docker.Network(`${name}-net`, { name: "gonka" }, p);
       const redisImage = new docker.RemoteImage(
         `${name}-redis-image`,
         { name: REDIS_IMAGE, keepLocally: true },
@@ -141,8 +164,10 @@ export class Gateway extends pulumi.ComponentResource {
         {
           name: "gonka-redis",
           image: redisImage.imageId,
-          command: ["redis-server", ...redisArgs()],
-          networksAdvanced: [{ name: network.name, aliases: ["gonka-redis"] }],
+          // The password is part of the command, so the whole command is a secret input.
+          command: pulumi.secret(args.redisPassword.apply((pw) => ["redis-server", ...redisArgs(pw)])),
+          // Loopback only: the gateway (host networking) is its one client.
+          ports: [{ internal: REDIS_PORT, external: REDIS_PORT, ip: "127.0.0.1" }],
           restart: "unless-stopped",
           memory: 384,
           user: "999:999",
@@ -152,7 +177,7 @@ export class Gateway extends pulumi.ComponentResource {
       );
       const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, p);
       const data = new docker.Volume(`${name}-data`, { name: "gonka-gateway-data" }, p);
-      const env = gatewayEnv(args.port, `redis://gonka-redis:${REDIS_PORT}`);
+      const env = gatewayEnv(args.port);
       new docker.Container(
         `${name}-gateway`,
         {
@@ -161,16 +186,19 @@ export class Gateway extends pulumi.ComponentResource {
           command: [...GATEWAY_COMMAND],
           envs: pulumi.secret(
             pulumi
-              .all([args.adminKey])
-              .apply(([key]) => [
+              .all([args.adminKey, args.engineApiKey, args.redisPassword])
+              .apply(([adminKey, engineKey, pw]) => [
                 ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-                `GONKA_ADMIN_KEY=${key}`,
+                `${GATEWAY_SECRET_ENV.adminKey}=${adminKey}`,
+                `${GATEWAY_SECRET_ENV.engineApiKey}=${engineKey}`,
+                `${GATEWAY_SECRET_ENV.redisUrl}=${redisUrl(pw, "127.0.0.1")}`,
               ]),
           ),
           uploads: [{ file: GATEWAY_CONFIG_PATH, content: this.configJson }],
           volumes: [{ volumeName: data.name, containerPath: GATEWAY_DATA_DIR }],
-          networksAdvanced: [{ name: network.name }],
-          ports: [{ internal: args.port, external: args.port }],
+          // Host networking: the engines on this host listen on loopback only, and the ops
+          // listener binds the private address (or loopback) itself; the API port is public.
+          networkMode: "host",
           user: `${GATEWAY_UID}:${GATEWAY_UID}`,
           memory: 1024,
           restart: "unless-stopped",
@@ -190,7 +218,8 @@ export class Gateway extends pulumi.ComponentResource {
         { ...p, dependsOn: [redis] },
       );
       this.url = pulumi.output(`http://${args.hostAddress}:${args.port}`);
+      this.opsUrl = pulumi.output(`http://${opsHost}:${OPS_PORT}`);
     }
-    this.registerOutputs({ url: this.url, configJson: this.configJson });
+    this.registerOutputs({ url: this.url, opsUrl: this.opsUrl, configJson: this.configJson });
   }
 }

@@ -12,6 +12,15 @@ export interface GpuClusterArgs {
   readonly tolerations: readonly object[];
 }
 
+/**
+ * The device-plugin chart schedules only on nodes NFD labelled (`pci-10de.present`), and the
+ * model pods select `nvidia.com/gpu.product`, which only GPU feature discovery sets; both are
+ * off by default in the chart, so this mode turns both on.
+ */
+export function devicePluginValues(tolerations: readonly object[]) {
+  return { tolerations, gfd: { enabled: true }, nfd: { enabled: true } };
+}
+
 /** What a cluster needs before GPU workloads can be scheduled: namespace, GPU plugin, LWS controller. */
 export class GpuCluster extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
@@ -37,7 +46,7 @@ export class GpuCluster extends pulumi.ComponentResource {
             version: c.version,
             repositoryOpts: { repo: c.repo },
             namespace: "kube-system",
-            values: { tolerations: args.tolerations },
+            values: devicePluginValues(args.tolerations),
           },
           { parent: this },
         ),

@@ -16,7 +16,9 @@ export function hostCheckScript(host: DockerHost): string {
     "command -v nvidia-smi >/dev/null || { echo 'NVIDIA driver missing (nvidia-smi not found)'; exit 1; }",
     `gpus=$(nvidia-smi -L | grep -c '^GPU ')`,
     `[ "$gpus" -ge ${host.gpus} ] || { echo "config says ${host.gpus} GPUs, host has $gpus"; exit 1; }`,
-    "docker info --format '{{json .Runtimes}}' | grep -q nvidia || { echo 'NVIDIA container toolkit missing (no nvidia runtime in docker info)'; exit 1; }",
+    // Docker's --gpus (our device requests) needs the NVIDIA container toolkit, registered either
+    // as the nvidia runtime or through CDI specs (nvidia-ctk cdi generate); accept both.
+    "{ docker info --format '{{json .Runtimes}}' | grep -q nvidia || nvidia-ctk cdi list 2>/dev/null | grep -q 'nvidia.com/gpu='; } || { echo 'NVIDIA container toolkit missing (no nvidia runtime in docker info, no nvidia.com/gpu CDI devices)'; exit 1; }",
     `sudo mkdir -p '${host.weightsDir}' && sudo chown "$(id -u):$(id -g)" '${host.weightsDir}'`,
     "echo ok",
   ].join("\n");

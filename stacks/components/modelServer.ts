@@ -2,12 +2,12 @@ import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedModel } from "../config.ts";
-import { dockerEngineSpec } from "../specs/dockerModelServer.ts";
+import { type DockerFabric, dockerEngineSpec } from "../specs/dockerModelServer.ts";
 import { ENGINE_PORT } from "../specs/engine.ts";
 import {
   deploymentSpec,
+  type K8sFabric,
   type K8sModelInput,
-  k8sName,
   leaderWorkerSetSpec,
   modelServiceSpec,
   serviceUrl,
@@ -26,6 +26,11 @@ export interface K8sModelServerArgs {
   readonly weightsClaim: pulumi.Input<string>;
   readonly nodeSelector: Readonly<Record<string, string>>;
   readonly tolerations: readonly Toleration[];
+  /** Secret (key `apiKey`) with the engine API key. */
+  readonly engineKeySecret: pulumi.Input<string>;
+  /** RDMA between the nodes of multi-node groups; absent: TCP. */
+  readonly fabric?: K8sFabric;
+  readonly runtimeClassName?: string;
 }
 
 export interface DockerModelServerArgs {
@@ -37,6 +42,11 @@ export interface DockerModelServerArgs {
   readonly imageByHost: Readonly<Record<string, pulumi.Input<string>>>;
   readonly providerByHost: Readonly<Record<string, docker.Provider>>;
   readonly weightsDirByHost: Readonly<Record<string, string>>;
+  /** Address each host's engines are reachable on (private address, or loopback on the gateway's host). */
+  readonly bindAddressByHost: Readonly<Record<string, string>>;
+  /** The engine API key (a Pulumi secret). */
+  readonly engineApiKey: pulumi.Output<string>;
+  readonly fabric: DockerFabric;
 }
 
 /**
@@ -57,8 +67,8 @@ export class ModelServer extends pulumi.ComponentResource {
     const m = args.model;
     this.presetId = m.preset.id;
     if (args.target === "kubernetes") {
-      const input = pulumi.all([args.image, args.weightsClaim]).apply(
-        ([image, weightsClaim]): K8sModelInput => ({
+      const input = pulumi.all([args.image, args.weightsClaim, args.engineKeySecret]).apply(
+        ([image, weightsClaim, engineKeySecret]): K8sModelInput => ({
           preset: m.preset,
           layout: m.layout,
           replicas: m.replicas,
@@ -68,6 +78,9 @@ export class ModelServer extends pulumi.ComponentResource {
           weightsClaim,
           nodeSelector: args.nodeSelector,
           tolerations: args.tolerations,
+          engineKeySecret,
+          ...(args.fabric ? { fabric: args.fabric } : {}),
+          ...(args.runtimeClassName ? { runtimeClassName: args.runtimeClassName } : {}),
         }),
       );
       if (m.layout.nodes > 1) {
@@ -77,7 +90,7 @@ export class ModelServer extends pulumi.ComponentResource {
           {
             apiVersion: "leaderworkerset.x-k8s.io/v1",
             kind: "LeaderWorkerSet",
-            metadata: { name: k8sName(m.preset.id), namespace: args.namespace },
+            metadata: spec.metadata,
             spec: spec.spec,
           },
           { parent: this },
@@ -100,6 +113,11 @@ export class ModelServer extends pulumi.ComponentResource {
       this.replicaUrls = service.metadata.name.apply((n) => [serviceUrl(n, args.namespace, ENGINE_PORT)]);
     } else {
       const urls: string[] = [];
+      const bindOf = (host: string) => {
+        const bind = args.bindAddressByHost[host];
+        if (!bind) throw new Error(`${m.preset.id}: host ${host} has no bind address`);
+        return bind;
+      };
       for (const [r, nodes] of args.placement.replicas.entries()) {
         const leader = nodes[0];
         if (!leader) throw new Error(`${m.preset.id}: replica ${r} has no nodes`);
@@ -112,19 +130,27 @@ export class ModelServer extends pulumi.ComponentResource {
             node,
             leader,
             hostWeightsDir: args.weightsDirByHost[node.host] ?? "",
+            bindAddress: bindOf(node.host),
+            fabric: args.fabric,
           });
           const image = args.imageByHost[node.host];
           const provider = args.providerByHost[node.host];
           if (!image || !provider)
             throw new Error(`${m.preset.id}: host ${node.host} has no image or provider`);
+          const { keyEnv, envs, ...container } = spec;
           new docker.Container(
             `${name}-r${r}-n${node.nodeRank}`,
-            { ...spec, image },
+            {
+              ...container,
+              image,
+              // The engine key joins the environment inside a secret, never as a plain input.
+              envs: pulumi.secret(args.engineApiKey.apply((key) => [...envs, `${keyEnv}=${key}`])),
+            },
             // Rank order does not matter: workers retry the leader's rendezvous until it is up.
             { parent: this, provider },
           );
         }
-        urls.push(`http://${leader.address}:${leader.port}`);
+        urls.push(`http://${bindOf(leader.host)}:${leader.port}`);
       }
       this.replicaUrls = pulumi.output(urls);
     }

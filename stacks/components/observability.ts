@@ -15,15 +15,15 @@ export interface K8sObservabilityArgs {
   readonly namespace: string;
   /** False when the GPU operator already runs dcgm-exporter. */
   readonly deployDcgm: boolean;
-  /** Selects every GPU node (any GPU type the stack uses). */
-  readonly gpuNodeAffinityLabels: Readonly<Record<string, string>>;
+  /** The stack's GPU node selectors; the exporter runs on nodes matching any of them. */
+  readonly gpuNodeSelectorTerms: readonly Readonly<Record<string, string>>[];
   readonly tolerations: readonly object[];
   readonly models: readonly string[];
 }
 
 export interface DockerObservabilityArgs {
   readonly target: "docker";
-  /** GPU hosts by name with their providers and addresses. */
+  /** GPU hosts by name with their providers and the address the exporter is published on. */
   readonly hosts: readonly { name: string; address: string; provider: docker.Provider }[];
   readonly models: readonly string[];
 }
@@ -46,7 +46,7 @@ export class Observability extends pulumi.ComponentResource {
           `${name}-dcgm`,
           dcgmDaemonSetSpec({
             namespace: ns,
-            nodeSelector: args.gpuNodeAffinityLabels,
+            gpuNodeSelectorTerms: args.gpuNodeSelectorTerms,
             tolerations: args.tolerations,
           }),
           { parent: this },
@@ -75,7 +75,7 @@ export class Observability extends pulumi.ComponentResource {
         );
         new docker.Container(
           `${name}-${host.name}-dcgm`,
-          { ...dcgmDockerSpec(host.name), image: image.imageId },
+          { ...dcgmDockerSpec(host.name, host.address), image: image.imageId },
           p,
         );
         this.gpuMetricsUrls[host.name] = `http://${host.address}:${DCGM_PORT}/metrics`;

@@ -81,9 +81,11 @@ export class WeightStaging extends pulumi.ComponentResource {
                         name: "HF_TOKEN",
                         valueFrom: { secretKeyRef: { name: args.hfTokenSecret, key: "token" } },
                       },
-                      { name: "HF_HUB_ENABLE_HF_TRANSFER", value: "1" },
+                      // huggingface_hub >= 1.0 downloads over Xet; hf_transfer is a no-op there.
+                      { name: "HF_XET_HIGH_PERFORMANCE", value: "1" },
                     ],
-                    resources: { requests: { cpu: "4", memory: "16Gi" }, limits: { memory: "32Gi" } },
+                    // Xet's high-performance mode buffers aggressively; below ~64 GiB it gets OOM-killed.
+                    resources: { requests: { cpu: "8", memory: "64Gi" }, limits: { memory: "96Gi" } },
                     volumeMounts: [{ name: "weights", mountPath: WEIGHTS_MOUNT }],
                     securityContext: { privileged: false, allowPrivilegeEscalation: false },
                   },
@@ -105,7 +107,7 @@ export class WeightStaging extends pulumi.ComponentResource {
         {
           connection: args.connection,
           // The token arrives on stdin and is passed to the container by name only (`-e HF_TOKEN`).
-          create: pulumi.interpolate`read -r HF_TOKEN && export HF_TOKEN && docker run --rm -e HF_TOKEN -e HF_HUB_ENABLE_HF_TRANSFER=1 -v '${dir}:${dir}' --entrypoint bash ${args.image} -c "$(echo ${encoded} | base64 -d)"`,
+          create: pulumi.interpolate`read -r HF_TOKEN && export HF_TOKEN && docker run --rm -e HF_TOKEN -e HF_XET_HIGH_PERFORMANCE=1 -v '${dir}:${dir}' --entrypoint bash ${args.image} -c "$(echo ${encoded} | base64 -d)"`,
           stdin: pulumi.secret(pulumi.output(args.hfToken).apply((t) => `${t}\n`)),
           triggers: [args.preset.weights.repo, args.preset.weights.include ?? ""],
         },

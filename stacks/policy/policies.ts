@@ -3,73 +3,25 @@
  * tests can call them over mock-captured resources and `pulumi preview
  * --policy-pack stacks/policy` runs the same code against a real plan.
  */
-import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import type {
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import { isDigestPinned } from "../specs/images.ts";
+import {
+  containersOf,
+  DOCKER_CONTAINER,
+  isModelServer,
+  type Props,
+  podTemplates,
+  policy,
+  SECRET_ENV,
+} from "./resources.ts";
+import { SERVING_POLICIES, SERVING_STACK_POLICIES } from "./servingPolicies.ts";
 
-type Props = Record<string, unknown>;
-interface Container {
-  name?: string;
-  image?: string;
-  env?: { name: string; value?: string; valueFrom?: unknown }[];
-  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  securityContext?: { privileged?: boolean; allowPrivilegeEscalation?: boolean };
-}
-interface PodSpec {
-  containers?: Container[];
-  initContainers?: Container[];
-}
-interface PodTemplate {
-  metadata?: { labels?: Record<string, string> };
-  spec?: PodSpec;
-}
-
-const WORKLOADS = new Set([
-  "kubernetes:apps/v1:Deployment",
-  "kubernetes:apps/v1:StatefulSet",
-  "kubernetes:apps/v1:DaemonSet",
-  "kubernetes:batch/v1:Job",
-]);
-const LWS = "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet";
-const DOCKER_CONTAINER = "docker:index/container:Container";
-const SECRET_ENV = /(KEY|TOKEN|SECRET|PASSWORD)$/i;
-
-/** Pod templates of any workload kind we create (LWS has two). */
-export function podTemplates(type: string, props: Props): PodTemplate[] {
-  const spec = props["spec"] as
-    | {
-        template?: PodTemplate;
-        leaderWorkerTemplate?: { leaderTemplate?: PodTemplate; workerTemplate?: PodTemplate };
-      }
-    | undefined;
-  if (WORKLOADS.has(type)) return spec?.template ? [spec.template] : [];
-  if (type === LWS) {
-    const t = spec?.leaderWorkerTemplate;
-    return [t?.leaderTemplate, t?.workerTemplate].filter((x): x is PodTemplate => Boolean(x));
-  }
-  return [];
-}
-
-function containersOf(t: PodTemplate): Container[] {
-  return [...(t.spec?.containers ?? []), ...(t.spec?.initContainers ?? [])];
-}
-
-function isModelServer(t: PodTemplate): boolean {
-  return Boolean(t.metadata?.labels?.["gonka.ai/model"]);
-}
-
-function policy(
-  name: string,
-  description: string,
-  check: (type: string, props: Props, report: (msg: string) => void) => void,
-): ResourceValidationPolicy {
-  return {
-    name,
-    description,
-    enforcementLevel: "mandatory",
-    validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) =>
-      check(args.type, args.props as Props, (msg) => reportViolation(`${args.name}: ${msg}`)),
-  };
-}
+export { podTemplates } from "./resources.ts";
 
 export const noPrivilegedContainers = policy(
   "no-privileged-containers",
@@ -162,7 +114,11 @@ export const GONKA_POLICIES: readonly ResourceValidationPolicy[] = [
   resourceRequestsEverywhere,
   imagesPinned,
   secretsOnlyViaSecrets,
+  ...SERVING_POLICIES,
 ];
+
+/** Rules that need the whole stack (e.g. two resources sharing a name). */
+export const GONKA_STACK_POLICIES: readonly StackValidationPolicy[] = [...SERVING_STACK_POLICIES];
 
 /** Runs every policy over plain resources (what the mocks captured); returns the violations. */
 export function evaluatePolicies(
@@ -183,6 +139,18 @@ export function evaluatePolicies(
       const fns = Array.isArray(validate) ? validate : [validate];
       for (const fn of fns) fn(args, (message: string) => violations.push({ policy: p.name, message }));
     }
+  }
+  for (const p of GONKA_STACK_POLICIES) {
+    const args = {
+      resources: resources.map((r) => ({
+        ...r,
+        urn: "",
+        opts: {},
+        dependencies: [],
+        propertyDependencies: {},
+      })),
+    } as unknown as StackValidationArgs;
+    p.validateStack(args, (message: string) => violations.push({ policy: p.name, message }));
   }
   return violations;
 }

@@ -16,7 +16,13 @@ const badModelServer = {
             {
               name: "engine",
               image: "vllm/vllm-openai:latest",
-              env: [{ name: "HF_TOKEN", value: "hf_plaintext" }],
+              // The executable twice, as the old Docker specs ran it: `vllm serve vllm serve …`.
+              command: ["vllm", "serve", "vllm", "serve", "/models/x"],
+              env: [
+                { name: "HF_TOKEN", value: "hf_plaintext" },
+                { name: "HF_HOME", value: "/models/.hf-home" },
+              ],
+              volumeMounts: [{ name: "weights", mountPath: "/models", readOnly: true }],
               resources: { limits: { memory: "64Gi" } },
               securityContext: { privileged: true },
             },
@@ -58,6 +64,8 @@ describe("policy pack", () => {
   it("fails the bad fixture on every rule", () => {
     const violated = new Set(evaluatePolicies([badModelServer]).map((v) => v.policy));
     expect([...violated].sort()).toEqual([
+      "engine-argv-matches-entrypoint",
+      "env-paths-writable",
       "gpu-limits-on-model-servers",
       "images-pinned",
       "no-privileged-containers",
@@ -98,5 +106,90 @@ describe("policy pack", () => {
         "cm: ConfigMap key GONKA_ADMIN_KEY looks like a secret",
       ]),
     );
+  });
+});
+
+describe("serving policies (issue 19: specs that deploy and never serve)", () => {
+  const engineTemplate = (container: Record<string, unknown>, model = "kimi-k2.5") => ({
+    metadata: { labels: { "gonka.ai/model": model } },
+    spec: { containers: [{ name: "engine", ...container }] },
+  });
+  const messages = (resources: Parameters<typeof evaluatePolicies>[0]) =>
+    evaluatePolicies(resources).map((v) => `${v.policy}: ${v.message}`);
+
+  it("refuses a Service named like a LeaderWorkerSet (the LWS controller's headless Service)", () => {
+    const lws = {
+      type: "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet",
+      name: "kimi-lws",
+      props: { metadata: { name: "kimi-k2-5", namespace: "gonka" }, spec: {} },
+    };
+    const svc = (name: string) => ({
+      type: "kubernetes:core/v1:Service",
+      name: "kimi-svc",
+      props: { metadata: { name, namespace: "gonka" }, spec: {} },
+    });
+    expect(messages([lws, svc("kimi-k2-5")])).toContain(
+      "service-name-not-lws: kimi-svc: Service gonka/kimi-k2-5 has the name of a LeaderWorkerSet (its headless Service)",
+    );
+    expect(messages([lws, svc("kimi-k2-5-api")]).filter((m) => m.startsWith("service-name"))).toEqual([]);
+  });
+
+  it("refuses environment paths into a read-only mount, on both targets", () => {
+    const k8s = {
+      type: "kubernetes:apps/v1:Deployment",
+      name: "kimi",
+      props: {
+        spec: {
+          template: engineTemplate({
+            args: ["/models/x"],
+            env: [{ name: "HF_HOME", value: "/models/.hf-home" }],
+            volumeMounts: [{ name: "weights", mountPath: "/models", readOnly: true }],
+          }),
+        },
+      },
+    };
+    const docker = {
+      type: "docker:index/container:Container",
+      name: "qwen",
+      props: {
+        labels: [{ label: "gonka.ai/model", value: "qwen3-32b" }],
+        command: ["/models/Qwen/Qwen3-32B"],
+        envs: ["HF_HOME=/models/Qwen/Qwen3-32B/.cache"],
+        volumes: [{ hostPath: "/srv/q", containerPath: "/models/Qwen/Qwen3-32B", readOnly: true }],
+      },
+    };
+    const found = messages([k8s, docker]).filter((m) => m.startsWith("env-paths-writable"));
+    expect(found).toEqual([
+      "env-paths-writable: kimi: container engine env HF_HOME=/models/.hf-home points into a read-only mount",
+      "env-paths-writable: qwen: docker container env HF_HOME=/models/Qwen/Qwen3-32B/.cache points into a read-only mount",
+    ]);
+  });
+
+  it("refuses engine argv that repeats or replaces the image ENTRYPOINT (the old Docker and llama.cpp specs)", () => {
+    // Docker appends `command` to ENTRYPOINT ["vllm","serve"]: this ran `vllm serve vllm serve …`.
+    const dockerVllm = {
+      type: "docker:index/container:Container",
+      name: "qwen",
+      props: {
+        labels: [{ label: "gonka.ai/model", value: "qwen3-32b" }],
+        command: ["vllm", "serve", "/models/Qwen/Qwen3-32B"],
+      },
+    };
+    // Kubernetes `command` replaces ENTRYPOINT ["/app/llama-server"]; `llama-server` is not on PATH.
+    const k8sLlama = {
+      type: "kubernetes:apps/v1:Deployment",
+      name: "q2",
+      props: { spec: { template: engineTemplate({ command: ["llama-server", "--jinja"] }, "kimi-k2.5-q2") } },
+    };
+    const good = {
+      type: "kubernetes:apps/v1:Deployment",
+      name: "ok",
+      props: { spec: { template: engineTemplate({ args: ["--model", "/models/x.gguf"] }, "kimi-k2.5-q2") } },
+    };
+    const found = messages([dockerVllm, k8sLlama, good]).filter((m) => m.startsWith("engine-argv"));
+    expect(found).toEqual([
+      'engine-argv-matches-entrypoint: qwen: model server container repeats the executable after the ENTRYPOINT: "vllm serve vllm serve"',
+      'engine-argv-matches-entrypoint: q2: container engine runs "llama-server" instead of the image\'s "/app/llama-server"',
+    ]);
   });
 });

@@ -5,8 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { buildGatewayConfig, type DeployedModel } from "../../gateway/config/fromCatalog.ts";
+import { parseConfig } from "../../gateway/config/load.ts";
 import type { GatewayConfigInput, TierConfig } from "../../gateway/config/schema.ts";
-import { REDIS_IMAGE } from "./images.ts";
 
 export const GATEWAY_CONFIG_DIR = "/etc/gonka";
 export const GATEWAY_CONFIG_PATH = `${GATEWAY_CONFIG_DIR}/gateway.json`;
@@ -15,23 +15,34 @@ export const GATEWAY_DATA_DIR = "/var/lib/gonka";
 export const GATEWAY_COMMAND = ["node", "gateway/main.ts", "--config", GATEWAY_CONFIG_PATH] as const;
 /** Non-root uid baked into images/gateway/Dockerfile. */
 export const GATEWAY_UID = 10001;
-export const REDIS_PORT = 6379;
+/** The gateway's ops listener (`/metrics`, `/health/models`, `/gonka/info`, `/admin/*`); never on the Ingress. */
+export const OPS_PORT = 8081;
 
 export interface GatewayConfigArgs {
   readonly models: readonly DeployedModel[];
   readonly port: number;
+  /**
+   * Address the ops listener binds: 0.0.0.0 inside a pod (the Service exposes it in-cluster,
+   * the Ingress does not); on a Docker host (host networking) its private address or loopback.
+   */
+  readonly opsHost: string;
   readonly tiers?: Record<string, TierConfig>;
   readonly reasoningOutput?: "both" | "reasoning" | "reasoning_content";
 }
 
 export function gatewayConfig(args: GatewayConfigArgs): GatewayConfigInput {
-  return buildGatewayConfig({
-    models: args.models,
-    // Inside a container the gateway must listen on all interfaces, not loopback.
-    listen: { host: "0.0.0.0", port: args.port },
-    ...(args.tiers ? { tiers: args.tiers } : {}),
-    ...(args.reasoningOutput ? { reasoningOutput: args.reasoningOutput } : {}),
-  });
+  const config: GatewayConfigInput = {
+    ...buildGatewayConfig({
+      models: args.models,
+      // Inside a container the gateway must listen on all interfaces, not loopback.
+      listen: { host: "0.0.0.0", port: args.port },
+      ...(args.tiers ? { tiers: args.tiers } : {}),
+      ...(args.reasoningOutput ? { reasoningOutput: args.reasoningOutput } : {}),
+    }),
+    opsListen: { host: args.opsHost, port: OPS_PORT },
+  };
+  parseConfig(config, "generated gateway config");
+  return config;
 }
 
 /** Stable JSON (sorted keys) so an unchanged config never restarts the gateway. */
@@ -54,18 +65,23 @@ export function configChecksum(json: string): string {
   return createHash("sha256").update(json).digest("hex").slice(0, 16);
 }
 
-/** Env the gateway reads besides its secrets. */
-export function gatewayEnv(port: number, redisUrl: string): Record<string, string> {
+/** Env the gateway reads besides its secrets (GONKA_ADMIN_KEY, GONKA_ENGINE_API_KEY, REDIS_URL). */
+export function gatewayEnv(port: number): Record<string, string> {
   return {
     GONKA_PORT: String(port),
-    REDIS_URL: redisUrl,
     GONKA_DATA_DIR: GATEWAY_DATA_DIR,
     NODE_ENV: "production",
   };
 }
 
+/** Secret keys the gateway reads, and the env var each one lands in. */
+export const GATEWAY_SECRET_ENV = {
+  adminKey: "GONKA_ADMIN_KEY",
+  engineApiKey: "GONKA_ENGINE_API_KEY",
+  redisUrl: "REDIS_URL",
+} as const;
+
 const labels = { "app.kubernetes.io/name": "gonka-gateway" };
-const redisLabels = { "app.kubernetes.io/name": "gonka-redis" };
 
 export interface K8sGatewayInput {
   readonly namespace: string;
@@ -90,10 +106,7 @@ export function gatewayStatefulSetSpec(input: K8sGatewayInput) {
     timeoutSeconds: 3,
     failureThreshold: 3,
   });
-  const env = gatewayEnv(
-    input.port,
-    `redis://gonka-redis.${input.namespace}.svc.cluster.local:${REDIS_PORT}`,
-  );
+  const env = gatewayEnv(input.port);
   return {
     metadata: { name: "gonka-gateway", namespace: input.namespace, labels },
     spec: {
@@ -106,8 +119,9 @@ export function gatewayStatefulSetSpec(input: K8sGatewayInput) {
           labels,
           annotations: {
             "gonka.ai/config-checksum": input.configChecksum,
+            // /metrics lives on the ops listener only.
             "prometheus.io/scrape": "true",
-            "prometheus.io/port": String(input.port),
+            "prometheus.io/port": String(OPS_PORT),
             "prometheus.io/path": "/metrics",
           },
         },
@@ -124,13 +138,16 @@ export function gatewayStatefulSetSpec(input: K8sGatewayInput) {
               name: "gateway",
               image: input.image,
               command: [...GATEWAY_COMMAND],
-              ports: [{ name: "http", containerPort: input.port }],
+              ports: [
+                { name: "http", containerPort: input.port },
+                { name: "ops", containerPort: OPS_PORT },
+              ],
               env: [
                 ...Object.entries(env).map(([name, value]) => ({ name, value })),
-                {
-                  name: "GONKA_ADMIN_KEY",
-                  valueFrom: { secretKeyRef: { name: input.secretName, key: "adminKey" } },
-                },
+                ...Object.entries(GATEWAY_SECRET_ENV).map(([key, name]) => ({
+                  name,
+                  valueFrom: { secretKeyRef: { name: input.secretName, key } },
+                })),
               ],
               resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "1Gi" } },
               livenessProbe: probe("/healthz", 10),
@@ -168,10 +185,17 @@ export function gatewayStatefulSetSpec(input: K8sGatewayInput) {
   };
 }
 
+/** `http` is what the Ingress routes to; `ops` is reachable in-cluster (Prometheus, port-forward) only. */
 export function gatewayServiceSpec(namespace: string, port: number) {
   return {
     metadata: { name: "gonka-gateway", namespace, labels },
-    spec: { selector: labels, ports: [{ name: "http", port, targetPort: port }] },
+    spec: {
+      selector: labels,
+      ports: [
+        { name: "http", port, targetPort: port },
+        { name: "ops", port: OPS_PORT, targetPort: OPS_PORT },
+      ],
+    },
   };
 }
 
@@ -183,7 +207,8 @@ export function gatewayPdbSpec(namespace: string) {
   };
 }
 
-export function gatewayIngressSpec(namespace: string, domain: string, port: number, className: string) {
+export function gatewayIngressSpec(namespace: string, domain: string, className: string) {
+  const backend = { service: { name: "gonka-gateway", port: { name: "http" } } };
   return {
     metadata: {
       name: "gonka-gateway",
@@ -203,60 +228,15 @@ export function gatewayIngressSpec(namespace: string, domain: string, port: numb
         {
           host: domain,
           http: {
+            // Only the public API: /admin, /metrics and the rest live on the ops port, which
+            // no path here reaches.
             paths: [
-              {
-                path: "/",
-                pathType: "Prefix",
-                backend: { service: { name: "gonka-gateway", port: { number: port } } },
-              },
+              { path: "/v1", pathType: "Prefix", backend },
+              { path: "/healthz", pathType: "Exact", backend },
             ],
           },
         },
       ],
     },
-  };
-}
-
-/** Redis holds only shared rate-limit counters: no persistence, bounded memory. */
-export function redisArgs(): string[] {
-  return ["--save", "", "--appendonly", "no", "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru"];
-}
-
-export function redisDeploymentSpec(namespace: string) {
-  return {
-    metadata: { name: "gonka-redis", namespace, labels: redisLabels },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: redisLabels },
-      template: {
-        metadata: { labels: redisLabels },
-        spec: {
-          securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999 },
-          containers: [
-            {
-              name: "redis",
-              image: REDIS_IMAGE,
-              args: redisArgs(),
-              ports: [{ name: "redis", containerPort: REDIS_PORT }],
-              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "384Mi" } },
-              readinessProbe: { tcpSocket: { port: REDIS_PORT }, periodSeconds: 5 },
-              livenessProbe: { tcpSocket: { port: REDIS_PORT }, periodSeconds: 15 },
-              securityContext: {
-                privileged: false,
-                allowPrivilegeEscalation: false,
-                capabilities: { drop: ["ALL"] },
-              },
-            },
-          ],
-        },
-      },
-    },
-  };
-}
-
-export function redisServiceSpec(namespace: string) {
-  return {
-    metadata: { name: "gonka-redis", namespace, labels: redisLabels },
-    spec: { selector: redisLabels, ports: [{ name: "redis", port: REDIS_PORT, targetPort: REDIS_PORT }] },
   };
 }

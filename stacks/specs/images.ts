@@ -69,8 +69,56 @@ export function imageBuildSpec(
     context: `images/${dir}`,
     dockerfile: `images/${dir}/Dockerfile`,
     tag: tagOf(preset.image),
-    buildArgs: { [image === "vllm" ? "VLLM_BASE" : "LLAMACPP_BASE"]: engineBase(preset, opts.baseDigest) },
+    buildArgs:
+      image === "vllm"
+        ? // VLLM_TAG fetches the tool chat templates of the same vLLM release as the base.
+          { VLLM_BASE: engineBase(preset, opts.baseDigest), VLLM_TAG: tagOf(preset.image) }
+        : { LLAMACPP_BASE: engineBase(preset, opts.baseDigest) },
   };
+}
+
+/**
+ * ENTRYPOINT of each engine image (images/<name>/Dockerfile; a test reads the Dockerfiles and
+ * asserts these). Containers pass only arguments, which the runtime appends to it.
+ */
+export const ENGINE_ENTRYPOINTS: Readonly<Record<Engine, readonly string[]>> = {
+  vllm: ["vllm", "serve"],
+  llamacpp: ["/app/llama-server"],
+};
+
+/**
+ * The argv a container really runs. Kubernetes `command` / Docker `entrypoints` replace the
+ * image ENTRYPOINT (and drop its CMD); Kubernetes `args` / Docker `command` replace the CMD.
+ * Our engine images have no CMD of their own.
+ */
+export function effectiveArgv(
+  imageEntrypoint: readonly string[],
+  override: { entrypoint?: readonly string[] | undefined; cmd?: readonly string[] | undefined },
+): string[] {
+  return [...(override.entrypoint ?? imageEntrypoint), ...(override.cmd ?? [])];
+}
+
+/** Empty when `argv` runs the engine once; otherwise what is wrong with it. */
+export function engineArgvProblems(engine: Engine, argv: readonly string[]): string[] {
+  const entry = ENGINE_ENTRYPOINTS[engine];
+  const problems: string[] = [];
+  if (entry.some((t, i) => argv[i] !== t))
+    problems.push(
+      `runs "${argv.slice(0, entry.length).join(" ")}" instead of the image's "${entry.join(" ")}"`,
+    );
+  const executables = new Set([
+    ...entry,
+    ...entry.map((t) => t.split("/").at(-1) ?? t),
+    "vllm",
+    "serve",
+    "llama-server",
+  ]);
+  const next = argv[entry.length];
+  if (next !== undefined && executables.has(next))
+    problems.push(
+      `repeats the executable after the ENTRYPOINT: "${argv.slice(0, entry.length + 2).join(" ")}"`,
+    );
+  return problems;
 }
 
 /** Which built image runs an engine. */

@@ -6,10 +6,13 @@
 import type { Layout, ModelPreset } from "../../catalog/index.ts";
 import {
   ENGINE_PORT,
-  engineCommand,
+  engineArgs,
   engineEnv,
+  engineKeyEnvName,
   engineResources,
+  fabricEnv,
   HEALTH_PATH,
+  HF_CACHE_MOUNT,
   STARTUP_BUDGET_SECONDS,
   STARTUP_PERIOD_SECONDS,
   shmGiB,
@@ -34,11 +37,38 @@ export interface K8sModelInput {
   readonly weightsClaim: string;
   readonly nodeSelector: Readonly<Record<string, string>>;
   readonly tolerations: readonly Toleration[];
+  /** Secret holding the engine API key under `apiKey`; only the gateway holds the same key. */
+  readonly engineKeySecret: string;
+  /** Multi-node layouts: the RDMA fabric between the nodes of a group (absent: plain TCP). */
+  readonly fabric?: K8sFabric;
+  /** RuntimeClass for GPU pods (`nvidia` with the GPU operator); absent: the node's default runtime. */
+  readonly runtimeClassName?: string;
 }
+
+/** How the nodes of a multi-node group reach each other over InfiniBand / RoCE. */
+export interface K8sFabric {
+  /** Extended resource of the RDMA device plugin (NVIDIA network operator, SR-IOV). */
+  readonly rdmaResource: string;
+  readonly ibHca: string;
+  readonly socketIfname: string;
+  /** LWS places a group's pods in one domain of this topology key. */
+  readonly exclusiveTopology: string;
+}
+
+export const LWS_EXCLUSIVE_TOPOLOGY = "leaderworkerset.sigs.k8s.io/exclusive-topology";
 
 /** DNS-safe name for a preset (`kimi-k2.5` → `kimi-k2-5`). */
 export function k8sName(presetId: string): string {
   return presetId.toLowerCase().replace(/[^a-z0-9-]/g, "-");
+}
+
+/**
+ * Name of the Service the gateway calls. Never the workload's own name: the LeaderWorkerSet
+ * controller creates its headless Service (the pods' DNS, `$(LWS_LEADER_ADDRESS)`) under the
+ * LWS name, and only if that name is free.
+ */
+export function modelServiceName(presetId: string): string {
+  return `${k8sName(presetId)}-api`;
 }
 
 /** Label values may contain dots, so the model label carries the exact catalog id. */
@@ -63,7 +93,7 @@ function httpProbe(periodSeconds: number, failureThreshold: number) {
 export function enginePodSpec(input: K8sModelInput, role: "single" | "leader" | "worker") {
   const { preset, layout } = input;
   const multi = role !== "single";
-  let command = engineCommand({
+  let args = engineArgs({
     preset,
     layout,
     port: ENGINE_PORT,
@@ -72,29 +102,46 @@ export function enginePodSpec(input: K8sModelInput, role: "single" | "leader" | 
   });
   // Groups larger than two take each worker's rank from LWS rather than the fixed 1.
   if (role === "worker" && layout.nodes > 2) {
-    const i = command.indexOf("--node-rank");
-    command = command.map((a, j) => (j === i + 1 ? LWS_WORKER_INDEX : a));
+    const i = args.indexOf("--node-rank");
+    args = args.map((a, j) => (j === i + 1 ? LWS_WORKER_INDEX : a));
   }
-  const res = engineResources(layout);
+  const res = engineResources(preset, layout);
   const gpus = String(layout.gpusPerNode);
   const serves = role !== "worker";
+  const fabric = multi ? input.fabric : undefined;
+  const rdma = fabric ? { [fabric.rdmaResource]: "1" } : {};
+  const env = { ...engineEnv(preset), ...(fabric ? fabricEnv(fabric) : {}) };
   return {
+    ...(input.runtimeClassName ? { runtimeClassName: input.runtimeClassName } : {}),
     containers: [
       {
         name: "engine",
         image: input.image,
-        command,
-        env: Object.entries(engineEnv(preset)).map(([name, value]) => ({ name, value })),
+        // Arguments only: the image's ENTRYPOINT (`vllm serve`, `/app/llama-server`) runs them.
+        args,
+        env: [
+          ...Object.entries(env).map(([name, value]) => ({ name, value })),
+          {
+            name: engineKeyEnvName(preset),
+            valueFrom: { secretKeyRef: { name: input.engineKeySecret, key: "apiKey" } },
+          },
+        ],
         ports: serves ? [{ name: "http", containerPort: ENGINE_PORT }] : [],
         resources: {
-          requests: { cpu: String(res.cpu), memory: `${res.memoryGiB}Gi`, "nvidia.com/gpu": gpus },
-          limits: { "nvidia.com/gpu": gpus, memory: `${res.memoryGiB}Gi` },
+          requests: { cpu: String(res.cpu), memory: `${res.memoryGiB}Gi`, "nvidia.com/gpu": gpus, ...rdma },
+          limits: { "nvidia.com/gpu": gpus, memory: `${res.memoryGiB}Gi`, ...rdma },
         },
         volumeMounts: [
           { name: "weights", mountPath: WEIGHTS_MOUNT, readOnly: true },
+          { name: "hf-cache", mountPath: HF_CACHE_MOUNT },
           { name: "dshm", mountPath: "/dev/shm" },
         ],
-        securityContext: { privileged: false, allowPrivilegeEscalation: false },
+        securityContext: {
+          privileged: false,
+          allowPrivilegeEscalation: false,
+          // RDMA registers (pins) GPU and host memory: needs IPC_LOCK, not privileges.
+          ...(fabric ? { capabilities: { add: ["IPC_LOCK"] } } : {}),
+        },
         ...(serves
           ? {
               // Loading weights takes long; liveness must not kill a pod that is still loading.
@@ -110,6 +157,7 @@ export function enginePodSpec(input: K8sModelInput, role: "single" | "leader" | 
     ],
     volumes: [
       { name: "weights", persistentVolumeClaim: { claimName: input.weightsClaim, readOnly: true } },
+      { name: "hf-cache", emptyDir: {} },
       { name: "dshm", emptyDir: { medium: "Memory", sizeLimit: `${shmGiB(layout)}Gi` } },
     ],
     nodeSelector: { ...input.nodeSelector },
@@ -118,14 +166,19 @@ export function enginePodSpec(input: K8sModelInput, role: "single" | "leader" | 
   };
 }
 
-function podMetadata(input: K8sModelInput, extra: Record<string, string> = {}) {
+/** Scrape annotations only where an engine serves HTTP: LWS workers run headless, with no port. */
+function podMetadata(input: K8sModelInput, serves: boolean, extra: Record<string, string> = {}) {
   return {
     labels: { ...modelLabels(input.preset.id), ...extra },
-    annotations: {
-      "prometheus.io/scrape": "true",
-      "prometheus.io/port": String(ENGINE_PORT),
-      "prometheus.io/path": "/metrics",
-    },
+    ...(serves
+      ? {
+          annotations: {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": String(ENGINE_PORT),
+            "prometheus.io/path": "/metrics",
+          },
+        }
+      : {}),
   };
 }
 
@@ -141,7 +194,7 @@ export function deploymentSpec(input: K8sModelInput) {
       selector: { matchLabels: modelLabels(input.preset.id) },
       // GPUs are scarce: replace in place rather than needing a spare node's worth.
       strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } },
-      template: { metadata: podMetadata(input), spec: enginePodSpec(input, "single") },
+      template: { metadata: podMetadata(input, true), spec: enginePodSpec(input, "single") },
     },
   };
 }
@@ -150,10 +203,17 @@ export function deploymentSpec(input: K8sModelInput) {
 export function leaderWorkerSetSpec(input: K8sModelInput) {
   if (input.layout.nodes < 2) throw new Error(`${input.preset.id}: single-node layouts use a Deployment`);
   const name = k8sName(input.preset.id);
+  // One group per topology domain (e.g. an InfiniBand island), so the pipeline hop stays on the fabric.
+  const annotations = input.fabric ? { [LWS_EXCLUSIVE_TOPOLOGY]: input.fabric.exclusiveTopology } : undefined;
   return {
     apiVersion: "leaderworkerset.x-k8s.io/v1",
     kind: "LeaderWorkerSet",
-    metadata: { name, namespace: input.namespace, labels: modelLabels(input.preset.id) },
+    metadata: {
+      name,
+      namespace: input.namespace,
+      labels: modelLabels(input.preset.id),
+      ...(annotations ? { annotations } : {}),
+    },
     spec: {
       replicas: input.replicas,
       startupPolicy: "LeaderCreated",
@@ -162,11 +222,11 @@ export function leaderWorkerSetSpec(input: K8sModelInput) {
         // A lost worker breaks the whole pipeline; restart the group together.
         restartPolicy: "RecreateGroupOnPodRestart",
         leaderTemplate: {
-          metadata: podMetadata(input, { "gonka.ai/role": "leader" }),
+          metadata: podMetadata(input, true, { "gonka.ai/role": "leader" }),
           spec: enginePodSpec(input, "leader"),
         },
         workerTemplate: {
-          metadata: podMetadata(input, { "gonka.ai/role": "worker" }),
+          metadata: podMetadata(input, false, { "gonka.ai/role": "worker" }),
           spec: enginePodSpec(input, "worker"),
         },
       },
@@ -180,7 +240,7 @@ export function modelServiceSpec(input: K8sModelInput) {
   if (input.layout.nodes > 1) selector["gonka.ai/role"] = "leader";
   return {
     metadata: {
-      name: k8sName(input.preset.id),
+      name: modelServiceName(input.preset.id),
       namespace: input.namespace,
       labels: modelLabels(input.preset.id),
     },

@@ -9,12 +9,39 @@ const labels = { "app.kubernetes.io/name": "dcgm-exporter" };
 
 export interface DcgmInput {
   readonly namespace: string;
-  readonly nodeSelector: Readonly<Record<string, string>>;
+  /**
+   * One term per GPU node selector of the stack (terms are ORed): the exporter runs wherever a
+   * model may run, on labels the stack's own config names rather than ones nothing may set.
+   */
+  readonly gpuNodeSelectorTerms: readonly Readonly<Record<string, string>>[];
   readonly tolerations: readonly object[];
 }
 
-/** One exporter per GPU node; it sees the node's GPUs through the NVIDIA runtime, not privileges. */
+/** Node affinity that matches any node carrying every label of one of the selectors. */
+export function anyOfSelectors(terms: readonly Readonly<Record<string, string>>[]) {
+  if (terms.length === 0) return undefined;
+  return {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: terms.map((t) => ({
+          matchExpressions: Object.entries(t).map(([key, value]) => ({
+            key,
+            operator: "In",
+            values: [value],
+          })),
+        })),
+      },
+    },
+  };
+}
+
+/**
+ * One exporter per GPU node; it sees the node's GPUs through the NVIDIA runtime, not
+ * privileges. Security context as upstream's dcgm-exporter.yaml: root with SYS_ADMIN only
+ * (DCGM's profiling metrics and the kubelet pod-resources socket for per-pod attribution).
+ */
 export function dcgmDaemonSetSpec(input: DcgmInput) {
+  const affinity = anyOfSelectors(input.gpuNodeSelectorTerms);
   return {
     metadata: { name: "dcgm-exporter", namespace: input.namespace, labels },
     spec: {
@@ -29,7 +56,7 @@ export function dcgmDaemonSetSpec(input: DcgmInput) {
           },
         },
         spec: {
-          nodeSelector: { ...input.nodeSelector },
+          ...(affinity ? { affinity } : {}),
           tolerations: input.tolerations.map((t) => ({ ...t })),
           containers: [
             {
@@ -38,13 +65,20 @@ export function dcgmDaemonSetSpec(input: DcgmInput) {
               env: [
                 { name: "DCGM_EXPORTER_KUBERNETES", value: "true" },
                 { name: "DCGM_EXPORTER_LISTEN", value: `:${DCGM_PORT}` },
+                { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
                 // Expose all GPUs of the node without claiming them from the device plugin.
                 { name: "NVIDIA_VISIBLE_DEVICES", value: "all" },
               ],
               ports: [{ name: "metrics", containerPort: DCGM_PORT }],
               resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
               readinessProbe: { httpGet: { path: "/health", port: DCGM_PORT }, periodSeconds: 15 },
-              securityContext: { privileged: false, allowPrivilegeEscalation: false },
+              securityContext: {
+                privileged: false,
+                allowPrivilegeEscalation: false,
+                runAsNonRoot: false,
+                runAsUser: 0,
+                capabilities: { add: ["SYS_ADMIN"], drop: ["ALL"] },
+              },
               volumeMounts: [
                 { name: "pod-resources", mountPath: "/var/lib/kubelet/pod-resources", readOnly: true },
               ],
@@ -69,13 +103,13 @@ export function dcgmServiceSpec(namespace: string) {
   };
 }
 
-/** Docker target: one exporter per GPU host, published on DCGM_PORT. */
-export function dcgmDockerSpec(host: string) {
+/** Docker target: one exporter per GPU host, published on DCGM_PORT at the private address (or loopback). */
+export function dcgmDockerSpec(host: string, bindAddress: string) {
   return {
     name: `gonka-dcgm-exporter-${host}`,
     image: DCGM_EXPORTER_IMAGE,
     deviceRequests: [{ driver: "nvidia", count: -1, capabilities: ["gpu"] }],
-    ports: [{ internal: DCGM_PORT, external: DCGM_PORT }],
+    ports: [{ internal: DCGM_PORT, external: DCGM_PORT, ip: bindAddress }],
     restart: "unless-stopped",
     privileged: false,
     memory: 512,

@@ -29,6 +29,11 @@ export interface EngineNode {
   readonly deviceIds: readonly string[];
   readonly port: number;
   readonly nodeRank: number;
+  /**
+   * Multi-node only: torch.distributed rendezvous port on the replica's leader. Host networking
+   * shares one port space per host, so two multi-node replicas led from one host get distinct ports.
+   */
+  readonly masterPort?: number;
 }
 
 export interface PlacedModel {
@@ -39,6 +44,8 @@ export interface PlacedModel {
 
 /** First port handed out on each host; each engine process on a host gets the next one. */
 export const FIRST_ENGINE_PORT = 8000;
+/** vLLM's default `--master-port`; further multi-node replicas led from the same host count up. */
+export const FIRST_MASTER_PORT = 29_501;
 
 export function placeOnDockerHosts(
   models: readonly PlacementModel[],
@@ -46,11 +53,13 @@ export function placeOnDockerHosts(
 ): PlacedModel[] {
   const nextGpu = new Map<string, number>();
   const nextPort = new Map<string, number>();
+  const nextMasterPort = new Map<string, number>();
   const byName = new Map(hosts.map((h) => [h.name, h]));
   return models.map((m) => {
     const replicas: EngineNode[][] = [];
     for (let r = 0; r < m.replicas; r++) {
       const nodes: EngineNode[] = [];
+      let masterPort: number | undefined;
       for (let n = 0; n < m.layout.nodes; n++) {
         const name = m.hosts[r * m.layout.nodes + n];
         const host = name ? byName.get(name) : undefined;
@@ -66,6 +75,10 @@ export function placeOnDockerHosts(
         nextGpu.set(host.name, last);
         const port = nextPort.get(host.name) ?? FIRST_ENGINE_PORT;
         nextPort.set(host.name, port + 1);
+        if (m.layout.nodes > 1 && n === 0) {
+          masterPort = nextMasterPort.get(host.name) ?? FIRST_MASTER_PORT;
+          nextMasterPort.set(host.name, masterPort + 1);
+        }
         nodes.push({
           host: host.name,
           address: host.address,
@@ -73,6 +86,7 @@ export function placeOnDockerHosts(
           deviceIds: Array.from({ length: m.layout.gpusPerNode }, (_, i) => String(first + i)),
           port,
           nodeRank: n,
+          ...(masterPort !== undefined ? { masterPort } : {}),
         });
       }
       replicas.push(nodes);

@@ -47,6 +47,15 @@ export function deployDocker(cfg: StackConfig, images: EngineImages, secrets: Se
     return img;
   };
   const placement = placeOnDockerHosts(cfg.models, cfg.docker.hosts);
+  const gwHost = must(cfg.docker.gatewayHost ?? cfg.docker.hosts[0]!.name);
+  // Engines are reachable on loopback from the gateway's own host, on the private address otherwise
+  // (config.ts refuses engine hosts without one).
+  const bindAddressByHost = Object.fromEntries(
+    cfg.docker.hosts.map((h) => [
+      h.name,
+      h.name === gwHost.config.name ? "127.0.0.1" : (h.privateAddress ?? h.address),
+    ]),
+  );
   const servers = cfg.models.map((m, i) => {
     const name = k8sName(m.preset.id);
     const placed = placement[i]!;
@@ -75,6 +84,9 @@ export function deployDocker(cfg: StackConfig, images: EngineImages, secrets: Se
         imageByHost: Object.fromEntries(used.map((h) => [h, pull(h, m.preset.engine).imageId])),
         providerByHost: Object.fromEntries(used.map((h) => [h, must(h).host.provider])),
         weightsDirByHost: Object.fromEntries(used.map((h) => [h, must(h).config.weightsDir])),
+        bindAddressByHost,
+        engineApiKey: secrets.engineApiKey,
+        fabric: cfg.fabric,
       },
       { dependsOn: staging },
     );
@@ -83,7 +95,8 @@ export function deployDocker(cfg: StackConfig, images: EngineImages, secrets: Se
     target: "docker",
     hosts: [...hosts.values()].map((h) => ({
       name: h.config.name,
-      address: h.config.address,
+      // dcgm-exporter is published like the engines: loopback or the private address only.
+      address: bindAddressByHost[h.config.name] ?? h.config.address,
       provider: h.host.provider,
     })),
     models: cfg.models.map((m) => m.preset.id),
@@ -99,15 +112,17 @@ export function deployDocker(cfg: StackConfig, images: EngineImages, secrets: Se
       extraAliases: [...m.extraAliases],
     })),
   );
-  const gwHost = must(cfg.docker.gatewayHost ?? cfg.docker.hosts[0]!.name);
   const gateway = new Gateway("gateway", {
     target: "docker",
     models,
     image: images.ref("gateway"),
     adminKey: secrets.adminKey,
+    engineApiKey: secrets.engineApiKey,
+    redisPassword: secrets.redisPassword,
     port: cfg.gateway.port,
     provider: gwHost.host.provider,
     hostAddress: gwHost.config.address,
+    ...(gwHost.config.privateAddress ? { privateAddress: gwHost.config.privateAddress } : {}),
     ...(cfg.gateway.tiers ? { tiers: cfg.gateway.tiers } : {}),
     ...(cfg.gateway.reasoningOutput ? { reasoningOutput: cfg.gateway.reasoningOutput } : {}),
   });

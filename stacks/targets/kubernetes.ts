@@ -25,6 +25,27 @@ export function deployKubernetes(cfg: StackConfig, images: EngineImages, secrets
     { metadata: { name: "hf-token", namespace: ns }, type: "Opaque", stringData: { token: secrets.hfToken } },
     { dependsOn: cluster.ready },
   );
+  // The engines' API key; the gateway gets the same value through its own Secret.
+  const engineSecret = new k8s.core.v1.Secret(
+    "engine-key",
+    {
+      metadata: { name: "gonka-engine", namespace: ns },
+      type: "Opaque",
+      stringData: { apiKey: secrets.engineApiKey },
+    },
+    { dependsOn: cluster.ready },
+  );
+  const fabric = cfg.fabric.rdma
+    ? {
+        rdmaResource: cfg.fabric.rdmaResource,
+        ibHca: cfg.fabric.ibHca,
+        socketIfname: cfg.fabric.socketIfname,
+        exclusiveTopology: cfg.fabric.exclusiveTopology,
+      }
+    : undefined;
+  // The GPU operator creates the `nvidia` RuntimeClass; otherwise nvidia must be the default runtime.
+  const runtimeClassName =
+    kc.runtimeClassName ?? (kc.gpuScheduling === "gpu-operator" ? "nvidia" : undefined);
   const servers = cfg.models.map((m) => {
     const name = k8sName(m.preset.id);
     const staging = new WeightStaging(
@@ -49,19 +70,24 @@ export function deployKubernetes(cfg: StackConfig, images: EngineImages, secrets
         weightsClaim: staging.location,
         nodeSelector: kc.gpuNodeSelectors[m.layout.gpuType] ?? {},
         tolerations: kc.tolerations,
+        engineKeySecret: engineSecret.metadata.name,
+        ...(fabric ? { fabric } : {}),
+        ...(runtimeClassName ? { runtimeClassName } : {}),
       },
       { dependsOn: [staging, ...cluster.ready] },
     );
   });
-  const gpuLabels = Object.values(kc.gpuNodeSelectors).find((s) => s && Object.keys(s).length > 0);
   const observability = new Observability(
     "observability",
     {
       target: "kubernetes",
       namespace: ns,
       deployDcgm: kc.gpuScheduling !== "gpu-operator",
-      // Any GPU node: the shared `nvidia.com/gpu.present` label the device plugin's GFD sets.
-      gpuNodeAffinityLabels: gpuLabels ? { "nvidia.com/gpu.present": "true" } : {},
+      // Any GPU node the models may land on: one affinity term per configured GPU selector
+      // (GFD sets `nvidia.com/gpu.product`; nothing here sets `nvidia.com/gpu.present`).
+      gpuNodeSelectorTerms: Object.values(kc.gpuNodeSelectors).filter((s): s is Record<string, string> =>
+        Boolean(s && Object.keys(s).length > 0),
+      ),
       tolerations: kc.tolerations,
       models: cfg.models.map((m) => m.preset.id),
     },
@@ -83,6 +109,8 @@ export function deployKubernetes(cfg: StackConfig, images: EngineImages, secrets
       models,
       image: images.ref("gateway"),
       adminKey: secrets.adminKey,
+      engineApiKey: secrets.engineApiKey,
+      redisPassword: secrets.redisPassword,
       port: cfg.gateway.port,
       namespace: ns,
       replicas: cfg.gateway.replicas,

@@ -2,10 +2,14 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { Gateway } from "../components/gateway.ts";
 import type { ModelServer } from "../components/modelServer.ts";
 
-/** Pulumi secrets from `gonka:adminKey` / `gonka:hfToken`; never unwrapped in plain resource inputs. */
+/** Pulumi secrets from `gonka:*` secret config; never unwrapped in plain resource inputs. */
 export interface Secrets {
   readonly adminKey: pulumi.Output<string>;
   readonly hfToken: pulumi.Output<string>;
+  /** The key every engine demands (VLLM_API_KEY / LLAMA_API_KEY); only the gateway holds it too. */
+  readonly engineApiKey: pulumi.Output<string>;
+  /** Redis `requirepass`; reaches the gateway only inside REDIS_URL from a secret. */
+  readonly redisPassword: pulumi.Output<string>;
   readonly sshPrivateKey?: pulumi.Output<string>;
 }
 

@@ -7,6 +7,7 @@ import { expect } from "vitest";
 import { getPreset } from "../../catalog/index.ts";
 import { parseStackConfig } from "../config.ts";
 import { evaluatePolicies, podTemplates } from "../policy/policies.ts";
+import { ENGINE_ENTRYPOINTS, effectiveArgv } from "../specs/images.ts";
 import { type CapturedResource, SECRET_SIG_KEY, type StackRun } from "./runStack.ts";
 import { DUMMY_SECRETS, projectConfig } from "./stackFiles.ts";
 
@@ -14,6 +15,7 @@ import { DUMMY_SECRETS, projectConfig } from "./stackFiles.ts";
 export interface EngineView {
   readonly model: string;
   readonly role: "single" | "leader" | "worker";
+  /** The argv the container really runs: the image ENTRYPOINT composed with the container's overrides. */
   readonly command: string[];
   readonly gpus: number;
   readonly healthPaths: string[];
@@ -59,7 +61,10 @@ export function engineViews(resources: readonly CapturedResource[]): EngineView[
       views.push({
         model,
         role: multi ? (labels["gonka.ai/role"] as "leader" | "worker") : "single",
-        command: props.command,
+        command: effectiveArgv(ENGINE_ENTRYPOINTS[getPreset(model).engine], {
+          entrypoint: props.entrypoints,
+          cmd: props.command,
+        }),
         gpus: props.deviceRequests?.[0]?.deviceIds?.length ?? 0,
         healthPaths: props.healthcheck ? [(props.healthcheck.tests as string[]).join(" ")] : [],
         shm: props.ipcMode === "host" && props.shmSize >= 16 * 1024,
@@ -76,7 +81,10 @@ export function engineViews(resources: readonly CapturedResource[]): EngineView[
       views.push({
         model: getPreset(model).id,
         role,
-        command: c.command,
+        command: effectiveArgv(ENGINE_ENTRYPOINTS[getPreset(model).engine], {
+          entrypoint: c.command,
+          cmd: c.args,
+        }),
         gpus: Number(c.resources?.limits?.["nvidia.com/gpu"] ?? 0),
         healthPaths: ["startupProbe", "readinessProbe", "livenessProbe"]
           .filter((p) => c[p])
@@ -124,8 +132,10 @@ export function assertStackInvariants(run: StackRun, values: Record<string, unkn
         expect(v.command).toContain("--enable-auto-tool-choice");
         expect(v.command).toContain("--trust-remote-code");
       }
-      if (m.preset.engine === "llamacpp")
-        expect(v.command).toEqual(expect.arrayContaining(["llama-server", "--jinja"]));
+      if (m.preset.engine === "llamacpp") {
+        expect(v.command[0]).toBe("/app/llama-server");
+        expect(v.command).toContain("--jinja");
+      }
     }
     if (m.layout.nodes > 1) {
       const leaders = mine.filter((v) => v.role === "leader");

@@ -16,6 +16,8 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const DUMMY_SECRETS: Readonly<Record<string, string>> = {
   "gonka:adminKey": "gk-admin-DUMMY-7f3a9c",
   "gonka:hfToken": "hf_DUMMY_token_4b8e21",
+  "gonka:engineApiKey": "eng-DUMMY-key-93d1c7",
+  "gonka:redisPassword": "redis-DUMMY-pw-5e02aa",
 };
 
 export interface StackFile {
