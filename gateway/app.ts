@@ -128,6 +128,14 @@ export function createGateway(options: GatewayOptions): Gateway {
   options.mount?.(ops);
 
   const drainGuard: Step = async function drainGuard(ctx, next) {
+    // server.close() ends only the connections idle at that moment. One that becomes idle
+    // later (a stream that began before the drain) would stay open for the keep-alive
+    // timeout, and a client reusing it would reach a process about to exit: once draining,
+    // every finished response ends its connection.
+    ctx.res.once("finish", () => {
+      if (shuttingDown) ctx.req.socket.end();
+    });
+    if (shuttingDown) ctx.set("Connection", "close");
     if (shuttingDown && ctx.path !== "/healthz" && ctx.path !== "/readyz") throw errors.shuttingDown();
     inFlight++;
     try {

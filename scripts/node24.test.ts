@@ -21,6 +21,7 @@ import { delimiter, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
 import type { LocalStackInfo } from "../harness/localStack.ts";
+import { isRunning } from "../harness/processAlive.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const LAUNCHER = join(ROOT, "scripts", "node24.cjs");
@@ -98,15 +99,6 @@ function lineMatching(child: ChildProcess, pattern: RegExp): Promise<string> {
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe("scripts/node24.cjs started by an older Node", () => {
   it(
     "runs the command under the pinned Node 24 with the same args, env, stdin and exit code",
@@ -160,11 +152,11 @@ describe("scripts/node24.cjs started by an older Node", () => {
     const child = launch(["-e", 'console.log("pid", process.pid);setInterval(()=>{},1000)']);
     const done = collect(child);
     const pid = Number((await lineMatching(child, /^pid \d+$/)).split(" ")[1]);
-    expect(alive(pid)).toBe(true);
+    expect(isRunning(pid)).toBe(true);
     child.kill("SIGINT");
     const run = await done;
     expect(run.signal).toBe("SIGINT");
-    expect(alive(pid)).toBe(false);
+    expect(isRunning(pid)).toBe(false);
   });
 
   // `kill <pid of npm start>`: npm passes SIGTERM to its script, the launcher to the stack.

@@ -1,18 +1,10 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { isRunning } from "../harness/processAlive.ts";
 import { spawnSimulator } from "./spawn.ts";
 
 const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -34,7 +26,7 @@ describe("simulator subprocess", () => {
     expect(((await res.json()) as { data: { id: string }[] }).data[0]!.id).toBe("kimi-k2.5");
     await sim.stop();
     expect(await sim.exited).toBe(0);
-    expect(alive(sim.pid)).toBe(false);
+    expect(isRunning(sim.pid)).toBe(false);
   });
 
   it("exits when its stdin pipe closes, so it cannot outlive its parent", async () => {
@@ -52,11 +44,11 @@ describe("simulator subprocess", () => {
       parent.stdout.once("data", (d) => resolve(String(d))),
     );
     const { pid } = JSON.parse(line) as { pid: number };
-    expect(alive(pid)).toBe(true);
+    expect(isRunning(pid)).toBe(true);
     parent.kill("SIGKILL");
     const deadline = Date.now() + 5000;
-    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(alive(pid)).toBe(false);
+    while (isRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(isRunning(pid)).toBe(false);
   });
 
   it("reports start failures with the child's stderr", async () => {

@@ -120,6 +120,7 @@ describe("gateway process", () => {
       parseResponse(Buffer.concat(chunks)),
     );
     expect(answer!.status).toBe(503);
+    expect(answer!.headers.connection).toBe("close");
     expect(answer!.headers["retry-after"]).toBe("1");
     expect(JSON.parse(answer!.body.toString()).error.code).toBe("shutting_down");
     expect(readiness!.status).toBe(503);
@@ -133,6 +134,52 @@ describe("gateway process", () => {
     }
     expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
     await expect(fetch(`${gw.url}/healthz`)).rejects.toThrow();
+    expect(await gw.exited).toBe(0);
+  });
+
+  it("during the drain, closes a kept-alive connection as soon as its stream ends, while another stream still holds the process open", async () => {
+    const gw = await spawnGateway({ configPath });
+    const key = await issueKey(gw.opsUrl);
+    // Both streams are slow: the short one ends mid-drain, the long one keeps the drain open.
+    await setFaults(sim, [{ mode: "slow_tokens", ms: 50, count: 2, stream: true }]);
+    const request = (maxTokens: number) =>
+      JSON.stringify({
+        model: "qwen3-32b",
+        stream: true,
+        max_tokens: maxTokens,
+        messages: [{ role: "user", content: "long answer please" }],
+        chat_template_kwargs: { thinking: false },
+      });
+    const long = await post(`${gw.url}/v1/chat/completions`, JSON.parse(request(200)), {
+      authorization: `Bearer ${key}`,
+    });
+    const longReader = long.body!.getReader();
+    await longReader.read();
+    let longDone = false;
+    const drained = (async () => {
+      while (!(await longReader.read()).done);
+      longDone = true;
+    })();
+    // The short stream on a raw keep-alive connection, so the test sees when the gateway closes it.
+    const short = connect(Number(new URL(gw.url).port), "127.0.0.1");
+    await once(short, "connect");
+    const body = request(20);
+    short.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\nauthorization: Bearer ${key}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
+    let received = "";
+    short.on("data", (d) => {
+      received += String(d);
+    });
+    const shortClosed = once(short, "close");
+    await until(() => received.includes("data: "), "first chunk of the short stream");
+    gw.kill("SIGTERM");
+    await shortClosed;
+    expect(received).toContain("data: [DONE]");
+    expect(received.endsWith("0\r\n\r\n")).toBe(true);
+    // Closed by the gateway while the long stream was still running, not by the final exit.
+    expect(longDone).toBe(false);
+    await drained;
     expect(await gw.exited).toBe(0);
   });
 
