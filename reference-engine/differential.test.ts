@@ -1,0 +1,46 @@
+/**
+ * The simulator against real vLLM 0.20.2 (CPU, tiny model, real Kimi K2.5 parsers): the same
+ * scripted conversations, framing compared field by field. Fails on any difference not listed in
+ * EXPLAINED below, and fails (not skips) when the reference engine is not installed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Simulator } from "../sim/server.ts";
+import { startSimulator } from "../sim/testing.ts";
+import { compareAll } from "./differential.ts";
+import { assertInstalled } from "./paths.ts";
+import { type ReferenceVllm, startReferenceVllm } from "./referenceVllm.ts";
+import { simScript } from "./scenarios.ts";
+
+/**
+ * Differences we keep on purpose, each with its reason. A line matching `line` in a run matching
+ * `run` is explained; anything else fails the test.
+ */
+const EXPLAINED: readonly { run: RegExp; line: RegExp; why: string }[] = [];
+
+describe("simulator vs real vLLM 0.20.2", () => {
+  let ref: ReferenceVllm | undefined;
+  let sim: Simulator | undefined;
+  let simUrl = "";
+
+  beforeAll(async () => {
+    assertInstalled();
+    ref = await startReferenceVllm();
+    console.log(`reference vLLM (CPU) started in ${(ref.startupMs / 1000).toFixed(1)} s`);
+    ({ sim, url: simUrl } = await startSimulator({ model: "kimi-k2.5", script: simScript() }));
+  }, 420_000);
+
+  afterAll(async () => {
+    await sim?.close();
+    await ref?.stop();
+  });
+
+  it("frames every scripted conversation like vLLM (fields, types, nulls, SSE order, errors)", async () => {
+    const diffs = await compareAll(simUrl, ref!.url);
+    const unexplained = diffs.flatMap((d) =>
+      d.lines
+        .filter((line) => !EXPLAINED.some((e) => e.run.test(d.run) && e.line.test(line)))
+        .map((line) => `${d.run}: ${line}`),
+    );
+    expect(unexplained, ref!.logTail().slice(-1500)).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,102 @@
+/**
+ * The framing of a response with the content left out: what the differential test compares between
+ * the simulator and real vLLM. Presence of fields, JSON types, nulls, empty strings, finish reasons,
+ * roles, object kinds, tool names and ids, error types and codes are kept; text and token counts
+ * become placeholders, and runs of SSE chunks with the same framing collapse into one, because the
+ * two engines tokenize (and so chunk) differently.
+ */
+
+/** String fields compared by value: they are protocol, not generated text. */
+const LITERAL_STRINGS = new Set(["finish_reason", "role", "object", "type", "name", "stop_reason", "model"]);
+/** Number fields compared by value. */
+const LITERAL_NUMBERS = new Set(["code", "index"]);
+
+function shapeString(key: string | undefined, value: string): string {
+  if (key !== undefined && LITERAL_STRINGS.has(key)) return value;
+  if (key === "id") {
+    // Completion ids are random after a fixed prefix; K2.5 tool-call ids are fully determined.
+    if (value.startsWith("functions.")) return value;
+    const dash = value.indexOf("-");
+    return dash > 0 ? `${value.slice(0, dash + 1)}*` : "<id>";
+  }
+  return value === "" ? "" : "<text>";
+}
+
+export function shapeOf(value: unknown, key?: string): unknown {
+  if (value === null) return null;
+  if (typeof value === "string") return shapeString(key, value);
+  if (typeof value === "number") return key !== undefined && LITERAL_NUMBERS.has(key) ? value : "<number>";
+  if (typeof value === "boolean") return "<boolean>";
+  if (Array.isArray(value)) return value.map((v) => shapeOf(v));
+  if (typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) out[k] = shapeOf((value as Record<string, unknown>)[k], k);
+    return out;
+  }
+  return `<${typeof value}>`;
+}
+
+/** One SSE body as a list of framings, `[DONE]` kept, consecutive duplicates collapsed. */
+export function streamShape(body: string): string[] {
+  const out: string[] = [];
+  for (const frame of body.split("\n\n")) {
+    if (frame.trim() === "") continue;
+    const data = frame
+      .split("\n")
+      .filter((l) => l.startsWith("data:"))
+      .map((l) => l.slice(5).trimStart())
+      .join("\n");
+    let line: string;
+    if (data === "[DONE]") line = "[DONE]";
+    else {
+      try {
+        line = JSON.stringify(shapeOf(JSON.parse(data)));
+      } catch {
+        line = `<not JSON: ${data.slice(0, 80)}>`;
+      }
+    }
+    if (out[out.length - 1] !== line) out.push(line);
+  }
+  return out;
+}
+
+export interface Observed {
+  status: number;
+  contentType: string;
+  /** Non-stream: the JSON framing; stream: the collapsed frame list. */
+  body: unknown;
+}
+
+export async function observe(res: Response, stream: boolean): Promise<Observed> {
+  const text = await res.text();
+  const contentType = (res.headers.get("content-type") ?? "").split(";")[0]!.trim();
+  if (stream && res.status === 200) return { status: res.status, contentType, body: streamShape(text) };
+  let body: unknown;
+  try {
+    body = shapeOf(JSON.parse(text));
+  } catch {
+    body = `<not JSON: ${text.slice(0, 80)}>`;
+  }
+  return { status: res.status, contentType, body };
+}
+
+/** Paths where two framings differ, e.g. `body.choices[0].message.tool_calls: sim [] vs vllm null`. */
+export function diffShapes(sim: unknown, vllm: unknown, path = ""): string[] {
+  if (JSON.stringify(sim) === JSON.stringify(vllm)) return [];
+  const bothObjects =
+    sim && vllm && typeof sim === "object" && typeof vllm === "object" && !Array.isArray(sim) && !Array.isArray(vllm);
+  if (bothObjects) {
+    const a = sim as Record<string, unknown>;
+    const b = vllm as Record<string, unknown>;
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => {
+      if (!(k in a)) return [`${path}.${k}: absent in sim, vllm ${JSON.stringify(b[k])}`];
+      if (!(k in b)) return [`${path}.${k}: sim ${JSON.stringify(a[k])}, absent in vllm`];
+      return diffShapes(a[k], b[k], `${path}.${k}`);
+    });
+  }
+  if (Array.isArray(sim) && Array.isArray(vllm) && sim.length === vllm.length) {
+    return sim.flatMap((v, i) => diffShapes(v, vllm[i], `${path}[${i}]`));
+  }
+  return [`${path}: sim ${JSON.stringify(sim)} vs vllm ${JSON.stringify(vllm)}`];
+}
