@@ -15,7 +15,15 @@ import { simScript } from "./scenarios.ts";
  * Differences we keep on purpose, each with its reason. A line matching `line` in a run matching
  * `run` is explained; anything else fails the test.
  */
-const EXPLAINED: readonly { run: RegExp; line: RegExp; why: string }[] = [];
+const EXPLAINED: readonly { run: RegExp; line: RegExp; why: string }[] = [
+  {
+    run: /^stop-string \(stream\)$/,
+    line: /vs vllm .*\\"reasoning\\":\\"\\"/,
+    why:
+      "vLLM 0.20.2 streams the reasoning of a request with `stop` as empty `reasoning` deltas (the text " +
+      "is lost; the non-streamed reply has it). A vLLM bug the simulator does not copy.",
+  },
+];
 
 describe("simulator vs real vLLM 0.20.2", () => {
   let ref: ReferenceVllm | undefined;

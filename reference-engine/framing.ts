@@ -16,8 +16,8 @@ function shapeString(key: string | undefined, value: string): string {
   if (key === "id") {
     // Completion ids are random after a fixed prefix; K2.5 tool-call ids are fully determined.
     if (value.startsWith("functions.")) return value;
-    const dash = value.indexOf("-");
-    return dash > 0 ? `${value.slice(0, dash + 1)}*` : "<id>";
+    const prefix = value.replace(/[0-9a-f]{8,}$/, "");
+    return prefix !== value ? `${prefix}*` : "<id>";
   }
   return value === "" ? "" : "<text>";
 }
@@ -36,9 +36,18 @@ export function shapeOf(value: unknown, key?: string): unknown {
   return `<${typeof value}>`;
 }
 
-/** One SSE body as a list of framings, `[DONE]` kept, consecutive duplicates collapsed. */
-export function streamShape(body: string): string[] {
-  const out: string[] = [];
+/**
+ * One SSE body as lists of framings: one list per choice index (how vLLM interleaves choices of
+ * `n > 1` depends on timing), and one for chunks without a single choice (usage, `[DONE]`).
+ * Consecutive duplicates collapse.
+ */
+export function streamShape(body: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const push = (key: string, line: string) => {
+    const list = out[key] ?? [];
+    out[key] = list;
+    if (list[list.length - 1] !== line) list.push(line);
+  };
   for (const frame of body.split("\n\n")) {
     if (frame.trim() === "") continue;
     const data = frame
@@ -46,18 +55,40 @@ export function streamShape(body: string): string[] {
       .filter((l) => l.startsWith("data:"))
       .map((l) => l.slice(5).trimStart())
       .join("\n");
-    let line: string;
-    if (data === "[DONE]") line = "[DONE]";
-    else {
-      try {
-        line = JSON.stringify(shapeOf(JSON.parse(data)));
-      } catch {
-        line = `<not JSON: ${data.slice(0, 80)}>`;
-      }
+    if (data === "[DONE]") {
+      push("rest", "[DONE]");
+      continue;
     }
-    if (out[out.length - 1] !== line) out.push(line);
+    let parsed: { choices?: { index?: number }[] };
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      push("rest", `<not JSON: ${data.slice(0, 80)}>`);
+      continue;
+    }
+    const choices = parsed.choices ?? [];
+    const key = choices.length === 1 ? `choice ${choices[0]?.index}` : "rest";
+    for (const chunk of splitFinal(parsed)) push(key, JSON.stringify(shapeOf(chunk)));
   }
   return out;
+}
+
+type Chunk = { choices?: Record<string, unknown>[] } & Record<string, unknown>;
+
+/**
+ * Whether the last text piece rides on the finish chunk or comes one chunk before it depends on
+ * timing in vLLM (async scheduling batches the end-of-sequence step with the previous one under
+ * load), so a finish chunk with a non-empty delta is compared as that delta, then `delta: {}`.
+ */
+function splitFinal(chunk: Chunk): Chunk[] {
+  const choice = chunk.choices?.length === 1 ? chunk.choices[0]! : undefined;
+  const delta = choice?.["delta"];
+  if (!choice || choice["finish_reason"] == null || !delta || Object.keys(delta).length === 0) return [chunk];
+  const { stop_reason: _stop, ...rest } = choice;
+  return [
+    { ...chunk, choices: [{ ...rest, finish_reason: null }] },
+    { ...chunk, choices: [{ ...choice, delta: {} }] },
+  ];
 }
 
 export interface Observed {
@@ -84,7 +115,12 @@ export async function observe(res: Response, stream: boolean): Promise<Observed>
 export function diffShapes(sim: unknown, vllm: unknown, path = ""): string[] {
   if (JSON.stringify(sim) === JSON.stringify(vllm)) return [];
   const bothObjects =
-    sim && vllm && typeof sim === "object" && typeof vllm === "object" && !Array.isArray(sim) && !Array.isArray(vllm);
+    sim &&
+    vllm &&
+    typeof sim === "object" &&
+    typeof vllm === "object" &&
+    !Array.isArray(sim) &&
+    !Array.isArray(vllm);
   if (bothObjects) {
     const a = sim as Record<string, unknown>;
     const b = vllm as Record<string, unknown>;

@@ -7,7 +7,13 @@ import { startReferenceVllm } from "./referenceVllm.ts";
 
 const ref = await startReferenceVllm({ extraArgs: process.argv.slice(2) });
 console.log(
-  JSON.stringify({ event: "listening", url: ref.url, model: ref.model, pid: ref.pid, startupMs: ref.startupMs }),
+  JSON.stringify({
+    event: "listening",
+    url: ref.url,
+    model: ref.model,
+    pid: ref.pid,
+    startupMs: ref.startupMs,
+  }),
 );
 const keepAlive = setInterval(() => {}, 1 << 30);
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -116,7 +116,11 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "tools-required",
-    body: { messages: user("tools-required", "Weather in Paris?"), tools: [weatherTool], tool_choice: "required" },
+    body: {
+      messages: user("tools-required", "Weather in Paris?"),
+      tools: [weatherTool],
+      tool_choice: "required",
+    },
     reply: { reasoning: THINK, toolCalls: [{ name: "get_weather", arguments: { city: "Paris" } }] },
     streams: both,
   },
@@ -133,7 +137,11 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "content-length-cut",
-    body: { messages: user("content-length-cut", "Talk."), chat_template_kwargs: { thinking: false }, max_tokens: 5 },
+    body: {
+      messages: user("content-length-cut", "Talk."),
+      chat_template_kwargs: { thinking: false },
+      max_tokens: 5,
+    },
     reply: { content: LONG },
     streams: both,
   },
@@ -181,8 +189,16 @@ export const SCENARIOS: readonly Scenario[] = [
     streams: [false],
   },
   { name: "error-n-greedy", body: { messages: user("e", "Hi."), n: 2, temperature: 0 }, streams: [false] },
-  { name: "error-max-tokens-too-large", body: { messages: user("e", "Hi."), max_tokens: 300_000 }, streams: [false] },
-  { name: "error-negative-temperature", body: { messages: user("e", "Hi."), temperature: -1 }, streams: [false] },
+  {
+    name: "error-max-tokens-too-large",
+    body: { messages: user("e", "Hi."), max_tokens: 300_000 },
+    streams: [false],
+  },
+  {
+    name: "error-negative-temperature",
+    body: { messages: user("e", "Hi."), temperature: -1 },
+    streams: [false],
+  },
   {
     name: "error-invalid-json",
     body: {},

@@ -88,7 +88,11 @@ describe("fault injection", () => {
   it("stall delays the first byte", async () => {
     sim.setFaults([{ mode: "stall", ms: 300, count: 1 }]);
     const t0 = performance.now();
-    const res = await fetch(chatUrl, { method: "POST", body: JSON.stringify(chat) });
+    const res = await fetch(chatUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(chat),
+    });
     expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
     expect(res.status).toBe(200);
     await res.text();

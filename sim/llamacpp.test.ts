@@ -66,18 +66,18 @@ describe("reasoning field setting", () => {
     const { sim, url } = await startSimulator({ model: "qwen3-32b", reasoningField: "reasoning_content" });
     try {
       const res = await postJson(`${url}/v1/chat/completions`, {
-        model: "qwen3",
+        model: "qwen3-32b",
         messages: [{ role: "user", content: "hi" }],
       });
       expect(res.json.choices[0].message.reasoning_content.length).toBeGreaterThan(0);
       const off = await postJson(`${url}/v1/chat/completions`, {
-        model: "qwen3",
+        model: "qwen3-32b",
         messages: [{ role: "user", content: "hi" }],
         chat_template_kwargs: { enable_thinking: false },
       });
       expect(off.json.choices[0].message.reasoning_content).toBeNull();
       const openaiIds = await postJson(`${url}/v1/chat/completions`, {
-        model: "qwen3",
+        model: "qwen3-32b",
         messages: [{ role: "user", content: "x" }],
         tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }],
       });

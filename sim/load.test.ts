@@ -35,7 +35,11 @@ describe("latency model, queue and metrics", () => {
     sim = started.sim;
     const url = started.url;
     const requests = Array.from({ length: 6 }, () =>
-      fetch(`${url}/v1/chat/completions`, { method: "POST", body }).then((r) => r.json()),
+      fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      }).then((r) => r.json()),
     );
     await until(() => sim!.stats().waiting === 4);
     const busy = await scrape(url);
@@ -59,7 +63,11 @@ describe("latency model, queue and metrics", () => {
     const started = await startSimulator({ model: "kimi-k2.5", ttftMs: 100, tpotMs: 10 });
     sim = started.sim;
     const t0 = performance.now();
-    const res = await fetch(`${started.url}/v1/chat/completions`, { method: "POST", body });
+    const res = await fetch(`${started.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
     await res.json();
     expect(performance.now() - t0).toBeGreaterThanOrEqual(135);
   });
@@ -75,6 +83,7 @@ describe("latency model, queue and metrics", () => {
     });
     const res = await fetch(`${started.url}/v1/chat/completions`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: streamBody,
       signal: controller.signal,
     });
@@ -84,6 +93,7 @@ describe("latency model, queue and metrics", () => {
     const queued = new AbortController();
     const waiting = fetch(`${started.url}/v1/chat/completions`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body,
       signal: queued.signal,
     }).catch(() => null);
@@ -106,7 +116,15 @@ describe("latency model, queue and metrics", () => {
     const started = await startSimulator({ model: "kimi-k2.5", loadMs: 200 });
     sim = started.sim;
     expect((await fetch(`${started.url}/health`)).status).toBe(503);
-    expect((await fetch(`${started.url}/v1/chat/completions`, { method: "POST", body })).status).toBe(503);
+    expect(
+      (
+        await fetch(`${started.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+        })
+      ).status,
+    ).toBe(503);
     await new Promise((r) => setTimeout(r, 220));
     expect((await fetch(`${started.url}/health`)).status).toBe(200);
   });
@@ -115,7 +133,11 @@ describe("latency model, queue and metrics", () => {
     const a = await startSimulator({ model: "kimi-k2.5" });
     const b = await startSimulator({ model: "qwen3-32b" });
     try {
-      await fetch(`${a.url}/v1/chat/completions`, { method: "POST", body });
+      await fetch(`${a.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
       expect(a.sim.stats().completed).toBe(1);
       expect(b.sim.stats().completed).toBe(0);
       expect(await scrape(b.url)).not.toContain("kimi-k2.5");

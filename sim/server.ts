@@ -11,7 +11,7 @@ import {
   NO_FAULTS,
   parseFaults,
 } from "./faults.ts";
-import { readJsonObject, sendError, sendJson } from "./http.ts";
+import { checkJsonContentType, readJsonObject, sendError, sendJson } from "./http.ts";
 import { SimMetrics } from "./metrics.ts";
 import { handleAdmin, statsSnapshot } from "./routes/admin.ts";
 import { handleChat } from "./routes/chat.ts";
@@ -90,7 +90,8 @@ function createState(options: SimulatorOptions): SimState {
   const state: SimState = {
     preset,
     engine: preset.engine,
-    servedNames: new Set([preset.id, ...preset.aliases]),
+    // vLLM serves only --served-model-name; llama-server answers whatever name is sent.
+    servedNames: new Set([preset.id]),
     reasoningField: options.reasoningField ?? preset.reasoningField ?? "reasoning",
     ttftMs: options.ttftMs ?? 0,
     tpotMs: options.tpotMs ?? 0,
@@ -123,7 +124,8 @@ async function runInferenceRoute(state: SimState, ex: Exchange, route: Inference
     }
     let body: Record<string, unknown>;
     try {
-      body = await readJsonObject(ex.req);
+      if (state.engine === "vllm") checkJsonContentType(ex.req.headers["content-type"]);
+      body = await readJsonObject(ex.req, state.engine);
     } catch (err) {
       faults = state.faults.select(ex.path, false, inFlight);
       throw err;

@@ -13,7 +13,7 @@ export async function handleChat(
   ex: Exchange,
 ): Promise<void> {
   checkModel(state, body["model"], "chat");
-  const req = validateChatRequest(body);
+  const req = validateChatRequest(body, state.engine);
   const plan = planChat(req, { preset: state.preset, script: state.script, faults });
   const meta: ResponseMeta = {
     id: responseId("chatcmpl-"),
