@@ -46,7 +46,10 @@ describe("latency model, queue and metrics", () => {
     expect(gauge(busy, "vllm:num_requests_running")).toBe(2);
     expect(gauge(busy, "vllm:num_requests_waiting")).toBe(4);
     expect(gauge(busy, "vllm:kv_cache_usage_perc")).toBeGreaterThan(0);
-    expect(busy).toMatch(/DCGM_FI_DEV_GPU_UTIL\{gpu="7",[^}]*\} [1-9]/);
+    // GPU utilisation comes from a (simulated) dcgm-exporter, never from the engine's /metrics.
+    expect(busy).not.toContain("DCGM_FI_DEV_GPU_UTIL");
+    const dcgm = await (await fetch(`${url}/sim/dcgm`)).text();
+    expect(dcgm).toMatch(/DCGM_FI_DEV_GPU_UTIL\{gpu="7",[^}]*\} [1-9]/);
     expect(sim.stats()).toMatchObject({ running: 2, waiting: 4 });
     await Promise.all(requests);
     const idle = await scrape(url);

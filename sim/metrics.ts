@@ -14,11 +14,13 @@ const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5
 const ITL_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
 
 /**
- * vLLM's metric names (with `model_name` label) plus dcgm-exporter's GPU gauge,
- * on a registry owned by this simulator so two simulators in one process do not collide.
+ * vLLM's metric names (with `model_name` label) on a registry owned by this simulator, so two
+ * simulators in one process do not collide; dcgm-exporter's GPU gauge on a second registry, served
+ * apart (`GET /sim/dcgm`) because vLLM's own `/metrics` never reports GPU utilisation.
  */
 export class SimMetrics {
   readonly registry = new Registry();
+  readonly gpuRegistry = new Registry();
   readonly #ttft: Histogram.Internal<"model_name">;
   readonly #itl: Histogram.Internal<"model_name">;
   readonly #prompt: Counter.Internal;
@@ -61,7 +63,7 @@ export class SimMetrics {
       name: "DCGM_FI_DEV_GPU_UTIL",
       help: "GPU utilization (in %).",
       labelNames: ["gpu", "modelName"],
-      registers,
+      registers: [this.gpuRegistry],
       collect() {
         const util = load.gpuUtil();
         for (let gpu = 0; gpu < gpus; gpu++) this.set({ gpu: String(gpu), modelName: gpuModel }, util);
@@ -118,6 +120,11 @@ export class SimMetrics {
 
   text(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  /** What a dcgm-exporter beside this engine would report. */
+  gpuText(): Promise<string> {
+    return this.gpuRegistry.metrics();
   }
 
   get contentType(): string {

@@ -11,7 +11,13 @@ beforeAll(async () => {
     ...c,
     healthIntervalMs: 100,
     replicaCooldownMs: 60_000,
-    models: c.models.map((m) => ({ ...m, maxRetries: 1, timeouts: { firstByteMs: 400, idleMs: 400 } })),
+    models: c.models.map((m) => ({
+      ...m,
+      maxRetries: 1,
+      timeouts: { firstByteMs: 400, idleMs: 400 },
+      // The first replica has a dcgm-exporter (the simulator's stand-in), the second none.
+      replicas: m.replicas.map((r, i) => (i === 0 ? { ...r, gpuMetricsUrl: `${r.url}/sim/dcgm` } : r)),
+    })),
   }));
 });
 afterAll(() => fx?.close());
@@ -89,6 +95,10 @@ describe("resilience", () => {
     expect(model).toMatchObject({ model: "kimi-k2.5", status: "ok", replicas_healthy: 2, replicas_total: 2 });
     expect(typeof model["queue_depth"]).toBe("number");
     expect(typeof model["gpu_utilization"]).toBe("number");
+    // GPU utilisation is read from dcgm-exporter only: the replica without one reports none.
+    const replicas = model["replicas"] as Record<string, unknown>[];
+    expect(typeof replicas[0]!["gpu_utilization"]).toBe("number");
+    expect(replicas[1]!["gpu_utilization"]).toBeNull();
     // Replica errors can name internal addresses: only the admin API shows them.
     expect((model["replicas"] as Record<string, unknown>[])[0]).not.toHaveProperty("last_error");
   });
