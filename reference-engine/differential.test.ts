@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Simulator } from "../sim/server.ts";
 import { startSimulator } from "../sim/testing.ts";
-import { compareAll } from "./differential.ts";
+import { compareAll, compareMetrics, compareProbes, type Difference } from "./differential.ts";
 import { assertInstalled } from "./paths.ts";
 import { type ReferenceVllm, startReferenceVllm } from "./referenceVllm.ts";
 import { simScript } from "./scenarios.ts";
@@ -42,13 +42,23 @@ describe("simulator vs real vLLM 0.20.2", () => {
     await ref?.stop();
   });
 
-  it("frames every scripted conversation like vLLM (fields, types, nulls, SSE order, errors)", async () => {
-    const diffs = await compareAll(simUrl, ref!.url);
-    const unexplained = diffs.flatMap((d) =>
+  const unexplained = (diffs: Difference[]) =>
+    diffs.flatMap((d) =>
       d.lines
         .filter((line) => !EXPLAINED.some((e) => e.run.test(d.run) && e.line.test(line)))
         .map((line) => `${d.run}: ${line}`),
     );
-    expect(unexplained, ref!.logTail().slice(-1500)).toEqual([]);
+
+  it("frames every scripted conversation like vLLM (fields, types, nulls, SSE order, errors)", async () => {
+    const diffs = await compareAll(simUrl, ref!.url);
+    expect(unexplained(diffs), ref!.logTail().slice(-1500)).toEqual([]);
   }, 120_000);
+
+  it("answers health probes, the model list and unknown routes like vLLM", async () => {
+    expect(unexplained(await compareProbes(simUrl, ref!.url))).toEqual([]);
+  }, 60_000);
+
+  it("exports vLLM's metric families with vLLM's labels, finish reasons and buckets", async () => {
+    expect(unexplained([await compareMetrics(simUrl, ref!.url)])).toEqual([]);
+  }, 60_000);
 });

@@ -25,7 +25,7 @@ async function send(base: string, s: Scenario, stream: boolean): Promise<Observe
     const body: Record<string, unknown> = { model: s.model ?? SERVED, ...s.body, stream };
     // The simulator ignores vllm_xargs; sending it to both keeps the requests identical.
     if (s.reply) body["vllm_xargs"] = { gonka_script: kimiText(s) };
-    init.headers = { "content-type": "application/json" };
+    init.headers = { "content-type": "application/json", ...s.headers };
     init.body = JSON.stringify(body);
   }
   return observe(await fetch(`${base}/v1/chat/completions`, init), stream);
@@ -47,4 +47,74 @@ export async function compareAll(simUrl: string, vllmUrl: string): Promise<Diffe
       return { run: `${s.name} (${stream ? "stream" : "json"})`, lines, sim, vllm };
     }),
   );
+}
+
+/** Non-chat endpoints the gateway and the stacks rely on: health probes, model list, unknown routes. */
+const PROBES: readonly { method: string; path: string }[] = [
+  { method: "GET", path: "/health" },
+  { method: "HEAD", path: "/health" },
+  { method: "GET", path: "/v1/models" },
+  { method: "GET", path: "/v1/nope" },
+  { method: "GET", path: "/v1/chat/completions" },
+];
+
+export async function compareProbes(simUrl: string, vllmUrl: string): Promise<Difference[]> {
+  return Promise.all(
+    PROBES.map(async ({ method, path }) => {
+      const get = async (base: string) =>
+        observe(await fetch(`${base}${path}`, { method, signal: AbortSignal.timeout(30_000) }), false);
+      const [sim, vllm] = await Promise.all([get(simUrl), get(vllmUrl)]);
+      const lines = [
+        ...(sim.status !== vllm.status ? [`status: sim ${sim.status} vs vllm ${vllm.status}`] : []),
+        ...diffShapes(sim.body, vllm.body, "body"),
+      ];
+      return { run: `${method} ${path}`, lines, sim, vllm };
+    }),
+  );
+}
+
+/** Per metric family: its label keys, and the values of `finished_reason` and `le`. */
+export function metricFamilies(text: string): Map<string, { labels: string; reasons: string; le: string }> {
+  const seen = new Map<string, { labels: Set<string>; reasons: Set<string>; le: Set<string> }>();
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? /.exec(line);
+    if (!m) continue;
+    const name = m[1]!.replace(/_(bucket|count|sum|created)$/, "");
+    const entry = seen.get(name) ?? { labels: new Set(), reasons: new Set(), le: new Set() };
+    seen.set(name, entry);
+    for (const pair of (m[2] ?? "").split(",").filter(Boolean)) {
+      const [key, raw] = pair.split("=") as [string, string];
+      const value = raw.replace(/^"|"$/g, "");
+      if (key === "le") entry.le.add(String(Number(value) || value));
+      else entry.labels.add(key);
+      if (key === "finished_reason") entry.reasons.add(value);
+    }
+  }
+  const out = new Map<string, { labels: string; reasons: string; le: string }>();
+  for (const [name, e] of seen) {
+    out.set(name, {
+      labels: [...e.labels].sort().join(","),
+      reasons: [...e.reasons].sort().join(","),
+      le: [...e.le].sort((a, b) => Number(a) - Number(b)).join(","),
+    });
+  }
+  return out;
+}
+
+/** Every `vllm:` family the simulator exports exists in vLLM with the same labels, reasons and buckets. */
+export async function compareMetrics(simUrl: string, vllmUrl: string): Promise<Difference> {
+  const text = async (base: string) => (await fetch(`${base}/metrics`)).text();
+  const [simText, vllmText] = await Promise.all([text(simUrl), text(vllmUrl)]);
+  const sim = metricFamilies(simText);
+  const vllm = metricFamilies(vllmText);
+  const lines: string[] = [];
+  for (const [name, s] of sim) {
+    const v = vllm.get(name);
+    if (!v) lines.push(`${name}: exported by the simulator, not by vLLM`);
+    else if (JSON.stringify(s) !== JSON.stringify(v)) {
+      lines.push(`${name}: sim ${JSON.stringify(s)} vs vllm ${JSON.stringify(v)}`);
+    }
+  }
+  const observed = { status: 200, contentType: "text/plain", body: null };
+  return { run: "GET /metrics", lines, sim: observed, vllm: observed };
 }

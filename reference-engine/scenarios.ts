@@ -21,6 +21,8 @@ export interface Scenario {
   streams: readonly boolean[];
   /** Overrides the model name sent (default the served name). */
   model?: string;
+  /** Extra request headers. */
+  headers?: Record<string, string>;
   /** Sends this raw text with this content type instead of the JSON body. */
   raw?: { text: string; contentType: string };
 }
@@ -162,6 +164,20 @@ export const SCENARIOS: readonly Scenario[] = [
     body: { messages: user("usage-off", "Hi."), stream_options: { include_usage: false } },
     reply: { reasoning: "Short.", content: "Hi." },
     streams: [true],
+  },
+  {
+    name: "include-reasoning-false",
+    body: { messages: user("include-reasoning-false", "Hi."), include_reasoning: false },
+    reply: { reasoning: "Short.", content: "Hi there." },
+    streams: both,
+  },
+  {
+    // vLLM names the completion after the caller's X-Request-Id.
+    name: "request-id",
+    body: { messages: user("request-id", "Hi.") },
+    headers: { "x-request-id": "gonka-diff-0123abcd0123abcd" },
+    reply: { reasoning: "Short.", content: "Hi." },
+    streams: both,
   },
   {
     name: "n-2",

@@ -296,7 +296,9 @@ export function planChat(req: ChatRequest, ctx: PlanContext): ChatPlan {
       ctx.faults,
     );
     completionTokens += choice.completionTokens;
-    choices.push(choice);
+    // vLLM 0.20.2 (measured) honours include_reasoning: false only in non-streamed replies.
+    const hide = req.include_reasoning === false && req.stream !== true;
+    choices.push(hide ? { ...choice, reasoning: null } : choice);
   }
   return { toolMode: mode, promptTokens, completionTokens, choices };
 }

@@ -34,6 +34,8 @@ export interface ChatRequest {
   parallel_tool_calls?: boolean | null;
   response_format?: { type: string; json_schema?: { name?: string; schema?: unknown } } | null;
   chat_template_kwargs?: { thinking?: boolean; enable_thinking?: boolean } | null;
+  /** vLLM: false drops the reasoning from a non-streamed reply (the model still thinks and counts it). */
+  include_reasoning?: boolean | null;
 }
 
 /** What script rules and the generator look at, computed once per request. */

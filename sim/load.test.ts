@@ -55,11 +55,21 @@ describe("latency model, queue and metrics", () => {
     const idle = await scrape(url);
     expect(gauge(idle, "vllm:num_requests_waiting")).toBe(0);
     expect(gauge(idle, "vllm:num_requests_running")).toBe(0);
-    expect(idle).toContain('vllm:time_to_first_token_seconds_count{model_name="kimi-k2.5"} 6');
-    expect(idle).toContain('vllm:generation_tokens_total{model_name="kimi-k2.5"} 30');
-    expect(idle).toMatch(/vllm:request_success_total\{model_name="kimi-k2.5",finished_reason="length"\} 6/);
-    expect(idle).toMatch(/vllm:inter_token_latency_seconds_count\{model_name="kimi-k2.5"\} 24/);
-    expect(idle).toMatch(/vllm:prompt_tokens_total\{model_name="kimi-k2.5"\} \d+/);
+    // Names, labels, reasons and buckets as vLLM 0.20.2's /metrics (read from the reference engine).
+    expect(idle).toContain('vllm:time_to_first_token_seconds_count{model_name="kimi-k2.5",engine="0"} 6');
+    expect(idle).toContain('vllm:generation_tokens_total{model_name="kimi-k2.5",engine="0"} 30');
+    expect(idle).toMatch(
+      /vllm:request_success_total\{model_name="kimi-k2.5",engine="0",finished_reason="length"\} 6/,
+    );
+    expect(idle).toMatch(/vllm:request_success_total\{[^}]*finished_reason="abort"\} 0/);
+    expect(idle).toMatch(/vllm:inter_token_latency_seconds_count\{model_name="kimi-k2.5",engine="0"\} 24/);
+    expect(idle).toMatch(/vllm:prompt_tokens_total\{model_name="kimi-k2.5",engine="0"\} \d+/);
+    expect(idle).toContain(
+      'vllm:time_to_first_token_seconds_bucket{le="2560",model_name="kimi-k2.5",engine="0"}',
+    );
+    expect(idle).toContain(
+      'vllm:inter_token_latency_seconds_bucket{le="80",model_name="kimi-k2.5",engine="0"}',
+    );
   });
 
   it("applies time to first token and time per output token", async () => {

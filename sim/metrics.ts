@@ -10,8 +10,18 @@ export interface LoadSource {
   gpuUtil(): number;
 }
 
-const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
-const ITL_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
+// vLLM 0.20.2's buckets, read from the reference engine's /metrics.
+const TTFT_BUCKETS = [
+  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640,
+  2560,
+];
+const ITL_BUCKETS = [
+  0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80,
+];
+/** vLLM's engine-level finish reasons (the API's "tool_calls" is a "stop" to the engine). */
+const FINISHED_REASONS = ["stop", "length", "abort", "error", "repetition"] as const;
+/** vLLM labels every engine metric with the engine index; one engine per server here. */
+const ENGINE = "0";
 
 /**
  * vLLM's metric names (with `model_name` label) on a registry owned by this simulator, so two
@@ -21,24 +31,25 @@ const ITL_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.
 export class SimMetrics {
   readonly registry = new Registry();
   readonly gpuRegistry = new Registry();
-  readonly #ttft: Histogram.Internal<"model_name">;
-  readonly #itl: Histogram.Internal<"model_name">;
+  readonly #ttft: Histogram.Internal<"model_name" | "engine">;
+  readonly #itl: Histogram.Internal<"model_name" | "engine">;
   readonly #prompt: Counter.Internal;
   readonly #generation: Counter.Internal;
-  readonly #success: Counter<"model_name" | "finished_reason">;
+  readonly #success: Counter<"model_name" | "engine" | "finished_reason">;
   readonly #modelName: string;
 
   constructor(modelName: string, gpus: number, gpuModel: string, load: LoadSource) {
     this.#modelName = modelName;
     const registers = [this.registry];
-    const labelNames = ["model_name"] as const;
+    const labelNames = ["model_name", "engine"] as const;
+    const labels = { model_name: modelName, engine: ENGINE };
     new Gauge({
       name: "vllm:num_requests_running",
       help: "Number of requests in model execution batches.",
       labelNames,
       registers,
       collect() {
-        this.set({ model_name: modelName }, load.running());
+        this.set(labels, load.running());
       },
     });
     new Gauge({
@@ -47,7 +58,7 @@ export class SimMetrics {
       labelNames,
       registers,
       collect() {
-        this.set({ model_name: modelName }, load.waiting());
+        this.set(labels, load.waiting());
       },
     });
     new Gauge({
@@ -56,7 +67,7 @@ export class SimMetrics {
       labelNames,
       registers,
       collect() {
-        this.set({ model_name: modelName }, load.kvUsage());
+        this.set(labels, load.kvUsage());
       },
     });
     new Gauge({
@@ -75,32 +86,34 @@ export class SimMetrics {
       labelNames,
       buckets: TTFT_BUCKETS,
       registers,
-    }).labels({ model_name: modelName });
+    }).labels(labels);
     this.#itl = new Histogram({
       name: "vllm:inter_token_latency_seconds",
       help: "Histogram of inter-token latency in seconds.",
       labelNames,
       buckets: ITL_BUCKETS,
       registers,
-    }).labels({ model_name: modelName });
+    }).labels(labels);
     this.#prompt = new Counter({
       name: "vllm:prompt_tokens_total",
       help: "Number of prefill tokens processed.",
       labelNames,
       registers,
-    }).labels({ model_name: modelName });
+    }).labels(labels);
     this.#generation = new Counter({
       name: "vllm:generation_tokens_total",
       help: "Number of generation tokens processed.",
       labelNames,
       registers,
-    }).labels({ model_name: modelName });
+    }).labels(labels);
     this.#success = new Counter({
       name: "vllm:request_success_total",
       help: "Count of successfully processed requests.",
-      labelNames: ["model_name", "finished_reason"],
+      labelNames: ["model_name", "engine", "finished_reason"],
       registers,
     });
+    // vLLM exports every reason from the start, at 0.
+    for (const reason of FINISHED_REASONS) this.#success.inc({ ...labels, finished_reason: reason }, 0);
   }
 
   observeTtft(seconds: number): void {
@@ -115,7 +128,8 @@ export class SimMetrics {
   finished(promptTokens: number, completionTokens: number, finishReason: string): void {
     this.#prompt.inc(promptTokens);
     this.#generation.inc(completionTokens);
-    this.#success.inc({ model_name: this.#modelName, finished_reason: finishReason });
+    const reason = finishReason === "tool_calls" ? "stop" : finishReason;
+    this.#success.inc({ model_name: this.#modelName, engine: ENGINE, finished_reason: reason });
   }
 
   text(): Promise<string> {

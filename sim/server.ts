@@ -197,6 +197,8 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       return;
     }
     if (method !== "GET" && method !== "HEAD") notFound(state, res, true);
+    // vLLM 0.20.2 routes /health for GET only: HEAD answers 405 (measured on the reference engine).
+    else if (path === "/health" && method === "HEAD" && state.engine === "vllm") notFound(state, res, true);
     else if (path === "/health") handleHealth(state, res);
     else if (path === "/v1/models" || path === "/models") handleModels(state, res, created);
     else if (path === "/metrics") void handleMetrics(state, res);

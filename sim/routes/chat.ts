@@ -15,8 +15,13 @@ export async function handleChat(
   checkModel(state, body["model"], "chat");
   const req = validateChatRequest(body, state.engine);
   const plan = planChat(req, { preset: state.preset, script: state.script, faults });
+  // vLLM names the completion after the caller's X-Request-Id when there is one.
+  const requestId = ex.req.headers["x-request-id"];
   const meta: ResponseMeta = {
-    id: responseId("chatcmpl-"),
+    id:
+      state.engine === "vllm" && typeof requestId === "string" && requestId
+        ? `chatcmpl-${requestId}`
+        : responseId("chatcmpl-"),
     created: nowSeconds(),
     model: state.preset.id,
     engine: state.engine,
