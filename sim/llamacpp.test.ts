@@ -87,3 +87,19 @@ describe("reasoning field setting", () => {
     }
   });
 });
+
+describe("llama.cpp metrics", () => {
+  it("serves llama-server's llamacpp:* names on /metrics, not vLLM's", async () => {
+    const { sim, url } = await startSimulator({ model: "kimi-k2.5-q2" });
+    try {
+      await postJson(`${url}/v1/chat/completions`, { messages: [{ role: "user", content: "hi" }] });
+      const text = await (await fetch(`${url}/metrics`)).text();
+      expect(text).toMatch(/^llamacpp:requests_processing 0$/m);
+      expect(text).toMatch(/^llamacpp:requests_deferred 0$/m);
+      expect(text).toMatch(/^llamacpp:tokens_predicted_total [1-9]\d*$/m);
+      expect(text).not.toContain("vllm:");
+    } finally {
+      await sim.close();
+    }
+  });
+});

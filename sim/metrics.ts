@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { LlamaCppMetrics } from "./llamacppMetrics.ts";
 
 /** Live values read at scrape time rather than pushed on every request. */
 export interface LoadSource {
@@ -37,9 +38,18 @@ export class SimMetrics {
   readonly #generation: Counter.Internal;
   readonly #success: Counter<"model_name" | "engine" | "finished_reason">;
   readonly #modelName: string;
+  /** Set for llama.cpp presets: `/metrics` then serves llama-server's names instead of vLLM's. */
+  readonly #llama: LlamaCppMetrics | undefined;
 
-  constructor(modelName: string, gpus: number, gpuModel: string, load: LoadSource) {
+  constructor(
+    modelName: string,
+    gpus: number,
+    gpuModel: string,
+    load: LoadSource,
+    engine: "vllm" | "llamacpp" = "vllm",
+  ) {
     this.#modelName = modelName;
+    this.#llama = engine === "llamacpp" ? new LlamaCppMetrics(load) : undefined;
     const registers = [this.registry];
     const labelNames = ["model_name", "engine"] as const;
     const labels = { model_name: modelName, engine: ENGINE };
@@ -126,6 +136,7 @@ export class SimMetrics {
   }
 
   finished(promptTokens: number, completionTokens: number, finishReason: string): void {
+    this.#llama?.finished(promptTokens, completionTokens);
     this.#prompt.inc(promptTokens);
     this.#generation.inc(completionTokens);
     const reason = finishReason === "tool_calls" ? "stop" : finishReason;
@@ -133,7 +144,7 @@ export class SimMetrics {
   }
 
   text(): Promise<string> {
-    return this.registry.metrics();
+    return (this.#llama?.registry ?? this.registry).metrics();
   }
 
   /** What a dcgm-exporter beside this engine would report. */

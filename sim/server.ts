@@ -97,13 +97,19 @@ function createState(options: SimulatorOptions): SimState {
     tpotMs: options.tpotMs ?? 0,
     scheduler,
     faults,
-    metrics: new SimMetrics(preset.id, gpus, layout ? `NVIDIA ${layout.gpuType}` : "NVIDIA GPU", {
-      running: () => scheduler.running,
-      waiting: () => scheduler.waiting,
-      kvUsage: () => Math.min(1, state.activeTokens / kvCacheTokens),
-      gpuUtil: () =>
-        Math.min(100, Math.round((100 * scheduler.running) / Math.min(scheduler.maxConcurrency, 8))),
-    }),
+    metrics: new SimMetrics(
+      preset.id,
+      gpus,
+      layout ? `NVIDIA ${layout.gpuType}` : "NVIDIA GPU",
+      {
+        running: () => scheduler.running,
+        waiting: () => scheduler.waiting,
+        kvUsage: () => Math.min(1, state.activeTokens / kvCacheTokens),
+        gpuUtil: () =>
+          Math.min(100, Math.round((100 * scheduler.running) / Math.min(scheduler.maxConcurrency, 8))),
+      },
+      preset.engine,
+    ),
     script: options.script ? compileScript(options.script) : undefined,
     kvCacheTokens,
     stats: emptyStats(),
