@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Simulator } from "../sim/server.ts";
 import { startSimulator } from "../sim/testing.ts";
-import { compareAll, compareMetrics, compareProbes, type Difference } from "./differential.ts";
+import { compareAll, compareMetrics, compareProbes, type Difference, idleClose } from "./differential.ts";
 import { assertInstalled } from "./paths.ts";
 import { type ReferenceVllm, startReferenceVllm } from "./referenceVllm.ts";
 import { simScript } from "./scenarios.ts";
@@ -57,6 +57,15 @@ describe("simulator vs real vLLM 0.20.2", () => {
   it("answers health probes, the model list and unknown routes like vLLM", async () => {
     expect(unexplained(await compareProbes(simUrl, ref!.url))).toEqual([]);
   }, 60_000);
+
+  it("closes idle keep-alive connections like vLLM: after about 5 s, unannounced", async () => {
+    const [simIdle, vllmIdle] = await Promise.all([idleClose(simUrl), idleClose(ref!.url)]);
+    expect(vllmIdle.keepAliveHeader).toBeNull();
+    expect(vllmIdle.closedAfterMs).toBeGreaterThan(4_000);
+    expect(vllmIdle.closedAfterMs).toBeLessThan(6_500);
+    expect(simIdle.keepAliveHeader).toBe(vllmIdle.keepAliveHeader);
+    expect(Math.abs(simIdle.closedAfterMs! - vllmIdle.closedAfterMs!)).toBeLessThan(1_500);
+  }, 30_000);
 
   it("exports vLLM's metric families with vLLM's labels, finish reasons and buckets", async () => {
     expect(unexplained([await compareMetrics(simUrl, ref!.url)])).toEqual([]);

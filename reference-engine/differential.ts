@@ -2,6 +2,7 @@
  * Sends every scenario to the simulator and to real vLLM and lists where their framing differs.
  * Pure plumbing; the test decides which differences are explained.
  */
+import { connect } from "node:net";
 import { diffShapes, type Observed, observe } from "./framing.ts";
 import { kimiText, SCENARIOS, type Scenario } from "./scenarios.ts";
 
@@ -117,4 +118,46 @@ export async function compareMetrics(simUrl: string, vllmUrl: string): Promise<D
   }
   const observed = { status: 200, contentType: "text/plain", body: null };
   return { run: "GET /metrics", lines, sim: observed, vllm: observed };
+}
+
+export interface IdleClose {
+  /** The response's `Keep-Alive` header, if the server announced its idle timeout. */
+  keepAliveHeader: string | null;
+  /** How long the server kept the idle connection open after the response, ms (null: not closed). */
+  closedAfterMs: number | null;
+}
+
+/**
+ * One keep-alive request on a raw socket, then idle: does the server announce its idle timeout,
+ * and when does it close? (uvicorn closes after 5 s without saying so.)
+ */
+export function idleClose(base: string, waitMs = 9_000): Promise<IdleClose> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let head = "";
+    let answeredAt = 0;
+    let keepAliveHeader: string | null = null;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ keepAliveHeader, closedAfterMs: null });
+    }, waitMs);
+    socket.on("error", reject);
+    socket.on("data", (d: Buffer) => {
+      if (answeredAt) return;
+      head += d.toString("latin1");
+      const end = head.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      answeredAt = performance.now();
+      keepAliveHeader = /^keep-alive:\s*(.*)$/im.exec(head.slice(0, end))?.[1]?.trim() ?? null;
+    });
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve({
+        keepAliveHeader,
+        closedAfterMs: answeredAt ? Math.round(performance.now() - answeredAt) : null,
+      });
+    });
+    socket.write(`GET /health HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: keep-alive\r\n\r\n`);
+  });
 }

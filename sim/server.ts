@@ -213,7 +213,15 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     else notFound(state, res, false);
   };
 
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, handle);
+  // uvicorn (vLLM) closes idle keep-alive connections after 5 s and does not announce it; a
+  // pool that keeps sockets longer can write a request into one being closed. llama-server
+  // (cpp-httplib) also closes after 5 s but says so in a Keep-Alive header.
+  const server: Server = createServer({ keepAliveTimeout: 5_000, keepAliveTimeoutBuffer: 0 }, (req, res) => {
+    // An explicit Connection header stops Node from adding `Keep-Alive: timeout=…`.
+    if (state.engine === "vllm" && req.headers.connection !== "close")
+      res.setHeader("connection", "keep-alive");
+    handle(req, res);
+  });
 
   return {
     preset: state.preset,

@@ -3,6 +3,7 @@
  * here without the reference engine so a regression shows up even where it is not installed.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { idleClose } from "../reference-engine/differential.ts";
 import type { Simulator } from "./server.ts";
 import { postJson, postSse, startSimulator } from "./testing.ts";
 
@@ -131,4 +132,11 @@ describe("the simulator answers like vLLM 0.20.2", () => {
     const last = (rest.at(-1)!["choices"] as Record<string, unknown>[])[0]!;
     expect(last).toMatchObject({ delta: {}, finish_reason: "stop", token_ids: null });
   });
+
+  it("closes an idle keep-alive connection after 5 s without announcing it (uvicorn)", async () => {
+    const idle = await idleClose(url);
+    expect(idle.keepAliveHeader).toBeNull();
+    expect(idle.closedAfterMs).toBeGreaterThan(4_500);
+    expect(idle.closedAfterMs).toBeLessThan(6_500);
+  }, 15_000);
 });
