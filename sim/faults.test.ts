@@ -177,3 +177,25 @@ describe("fault injection", () => {
     expect(await ok.text()).toBe("");
   });
 });
+
+describe("error_mid_stream", () => {
+  it("ends a started stream with vLLM's error event, then [DONE]", async () => {
+    const { sim, url } = await startSimulator({ model: "kimi-k2.5" });
+    try {
+      sim.setFaults([{ mode: "error_mid_stream", afterChunks: 3 }]);
+      const s = await postSse(`${url}/v1/chat/completions`, {
+        model: "kimi-k2.5",
+        messages: [{ role: "user", content: "hi" }],
+        stream: true,
+      });
+      expect(s.status).toBe(200);
+      expect(s.frames).toHaveLength(5);
+      expect(s.events.at(-1)).toEqual({
+        error: { message: "Internal server error", type: "InternalServerError", param: null, code: 500 },
+      });
+      expect(s.frames.at(-1)).toBe("data: [DONE]");
+    } finally {
+      await sim.close();
+    }
+  });
+});

@@ -132,6 +132,16 @@ describe("resilience", () => {
     expect(last.error).toMatchObject({ type: "server_error", code: "upstream_error" });
   });
 
+  it("passes vLLM's own mid-stream error event on in OpenAI's shape and ends the stream", async () => {
+    const sims = fx.sims.get("kimi-k2.5")!;
+    await Promise.all(sims.map((s) => setFaults(s, [{ mode: "error_mid_stream", afterChunks: 3 }])));
+    const frames = await readSse(await post(`${fx.url}/v1/chat/completions`, { ...chat, stream: true }));
+    const errors = frames.filter((f) => f.includes('"error"')).map((f) => JSON.parse(f));
+    expect(errors).toHaveLength(1);
+    expect(Object.keys(errors[0].error).sort()).toEqual(["code", "message", "param", "type"]);
+    expect(frames.at(-1)).toBe("[DONE]");
+  });
+
   it("fails over when a replica is killed mid-test", async () => {
     const [a, b] = fx.sims.get("kimi-k2.5")!;
     const load = Array.from({ length: 30 }, async (_, i) => {
