@@ -3,7 +3,7 @@
  * scripted conversations, framing compared field by field. Fails on any difference not listed in
  * EXPLAINED below, and fails (not skips) when the reference engine is not installed.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Simulator } from "../sim/server.ts";
 import { startSimulator } from "../sim/testing.ts";
 import { compareAll, compareMetrics, compareProbes, type Difference, idleClose } from "./differential.ts";
@@ -30,12 +30,22 @@ describe("simulator vs real vLLM 0.20.2", () => {
   let sim: Simulator | undefined;
   let simUrl = "";
 
+  // A setup failure (not installed, vLLM did not start) fails every test with its message instead
+  // of leaving them skipped, so the count of failed tests shows it.
+  let setupError: unknown;
   beforeAll(async () => {
-    assertInstalled();
-    ref = await startReferenceVllm();
-    console.log(`reference vLLM (CPU) started in ${(ref.startupMs / 1000).toFixed(1)} s`);
-    ({ sim, url: simUrl } = await startSimulator({ model: "kimi-k2.5", script: simScript() }));
+    try {
+      assertInstalled();
+      ref = await startReferenceVllm();
+      console.log(`reference vLLM (CPU) started in ${(ref.startupMs / 1000).toFixed(1)} s`);
+      ({ sim, url: simUrl } = await startSimulator({ model: "kimi-k2.5", script: simScript() }));
+    } catch (err) {
+      setupError = err;
+    }
   }, 420_000);
+  beforeEach(() => {
+    if (setupError) throw setupError;
+  });
 
   afterAll(async () => {
     await sim?.close();

@@ -6,17 +6,26 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../harness/localStack.ts";
 import { assertInstalled } from "./paths.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "gonka-vllm-ref-"));
 let stack: LocalStack | undefined;
 
+// A setup failure fails every test with its message (not installed: names the install command).
+let setupError: unknown;
 beforeAll(async () => {
-  assertInstalled();
-  stack = await startLocalStack({ backend: "vllm-ref", port: 0, dataDir });
+  try {
+    assertInstalled();
+    stack = await startLocalStack({ backend: "vllm-ref", port: 0, dataDir });
+  } catch (err) {
+    setupError = err;
+  }
 }, 420_000);
+beforeEach(() => {
+  if (setupError) throw setupError;
+});
 
 afterAll(async () => {
   await stack?.stop();
