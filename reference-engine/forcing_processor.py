@@ -10,12 +10,21 @@ left alone (random-weight output), so ordinary clients still work.
 
 from __future__ import annotations
 
+import os
+import time
+
 import torch
 from transformers import AutoTokenizer
 from vllm import SamplingParams
 from vllm.v1.sample.logits_processor import AdapterLogitsProcessor
 
 SCRIPT_KEY = "gonka_script"
+# Pause per engine step while a scripted request runs. Without it, on a loaded CPU the API
+# process falls behind the engine and hands several steps' tokens to the serving code at once,
+# which then merges (and in vLLM 0.20.2 sometimes drops) deltas: the chunking would depend on
+# the machine's load instead of on vLLM's serving code. One token per chunk is what a GPU
+# serving at normal load produces.
+STEP_PAUSE_S = float(os.environ.get("GONKA_REF_STEP_MS", "0")) / 1000
 
 
 class ScriptedTokens(AdapterLogitsProcessor):
@@ -33,6 +42,12 @@ class ScriptedTokens(AdapterLogitsProcessor):
         script = extra.get(SCRIPT_KEY)
         if script is not None and not isinstance(script, str):
             raise ValueError(f"vllm_xargs.{SCRIPT_KEY} must be a string")
+
+    def apply(self, logits: torch.Tensor) -> torch.Tensor:
+        out = super().apply(logits)
+        if self.req_info and STEP_PAUSE_S > 0:
+            time.sleep(STEP_PAUSE_S)
+        return out
 
     def is_argmax_invariant(self) -> bool:
         # It changes which token wins, so greedy sampling must not skip it.

@@ -68,7 +68,8 @@ export function streamShape(body: string): Record<string, string[]> {
     }
     const choices = parsed.choices ?? [];
     const key = choices.length === 1 ? `choice ${choices[0]?.index}` : "rest";
-    for (const chunk of splitFinal(parsed)) push(key, JSON.stringify(shapeOf(chunk)));
+    const chunks = splitFinal(parsed).flatMap(splitMixed).flatMap(splitToolCalls);
+    for (const chunk of chunks) push(key, JSON.stringify(shapeOf(chunk)));
   }
   return out;
 }
@@ -89,6 +90,35 @@ function splitFinal(chunk: Chunk): Chunk[] {
     { ...chunk, choices: [{ ...rest, finish_reason: null }] },
     { ...chunk, choices: [{ ...choice, delta: {} }] },
   ];
+}
+
+/**
+ * Under load vLLM hands the serving layer several tokens at once, so the end of the reasoning and
+ * the start of the content can share one delta; compared as the reasoning delta, then the rest.
+ */
+function splitMixed(chunk: Chunk): Chunk[] {
+  const choice = chunk.choices?.length === 1 ? chunk.choices[0]! : undefined;
+  const delta = choice?.["delta"] as Record<string, unknown> | undefined;
+  if (!choice || !delta || choice["finish_reason"] != null) return [chunk];
+  const field =
+    "reasoning" in delta ? "reasoning" : "reasoning_content" in delta ? "reasoning_content" : null;
+  if (!field || Object.keys(delta).length === 1) return [chunk];
+  const { [field]: thought, ...rest } = delta;
+  return [
+    { ...chunk, choices: [{ ...choice, delta: { [field]: thought } }] },
+    { ...chunk, choices: [{ ...choice, delta: rest }] },
+  ];
+}
+
+/** Several tool-call pieces in one delta (several steps delivered at once) compare one per chunk. */
+function splitToolCalls(chunk: Chunk): Chunk[] {
+  const choice = chunk.choices?.length === 1 ? chunk.choices[0]! : undefined;
+  const delta = choice?.["delta"] as { tool_calls?: unknown[] } | undefined;
+  if (!choice || !Array.isArray(delta?.tool_calls) || delta.tool_calls.length < 2) return [chunk];
+  return delta.tool_calls.map((call) => ({
+    ...chunk,
+    choices: [{ ...choice, delta: { ...delta, tool_calls: [call] } }],
+  }));
 }
 
 export interface Observed {

@@ -86,6 +86,8 @@ export async function startReferenceVllm(opts: StartOptions = {}): Promise<Refer
       // One OpenMP thread on core 0: the tiny model needs no more, and the machine is shared with
       // other test processes. ("nobind" crashes vLLM 0.20.2's CPU worker: empty cpu_lists.)
       VLLM_CPU_OMP_THREADS_BIND: "0",
+      // One engine step at a time reaches the serving code even on a loaded CPU (forcing_processor.py).
+      GONKA_REF_STEP_MS: "20",
       HF_HUB_OFFLINE: "1",
       TRANSFORMERS_OFFLINE: "1",
       VLLM_NO_USAGE_STATS: "1",

@@ -50,14 +50,19 @@ const timeTool = {
 
 const user = (tag: string, text: string) => [{ role: "user", content: `[${tag}] ${text}` }];
 const both = [false, true] as const;
-const THINK = "The user asks about the weather, so I call the tool.";
+// Reasoning long enough to span many engine steps: under load vLLM hands several tokens to the
+// serving layer at once, and a reply whose whole reasoning arrives together with `</think>` and
+// the first content streams no reasoning delta at all (timing, not framing).
+const THINK =
+  "The user asks about the weather in a city, so I will call the weather tool with that city now.";
+const SHORT_THINK = "A short and friendly greeting is enough here, nothing else is needed for this user.";
 const LONG = "the quick brown fox jumps over the lazy dog ".repeat(12).trim();
 
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: "plain",
     body: { messages: user("plain", "Say hello.") },
-    reply: { reasoning: "A greeting is enough.", content: "Hello there, how can I help you today?" },
+    reply: { reasoning: SHORT_THINK, content: "Hello there, how can I help you today?" },
     streams: both,
   },
   {
@@ -73,13 +78,13 @@ export const SCENARIOS: readonly Scenario[] = [
       messages: user("enable-thinking-false", "Say hello."),
       chat_template_kwargs: { enable_thinking: false },
     },
-    reply: { reasoning: "A greeting is enough.", content: "Hello there." },
+    reply: { reasoning: SHORT_THINK, content: "Hello there." },
     streams: both,
   },
   {
     name: "stop-string",
     body: { messages: user("stop-string", "Count."), stop: ["four"] },
-    reply: { reasoning: "Counting.", content: "one two three four five six" },
+    reply: { reasoning: SHORT_THINK, content: "one two three four five six" },
     streams: both,
   },
   {
@@ -91,7 +96,7 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: "tools-auto-text",
     body: { messages: user("tools-auto-text", "Just say hi."), tools: [weatherTool] },
-    reply: { reasoning: "No tool needed.", content: "Hi there!" },
+    reply: { reasoning: SHORT_THINK, content: "Hi there!" },
     streams: both,
   },
   {
@@ -150,25 +155,25 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: "usage-include",
     body: { messages: user("usage-include", "Hi."), stream_options: { include_usage: true } },
-    reply: { reasoning: "Short.", content: "Hi." },
+    reply: { reasoning: SHORT_THINK, content: "Hi." },
     streams: [true],
   },
   {
     name: "usage-empty-options",
     body: { messages: user("usage-empty-options", "Hi."), stream_options: {} },
-    reply: { reasoning: "Short.", content: "Hi." },
+    reply: { reasoning: SHORT_THINK, content: "Hi." },
     streams: [true],
   },
   {
     name: "usage-off",
     body: { messages: user("usage-off", "Hi."), stream_options: { include_usage: false } },
-    reply: { reasoning: "Short.", content: "Hi." },
+    reply: { reasoning: SHORT_THINK, content: "Hi." },
     streams: [true],
   },
   {
     name: "include-reasoning-false",
     body: { messages: user("include-reasoning-false", "Hi."), include_reasoning: false },
-    reply: { reasoning: "Short.", content: "Hi there." },
+    reply: { reasoning: SHORT_THINK, content: "Hi there." },
     streams: both,
   },
   {
@@ -176,13 +181,13 @@ export const SCENARIOS: readonly Scenario[] = [
     name: "request-id",
     body: { messages: user("request-id", "Hi.") },
     headers: { "x-request-id": "gonka-diff-0123abcd0123abcd" },
-    reply: { reasoning: "Short.", content: "Hi." },
+    reply: { reasoning: SHORT_THINK, content: "Hi." },
     streams: both,
   },
   {
     name: "n-2",
     body: { messages: user("n-2", "Hi."), n: 2, temperature: 0.7 },
-    reply: { reasoning: "Short.", content: "Hi." },
+    reply: { reasoning: SHORT_THINK, content: "Hi." },
     streams: both,
   },
   // Errors: no reply is generated.
