@@ -8,6 +8,8 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildGatewayConfig } from "../gateway/config/fromCatalog.ts";
+import { type ReferenceVllm, startReferenceVllm } from "../reference-engine/referenceVllm.ts";
+import { REFERENCE_MODEL } from "../reference-engine/vllmArgs.ts";
 import { type SpawnedSimulator, spawnSimulator } from "../sim/spawn.ts";
 import { adminClient } from "./adminClient.ts";
 import { type SpawnedGateway, spawnGateway } from "./spawnGateway.ts";
@@ -47,6 +49,11 @@ export interface LocalStackOptions {
   redisUrl?: string;
   /** Extra simulator flags (latency model, scripts). */
   simArgs?: readonly string[];
+  /**
+   * `vllm-ref`: kimi-k2.5 is served by one real vLLM 0.20.2 (reference-engine/, CPU, tiny model)
+   * instead of simulators; the other models stay simulated. Default `sim`.
+   */
+  backend?: "sim" | "vllm-ref";
   log?: (line: string) => void;
 }
 
@@ -66,22 +73,33 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // Not `gk-`: admin tokens must never look like API keys.
   const adminKey = opts.adminKey ?? `gka-${randomBytes(24).toString("base64url")}`;
   const sims: SpawnedSimulator[] = [];
+  let ref: ReferenceVllm | undefined;
   let gateway: SpawnedGateway | undefined;
   const stop = async () => {
-    await Promise.all([gateway?.stop(), ...sims.map((s) => s.stop())]);
+    await Promise.all([gateway?.stop(), ...sims.map((s) => s.stop()), ref?.stop()]);
     rmSync(localStackFile(dataDir), { force: true });
   };
   try {
-    log(`starting ${LOCAL_MODELS.reduce((n, m) => n + m.replicas, 0)} simulated backends…`);
+    const useRef = opts.backend === "vllm-ref";
+    if (useRef) {
+      log("starting the reference vLLM (CPU; about a minute)…");
+      ref = await startReferenceVllm();
+      log(`reference vLLM ready in ${(ref.startupMs / 1000).toFixed(1)} s at ${ref.url}`);
+    }
+    const simulated = LOCAL_MODELS.filter((m) => !(useRef && m.preset === REFERENCE_MODEL));
+    log(`starting ${simulated.reduce((n, m) => n + m.replicas, 0)} simulated backends…`);
     const started = await Promise.all(
-      LOCAL_MODELS.flatMap((m) =>
+      simulated.flatMap((m) =>
         Array.from({ length: m.replicas }, () =>
           spawnSimulator({ model: m.preset, args: [...(opts.simArgs ?? [])] }),
         ),
       ),
     );
     sims.push(...started);
-    const backends = sims.map((s) => ({ model: s.model, url: s.url }));
+    const backends = [
+      ...(ref ? [{ model: ref.model, url: ref.url }] : []),
+      ...sims.map((s) => ({ model: s.model, url: s.url })),
+    ];
     const config = buildGatewayConfig({
       models: LOCAL_MODELS.map((m) => ({
         preset: m.preset,
@@ -192,6 +210,14 @@ function printBanner(info: LocalStackInfo): void {
   console.log(lines.join("\n"));
 }
 
+/** `--backend sim|vllm-ref`. */
+function backendFlag(argv: readonly string[]): "sim" | "vllm-ref" {
+  const value = argv[argv.indexOf("--backend") + 1];
+  if (value !== "sim" && value !== "vllm-ref")
+    throw new Error(`--backend must be sim or vllm-ref, got ${value}`);
+  return value;
+}
+
 async function main(): Promise<void> {
   const env = process.env;
   const stack = await startLocalStack({
@@ -200,6 +226,7 @@ async function main(): Promise<void> {
     ...(env["GONKA_OPS_PORT"] ? { opsPort: Number(env["GONKA_OPS_PORT"]) } : {}),
     ...(env["GONKA_ADMIN_KEY"] ? { adminKey: env["GONKA_ADMIN_KEY"] } : {}),
     ...(env["REDIS_URL"] ? { redisUrl: env["REDIS_URL"] } : {}),
+    ...(process.argv.includes("--backend") ? { backend: backendFlag(process.argv) } : {}),
     log: (line) => console.log(line),
   });
   printBanner(stack.info);

@@ -23,6 +23,14 @@ import {
 
 export type FinishReason = "stop" | "length" | "tool_calls";
 
+/**
+ * How tool calls are produced. vLLM parses `auto` calls from the model's text with the tool parser
+ * (K2.5 ids, `finish_reason: "tool_calls"`); a named choice and `required` go through structured
+ * output instead (random `chatcmpl-tool-` ids, `content: ""`; a named call ends with `"stop"`, like
+ * OpenAI, `required` with `"tool_calls"`).
+ */
+export type ToolMode = "auto" | "named" | "required";
+
 export interface PlannedChoice {
   reasoning: string | null;
   content: string | null;
@@ -31,9 +39,12 @@ export interface PlannedChoice {
   /** vLLM's `stop_reason`: the matched stop string, else null. */
   stopReason: string | null;
   completionTokens: number;
+  /** `max_tokens` ended the reply inside a tool call: vLLM drops it non-streamed, streams the part. */
+  toolCut: boolean;
 }
 
 export interface ChatPlan {
+  toolMode: ToolMode;
   promptTokens: number;
   completionTokens: number;
   choices: PlannedChoice[];
@@ -48,7 +59,16 @@ export interface PlanContext {
 export function thinkingEnabled(preset: ModelPreset, req: ChatRequest): boolean {
   if (!preset.capabilities.includes("reasoning")) return false;
   const kw = req.chat_template_kwargs;
+  // K2.5's chat template and vLLM 0.20.2's kimi_k2 reasoning parser read `thinking` only:
+  // `enable_thinking: false` leaves K2.5 thinking.
+  if (preset.reasoningParser === "kimi_k2") return kw?.thinking ?? preset.thinkingByDefault ?? false;
   return kw?.thinking ?? kw?.enable_thinking ?? preset.thinkingByDefault ?? false;
+}
+
+export function toolModeOf(req: ChatRequest): ToolMode {
+  const choice = req.tool_choice;
+  if (choice && typeof choice === "object") return "named";
+  return choice === "required" ? "required" : "auto";
 }
 
 /** Rejects prompts that do not fit, with vLLM's wording; returns the completion budget. */
@@ -159,11 +179,12 @@ function firstStop(
   return best;
 }
 
-function finishChoice(draft: Draft, req: ChatRequest, budget: number): PlannedChoice {
+function finishChoice(draft: Draft, req: ChatRequest, budget: number, mode: ToolMode): PlannedChoice {
   let reasoning = draft.reasoning;
   let content = draft.content;
   let toolCalls = draft.toolCalls;
-  let finishReason: FinishReason = toolCalls.length > 0 ? "tool_calls" : "stop";
+  let finishReason: FinishReason = toolCalls.length > 0 && mode !== "named" ? "tool_calls" : "stop";
+  let toolCut = false;
   let stopReason: string | null = null;
 
   const hit = firstStop(content, req.stop);
@@ -181,6 +202,7 @@ function finishChoice(draft: Draft, req: ChatRequest, budget: number): PlannedCh
       finishReason: "length",
       stopReason: null,
       completionTokens: budget,
+      toolCut: false,
     };
   }
   const contentTokens = countTokens(content);
@@ -193,6 +215,7 @@ function finishChoice(draft: Draft, req: ChatRequest, budget: number): PlannedCh
       finishReason: "length",
       stopReason: null,
       completionTokens: budget,
+      toolCut: false,
     };
   }
   used += contentTokens;
@@ -205,6 +228,7 @@ function finishChoice(draft: Draft, req: ChatRequest, budget: number): PlannedCh
         kept.push({ ...call, arguments: takeTokens(call.arguments, room) });
         used = budget;
         finishReason = "length";
+        toolCut = true;
         break;
       }
       used += cost;
@@ -214,12 +238,20 @@ function finishChoice(draft: Draft, req: ChatRequest, budget: number): PlannedCh
   }
   return {
     reasoning,
-    content: content === "" && toolCalls.length > 0 ? null : content,
+    // Structured-output tool calls (named, required) come back with `content: ""`.
+    content: content === "" && toolCalls.length > 0 && mode === "auto" ? null : content,
     toolCalls,
     finishReason,
     stopReason,
     completionTokens: used,
+    toolCut,
   };
+}
+
+/** Structured-output tool calls get vLLM's random ids whatever the model's parser would say. */
+function structuredIds(draft: Draft, mode: ToolMode, rng: Rng): Draft {
+  if (mode === "auto" || draft.toolCalls.length === 0) return draft;
+  return { ...draft, toolCalls: draft.toolCalls.map((c) => ({ ...c, id: `chatcmpl-tool-${rng.hex(16)}` })) };
 }
 
 /** Reproduces the known K2.5 parser bugs on an otherwise correct choice. */
@@ -254,16 +286,19 @@ export function planChat(req: ChatRequest, ctx: PlanContext): ChatPlan {
   const thinking = thinkingEnabled(ctx.preset, req);
   const seed = requestSeed(ctx.preset.id, req);
   const n = req.n ?? 1;
+  const mode = toolModeOf(req);
   const choices: PlannedChoice[] = [];
   let completionTokens = 0;
   for (let i = 0; i < n; i++) {
     const rng = createRng(seed + i * 0x9e3779b9);
     const choice = applyParserFaults(
-      finishChoice(draftChoice(req, view, ctx, rng, thinking), req, budget),
+      finishChoice(structuredIds(draftChoice(req, view, ctx, rng, thinking), mode, rng), req, budget, mode),
       ctx.faults,
     );
     completionTokens += choice.completionTokens;
-    choices.push(choice);
+    // vLLM 0.20.2 (measured) honours include_reasoning: false only in non-streamed replies.
+    const hide = req.include_reasoning === false && req.stream !== true;
+    choices.push(hide ? { ...choice, reasoning: null } : choice);
   }
-  return { promptTokens, completionTokens, choices };
+  return { toolMode: mode, promptTokens, completionTokens, choices };
 }

@@ -1,4 +1,5 @@
-import { badRequest } from "./errors.ts";
+import type { Engine } from "../catalog/index.ts";
+import { badRequest, SimError, validationError } from "./errors.ts";
 import { countTokens } from "./tokens.ts";
 
 /** The subset of an OpenAI chat request the simulator reads; everything else is accepted and ignored. */
@@ -33,6 +34,8 @@ export interface ChatRequest {
   parallel_tool_calls?: boolean | null;
   response_format?: { type: string; json_schema?: { name?: string; schema?: unknown } } | null;
   chat_template_kwargs?: { thinking?: boolean; enable_thinking?: boolean } | null;
+  /** vLLM: false drops the reasoning from a non-streamed reply (the model still thinks and counts it). */
+  include_reasoning?: boolean | null;
 }
 
 /** What script rules and the generator look at, computed once per request. */
@@ -71,8 +74,9 @@ function optionalNumber(body: Record<string, unknown>, key: string, min: number)
 }
 
 /** Hand-written checks (not zod) because this runs on every request of the hot path. */
-export function validateChatRequest(body: Record<string, unknown>): ChatRequest {
+export function validateChatRequest(body: Record<string, unknown>, engine: Engine = "vllm"): ChatRequest {
   const messages = body["messages"];
+  if (engine === "vllm") validateLikeVllm(body);
   if (!Array.isArray(messages)) throw badRequest("messages: Field required", "messages");
   if (messages.length === 0) throw badRequest("messages: List should have at least 1 item", "messages");
   for (const m of messages) {
@@ -100,6 +104,42 @@ export function validateChatRequest(body: Record<string, unknown>): ChatRequest 
     if (!known) throw badRequest(`Tool '${String(name)}' has not been passed in \`tools\`.`, "tool_choice");
   }
   return body as unknown as ChatRequest;
+}
+
+/** The checks vLLM 0.20.2 makes before generating (each measured on the reference engine). */
+function validateLikeVllm(body: Record<string, unknown>): void {
+  if (!("messages" in body)) {
+    throw validationError("Field required", body, "('body', 'messages')", "missing");
+  }
+  const tools = body["tools"];
+  if (Array.isArray(tools) && tools.length === 0) {
+    throw validationError(
+      "Value error, `tools` must not be an empty array. Either provide at least one tool or omit the field entirely.",
+      body,
+    );
+  }
+  const choice = body["tool_choice"];
+  if (
+    choice !== undefined &&
+    choice !== null &&
+    choice !== "none" &&
+    (tools === undefined || tools === null)
+  ) {
+    throw validationError("Value error, When using `tool_choice`, `tools` must be set.", body);
+  }
+  if (choice && typeof choice === "object" && Array.isArray(tools)) {
+    const name = (choice as { function?: { name?: unknown } }).function?.name;
+    if (!tools.some((t) => (t as ToolDefinition | null)?.function?.name === name)) {
+      throw validationError(
+        "Value error, The tool specified in `tool_choice` does not match any of the specified `tools`",
+        body,
+      );
+    }
+  }
+  const n = body["n"];
+  if (typeof n === "number" && n > 1 && body["temperature"] === 0) {
+    throw new SimError(400, `n must be 1 when using greedy sampling, got ${n}.`);
+  }
 }
 
 export function viewConversation(req: ChatRequest): ConversationView {

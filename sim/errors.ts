@@ -6,12 +6,19 @@ export class SimError extends Error {
   readonly param: string | null;
   /** Overrides the type derived from the status (vLLM puts class-like names here). */
   readonly type: string | undefined;
+  /** A request-validation (pydantic) error: vLLM types it "Bad Request" with `param: null`. */
+  readonly validation: boolean;
 
-  constructor(status: number, message: string, opts: { param?: string | null; type?: string } = {}) {
+  constructor(
+    status: number,
+    message: string,
+    opts: { param?: string | null; type?: string; validation?: boolean } = {},
+  ) {
     super(message);
     this.status = status;
     this.param = opts.param ?? null;
     this.type = opts.type;
+    this.validation = opts.validation ?? false;
   }
 }
 
@@ -54,7 +61,7 @@ export function errorPayload(engine: Engine, err: SimError, wrongShape = false):
   return {
     error: {
       message: err.message,
-      type: err.type ?? VLLM_TYPES[err.status] ?? "InternalServerError",
+      type: err.validation ? "Bad Request" : (err.type ?? VLLM_TYPES[err.status] ?? "InternalServerError"),
       param: err.param,
       code: err.status,
     },
@@ -63,4 +70,23 @@ export function errorPayload(engine: Engine, err: SimError, wrongShape = false):
 
 export function badRequest(message: string, param?: string): SimError {
   return new SimError(400, message, { param: param ?? null });
+}
+
+/**
+ * vLLM 0.20.2's answer to a request that fails its pydantic model: 400, type "Bad Request",
+ * `param: null`, and a message that repeats the whole request body and a server source path
+ * (measured on the reference engine; the gateway must not pass that on verbatim).
+ */
+export function validationError(
+  msg: string,
+  input: unknown,
+  loc = "('body',)",
+  kind = "value_error",
+): SimError {
+  const detail = `{'type': '${kind}', 'loc': ${loc}, 'msg': '${msg}', 'input': ${JSON.stringify(input)}}`;
+  return new SimError(
+    400,
+    `1 validation error:\n  ${detail}\n\n  File "/usr/local/lib/python3.12/dist-packages/vllm/entrypoints/utils.py", line 40, in create_chat_completion\n    POST /v1/chat/completions [${detail}]`,
+    { validation: true },
+  );
 }

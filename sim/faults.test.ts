@@ -88,7 +88,11 @@ describe("fault injection", () => {
   it("stall delays the first byte", async () => {
     sim.setFaults([{ mode: "stall", ms: 300, count: 1 }]);
     const t0 = performance.now();
-    const res = await fetch(chatUrl, { method: "POST", body: JSON.stringify(chat) });
+    const res = await fetch(chatUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(chat),
+    });
     expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
     expect(res.status).toBe(200);
     await res.text();
@@ -171,5 +175,27 @@ describe("fault injection", () => {
     const ok = await fetch(`${url}/health`);
     expect(ok.status).toBe(200);
     expect(await ok.text()).toBe("");
+  });
+});
+
+describe("error_mid_stream", () => {
+  it("ends a started stream with vLLM's error event, then [DONE]", async () => {
+    const { sim, url } = await startSimulator({ model: "kimi-k2.5" });
+    try {
+      sim.setFaults([{ mode: "error_mid_stream", afterChunks: 3 }]);
+      const s = await postSse(`${url}/v1/chat/completions`, {
+        model: "kimi-k2.5",
+        messages: [{ role: "user", content: "hi" }],
+        stream: true,
+      });
+      expect(s.status).toBe(200);
+      expect(s.frames).toHaveLength(5);
+      expect(s.events.at(-1)).toEqual({
+        error: { message: "Internal server error", type: "InternalServerError", param: null, code: 500 },
+      });
+      expect(s.frames.at(-1)).toBe("data: [DONE]");
+    } finally {
+      await sim.close();
+    }
   });
 });

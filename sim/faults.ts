@@ -12,6 +12,7 @@ export const FAULT_MODES = [
   "http_503",
   "stall",
   "drop_mid_stream",
+  "error_mid_stream",
   "slow_tokens",
   "leak_tool_markers",
   "truncate_tool_args",
@@ -33,7 +34,7 @@ export const FaultSchema = z
     stream: z.boolean().optional(),
     /** stall: delay before the first byte; slow_tokens: extra delay per token. */
     ms: z.number().int().nonnegative().optional(),
-    /** drop_mid_stream: SSE frames written before the socket is destroyed. */
+    /** drop_mid_stream: SSE frames before the socket is destroyed; error_mid_stream: before the error event. */
     afterChunks: z.number().int().nonnegative().optional(),
     /** truncate_tool_args: arguments longer than this are cut. */
     maxChars: z.number().int().nonnegative().optional(),
@@ -65,6 +66,8 @@ export interface ActiveFaults {
   httpMessage?: string;
   stallMs: number;
   dropAfterChunks?: number;
+  /** SSE frames sent before vLLM's mid-stream error event (`data: {"error":…}` then `[DONE]`). */
+  errorAfterChunks?: number;
   slowMs: number;
   leakToolMarkers: boolean;
   truncateToolArgs?: number;
@@ -144,6 +147,9 @@ function apply(active: ActiveFaults, f: Fault): void {
       break;
     case "drop_mid_stream":
       active.dropAfterChunks = f.afterChunks ?? 2;
+      break;
+    case "error_mid_stream":
+      active.errorAfterChunks = f.afterChunks ?? 2;
       break;
     case "slow_tokens":
       active.slowMs += f.ms ?? 50;

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Engine } from "../catalog/index.ts";
-import { errorPayload, SimError } from "./errors.ts";
+import { errorPayload, SimError, validationError } from "./errors.ts";
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
@@ -24,13 +24,29 @@ export function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-/** Parses a JSON object body; vLLM answers malformed JSON with a 400. */
-export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+/** vLLM (FastAPI) refuses any body that is not declared `application/json`, with a 400. */
+export function checkJsonContentType(contentType: string | undefined): void {
+  const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "application/json") {
+    throw new SimError(
+      400,
+      `1 validation error:\n  Unsupported Media Type: Only 'application/json' is allowed ["Unsupported Media Type: Only 'application/json' is allowed"]`,
+      { validation: true },
+    );
+  }
+}
+
+/** Parses a JSON object body; vLLM answers malformed JSON with a 400 validation error. */
+export async function readJsonObject(
+  req: IncomingMessage,
+  engine: Engine = "vllm",
+): Promise<Record<string, unknown>> {
   const text = await readBody(req);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
+    if (engine === "vllm") throw validationError("JSON decode error", {}, "('body', 1)", "json_invalid");
     throw new SimError(400, `JSON decode error: ${(err as Error).message}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {

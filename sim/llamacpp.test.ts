@@ -66,22 +66,38 @@ describe("reasoning field setting", () => {
     const { sim, url } = await startSimulator({ model: "qwen3-32b", reasoningField: "reasoning_content" });
     try {
       const res = await postJson(`${url}/v1/chat/completions`, {
-        model: "qwen3",
+        model: "qwen3-32b",
         messages: [{ role: "user", content: "hi" }],
       });
       expect(res.json.choices[0].message.reasoning_content.length).toBeGreaterThan(0);
       const off = await postJson(`${url}/v1/chat/completions`, {
-        model: "qwen3",
+        model: "qwen3-32b",
         messages: [{ role: "user", content: "hi" }],
         chat_template_kwargs: { enable_thinking: false },
       });
       expect(off.json.choices[0].message.reasoning_content).toBeNull();
       const openaiIds = await postJson(`${url}/v1/chat/completions`, {
-        model: "qwen3",
+        model: "qwen3-32b",
         messages: [{ role: "user", content: "x" }],
         tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }],
       });
       expect(openaiIds.json.choices[0].message.tool_calls[0].id).toMatch(/^chatcmpl-tool-[0-9a-f]{32}$/);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe("llama.cpp metrics", () => {
+  it("serves llama-server's llamacpp:* names on /metrics, not vLLM's", async () => {
+    const { sim, url } = await startSimulator({ model: "kimi-k2.5-q2" });
+    try {
+      await postJson(`${url}/v1/chat/completions`, { messages: [{ role: "user", content: "hi" }] });
+      const text = await (await fetch(`${url}/metrics`)).text();
+      expect(text).toMatch(/^llamacpp:requests_processing 0$/m);
+      expect(text).toMatch(/^llamacpp:requests_deferred 0$/m);
+      expect(text).toMatch(/^llamacpp:tokens_predicted_total [1-9]\d*$/m);
+      expect(text).not.toContain("vllm:");
     } finally {
       await sim.close();
     }

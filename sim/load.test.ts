@@ -35,31 +35,52 @@ describe("latency model, queue and metrics", () => {
     sim = started.sim;
     const url = started.url;
     const requests = Array.from({ length: 6 }, () =>
-      fetch(`${url}/v1/chat/completions`, { method: "POST", body }).then((r) => r.json()),
+      fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      }).then((r) => r.json()),
     );
     await until(() => sim!.stats().waiting === 4);
     const busy = await scrape(url);
     expect(gauge(busy, "vllm:num_requests_running")).toBe(2);
     expect(gauge(busy, "vllm:num_requests_waiting")).toBe(4);
     expect(gauge(busy, "vllm:kv_cache_usage_perc")).toBeGreaterThan(0);
-    expect(busy).toMatch(/DCGM_FI_DEV_GPU_UTIL\{gpu="7",[^}]*\} [1-9]/);
+    // GPU utilisation comes from a (simulated) dcgm-exporter, never from the engine's /metrics.
+    expect(busy).not.toContain("DCGM_FI_DEV_GPU_UTIL");
+    const dcgm = await (await fetch(`${url}/sim/dcgm`)).text();
+    expect(dcgm).toMatch(/DCGM_FI_DEV_GPU_UTIL\{gpu="7",[^}]*\} [1-9]/);
     expect(sim.stats()).toMatchObject({ running: 2, waiting: 4 });
     await Promise.all(requests);
     const idle = await scrape(url);
     expect(gauge(idle, "vllm:num_requests_waiting")).toBe(0);
     expect(gauge(idle, "vllm:num_requests_running")).toBe(0);
-    expect(idle).toContain('vllm:time_to_first_token_seconds_count{model_name="kimi-k2.5"} 6');
-    expect(idle).toContain('vllm:generation_tokens_total{model_name="kimi-k2.5"} 30');
-    expect(idle).toMatch(/vllm:request_success_total\{model_name="kimi-k2.5",finished_reason="length"\} 6/);
-    expect(idle).toMatch(/vllm:inter_token_latency_seconds_count\{model_name="kimi-k2.5"\} 24/);
-    expect(idle).toMatch(/vllm:prompt_tokens_total\{model_name="kimi-k2.5"\} \d+/);
+    // Names, labels, reasons and buckets as vLLM 0.20.2's /metrics (read from the reference engine).
+    expect(idle).toContain('vllm:time_to_first_token_seconds_count{model_name="kimi-k2.5",engine="0"} 6');
+    expect(idle).toContain('vllm:generation_tokens_total{model_name="kimi-k2.5",engine="0"} 30');
+    expect(idle).toMatch(
+      /vllm:request_success_total\{model_name="kimi-k2.5",engine="0",finished_reason="length"\} 6/,
+    );
+    expect(idle).toMatch(/vllm:request_success_total\{[^}]*finished_reason="abort"\} 0/);
+    expect(idle).toMatch(/vllm:inter_token_latency_seconds_count\{model_name="kimi-k2.5",engine="0"\} 24/);
+    expect(idle).toMatch(/vllm:prompt_tokens_total\{model_name="kimi-k2.5",engine="0"\} \d+/);
+    expect(idle).toContain(
+      'vllm:time_to_first_token_seconds_bucket{le="2560",model_name="kimi-k2.5",engine="0"}',
+    );
+    expect(idle).toContain(
+      'vllm:inter_token_latency_seconds_bucket{le="80",model_name="kimi-k2.5",engine="0"}',
+    );
   });
 
   it("applies time to first token and time per output token", async () => {
     const started = await startSimulator({ model: "kimi-k2.5", ttftMs: 100, tpotMs: 10 });
     sim = started.sim;
     const t0 = performance.now();
-    const res = await fetch(`${started.url}/v1/chat/completions`, { method: "POST", body });
+    const res = await fetch(`${started.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
     await res.json();
     expect(performance.now() - t0).toBeGreaterThanOrEqual(135);
   });
@@ -75,6 +96,7 @@ describe("latency model, queue and metrics", () => {
     });
     const res = await fetch(`${started.url}/v1/chat/completions`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: streamBody,
       signal: controller.signal,
     });
@@ -84,6 +106,7 @@ describe("latency model, queue and metrics", () => {
     const queued = new AbortController();
     const waiting = fetch(`${started.url}/v1/chat/completions`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body,
       signal: queued.signal,
     }).catch(() => null);
@@ -106,7 +129,15 @@ describe("latency model, queue and metrics", () => {
     const started = await startSimulator({ model: "kimi-k2.5", loadMs: 200 });
     sim = started.sim;
     expect((await fetch(`${started.url}/health`)).status).toBe(503);
-    expect((await fetch(`${started.url}/v1/chat/completions`, { method: "POST", body })).status).toBe(503);
+    expect(
+      (
+        await fetch(`${started.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+        })
+      ).status,
+    ).toBe(503);
     await new Promise((r) => setTimeout(r, 220));
     expect((await fetch(`${started.url}/health`)).status).toBe(200);
   });
@@ -115,7 +146,11 @@ describe("latency model, queue and metrics", () => {
     const a = await startSimulator({ model: "kimi-k2.5" });
     const b = await startSimulator({ model: "qwen3-32b" });
     try {
-      await fetch(`${a.url}/v1/chat/completions`, { method: "POST", body });
+      await fetch(`${a.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
       expect(a.sim.stats().completed).toBe(1);
       expect(b.sim.stats().completed).toBe(0);
       expect(await scrape(b.url)).not.toContain("kimi-k2.5");

@@ -239,6 +239,9 @@ describe("openai client against the K2.5 simulator", () => {
     expect((named.choices[0]!.message.tool_calls![0] as { function: { name: string } }).function.name).toBe(
       "get_time",
     );
+    // vLLM 0.20.2 (measured): a named call is structured output, finished with "stop" and content "".
+    expect(named.choices[0]!.finish_reason).toBe("stop");
+    expect(named.choices[0]!.message.content).toBe("");
     const required = await client.chat.completions.create({
       ...base,
       messages: [
@@ -254,7 +257,9 @@ describe("openai client against the K2.5 simulator", () => {
       ],
       tool_choice: "required",
     });
-    expect(required.choices[0]!.message.tool_calls![0]!.id).toBe("functions.get_weather:1");
+    // Structured-output calls get vLLM's random ids, not the K2.5 parser's `functions.<name>:<n>`.
+    expect(required.choices[0]!.message.tool_calls![0]!.id).toMatch(/^chatcmpl-tool-[0-9a-f]{16}$/);
+    expect(required.choices[0]!.finish_reason).toBe("tool_calls");
   });
 
   it("returns a 16 KB quoted argument intact", async () => {

@@ -11,7 +11,7 @@ import {
   NO_FAULTS,
   parseFaults,
 } from "./faults.ts";
-import { readJsonObject, sendError, sendJson } from "./http.ts";
+import { checkJsonContentType, readJsonObject, sendError, sendJson } from "./http.ts";
 import { SimMetrics } from "./metrics.ts";
 import { handleAdmin, statsSnapshot } from "./routes/admin.ts";
 import { handleChat } from "./routes/chat.ts";
@@ -90,19 +90,26 @@ function createState(options: SimulatorOptions): SimState {
   const state: SimState = {
     preset,
     engine: preset.engine,
-    servedNames: new Set([preset.id, ...preset.aliases]),
+    // vLLM serves only --served-model-name; llama-server answers whatever name is sent.
+    servedNames: new Set([preset.id]),
     reasoningField: options.reasoningField ?? preset.reasoningField ?? "reasoning",
     ttftMs: options.ttftMs ?? 0,
     tpotMs: options.tpotMs ?? 0,
     scheduler,
     faults,
-    metrics: new SimMetrics(preset.id, gpus, layout ? `NVIDIA ${layout.gpuType}` : "NVIDIA GPU", {
-      running: () => scheduler.running,
-      waiting: () => scheduler.waiting,
-      kvUsage: () => Math.min(1, state.activeTokens / kvCacheTokens),
-      gpuUtil: () =>
-        Math.min(100, Math.round((100 * scheduler.running) / Math.min(scheduler.maxConcurrency, 8))),
-    }),
+    metrics: new SimMetrics(
+      preset.id,
+      gpus,
+      layout ? `NVIDIA ${layout.gpuType}` : "NVIDIA GPU",
+      {
+        running: () => scheduler.running,
+        waiting: () => scheduler.waiting,
+        kvUsage: () => Math.min(1, state.activeTokens / kvCacheTokens),
+        gpuUtil: () =>
+          Math.min(100, Math.round((100 * scheduler.running) / Math.min(scheduler.maxConcurrency, 8))),
+      },
+      preset.engine,
+    ),
     script: options.script ? compileScript(options.script) : undefined,
     kvCacheTokens,
     stats: emptyStats(),
@@ -123,7 +130,8 @@ async function runInferenceRoute(state: SimState, ex: Exchange, route: Inference
     }
     let body: Record<string, unknown>;
     try {
-      body = await readJsonObject(ex.req);
+      if (state.engine === "vllm") checkJsonContentType(ex.req.headers["content-type"]);
+      body = await readJsonObject(ex.req, state.engine);
     } catch (err) {
       faults = state.faults.select(ex.path, false, inFlight);
       throw err;
@@ -195,6 +203,8 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       return;
     }
     if (method !== "GET" && method !== "HEAD") notFound(state, res, true);
+    // vLLM 0.20.2 routes /health for GET only: HEAD answers 405 (measured on the reference engine).
+    else if (path === "/health" && method === "HEAD" && state.engine === "vllm") notFound(state, res, true);
     else if (path === "/health") handleHealth(state, res);
     else if (path === "/v1/models" || path === "/models") handleModels(state, res, created);
     else if (path === "/metrics") void handleMetrics(state, res);
@@ -203,7 +213,15 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     else notFound(state, res, false);
   };
 
-  const server: Server = createServer({ keepAliveTimeout: 65_000 }, handle);
+  // uvicorn (vLLM) closes idle keep-alive connections after 5 s and does not announce it; a
+  // pool that keeps sockets longer can write a request into one being closed. llama-server
+  // (cpp-httplib) also closes after 5 s but says so in a Keep-Alive header.
+  const server: Server = createServer({ keepAliveTimeout: 5_000, keepAliveTimeoutBuffer: 0 }, (req, res) => {
+    // An explicit Connection header stops Node from adding `Keep-Alive: timeout=…`.
+    if (state.engine === "vllm" && req.headers.connection !== "close")
+      res.setHeader("connection", "keep-alive");
+    handle(req, res);
+  });
 
   return {
     preset: state.preset,

@@ -135,7 +135,7 @@ export const toolChoiceCases: Case[] = [
         tools: [weatherTool, timeTool],
         tool_choice: { type: "function", function: { name: "get_time" } },
       });
-      checkToolCallsPresent(view);
+      checkToolCallsPresent(view, "reply", "stop");
       const names = view.toolCalls.map((t) => t.function.name);
       assert(names.length > 0 && names.every((n) => n === "get_time"), `called ${names.join(", ")}`);
     },

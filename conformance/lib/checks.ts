@@ -95,14 +95,24 @@ export function viewOf(choice: ResponseChoice): ChoiceView {
   };
 }
 
-/** The reply called at least one tool, ended with `tool_calls`, and leaked nothing into content. */
-export function checkToolCallsPresent(view: ChoiceView, where = "reply"): void {
+/**
+ * The reply called at least one tool, ended with `finishReason`, and leaked nothing into content.
+ * `tool_calls` for `auto` and `required`; a named `tool_choice` ends with `stop` (OpenAI and vLLM
+ * both: the call was forced, not chosen).
+ */
+export function checkToolCallsPresent(
+  view: ChoiceView,
+  where = "reply",
+  finishReason: "tool_calls" | "stop" = "tool_calls",
+): void {
   checkNoMarkersInContent(view.content, `${where} content`);
   if (view.toolCalls.length === 0) {
     fail(`${where} has no tool_calls (finish_reason ${view.finishReason}, content ${excerpt(view.content)})`);
   }
-  if (view.finishReason !== "tool_calls") {
-    fail(`${where} called tools but finish_reason is ${JSON.stringify(view.finishReason)}, not "tool_calls"`);
+  if (view.finishReason !== finishReason) {
+    fail(
+      `${where} called tools but finish_reason is ${JSON.stringify(view.finishReason)}, not "${finishReason}"`,
+    );
   }
   view.toolCalls.forEach((t, i) => {
     if (!t.id) fail(`${where} tool_calls[${i}] has no id`);
@@ -129,9 +139,12 @@ export function checkToolArgsJson(view: ChoiceView, where = "reply"): Record<str
   });
 }
 
-/** The call to `tool` carries `key` exactly equal to `expected` (a long argument survived intact). */
+/**
+ * The call to `tool` carries `key` exactly equal to `expected` (a long argument survived intact).
+ * The request names the tool in `tool_choice`, so the reply ends with `stop`.
+ */
 export function checkToolArgsIntact(view: ChoiceView, tool: string, key: string, expected: string): void {
-  checkToolCallsPresent(view);
+  checkToolCallsPresent(view, "reply", "stop");
   const args = checkToolArgsJson(view);
   const i = view.toolCalls.findIndex((t) => t.function.name === tool);
   if (i < 0) fail(`no call to ${tool} among ${view.toolCalls.map((t) => t.function.name).join(", ")}`);

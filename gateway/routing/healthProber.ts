@@ -81,7 +81,8 @@ export class HealthProber {
 async function scrapeStats(replica: Replica, headers: Record<string, string>): Promise<EngineStats | null> {
   try {
     const engine = await fetchText(`${replica.url}/metrics`, replica, headers);
-    const gpu = replica.gpuMetricsUrl ? await fetchText(replica.gpuMetricsUrl) : engine;
+    // Only dcgm-exporter reports GPU utilisation (vLLM's /metrics never does): without one, null.
+    const gpu = replica.gpuMetricsUrl ? await fetchText(replica.gpuMetricsUrl).catch(() => null) : null;
     return {
       waiting:
         sumMetric(engine, "vllm:num_requests_waiting") ??
@@ -93,7 +94,7 @@ async function scrapeStats(replica: Replica, headers: Record<string, string>): P
         0,
       kvCacheUsage:
         avgMetric(engine, "vllm:kv_cache_usage_perc") ?? avgMetric(engine, "vllm:gpu_cache_usage_perc"),
-      gpuUtilization: avgMetric(gpu, "DCGM_FI_DEV_GPU_UTIL"),
+      gpuUtilization: gpu === null ? null : avgMetric(gpu, "DCGM_FI_DEV_GPU_UTIL"),
       scrapedAt: Date.now(),
     };
   } catch {

@@ -135,6 +135,18 @@ describe("every error path answers in OpenAI's shape", () => {
     expect(String(error["message"])).toMatch(/max|context|length/i);
   });
 
+  it("upstream validation errors reach the client bounded, without the echoed body or server paths", async () => {
+    // vLLM (and the simulator, after it) answers `tools: []` with a message repeating the request.
+    const marker = "confidential-prompt-text";
+    const body = { ...chat, messages: [{ role: "user", content: marker.repeat(200) }], tools: [] };
+    const error = await expectError(await post(`${fx.url}/v1/chat/completions`, body), 400, null);
+    expect(error["message"]).toBe(
+      "`tools` must not be an empty array. Either provide at least one tool or omit the field entirely.",
+    );
+    expect(String(error["message"])).not.toContain(marker);
+    expect(String(error["message"])).not.toContain("site-packages");
+  });
+
   it("upstream 500 → 502 and 503 → 503 once the default retry has run out (timeouts: longGenerations.test.ts)", async () => {
     const sim = fx.sims.get("qwen3-32b")![0]!;
     await setFaults(sim, [{ mode: "http_500" }]);

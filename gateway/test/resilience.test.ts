@@ -11,7 +11,13 @@ beforeAll(async () => {
     ...c,
     healthIntervalMs: 100,
     replicaCooldownMs: 60_000,
-    models: c.models.map((m) => ({ ...m, maxRetries: 1, timeouts: { firstByteMs: 400, idleMs: 400 } })),
+    models: c.models.map((m) => ({
+      ...m,
+      maxRetries: 1,
+      timeouts: { firstByteMs: 400, idleMs: 400 },
+      // The first replica has a dcgm-exporter (the simulator's stand-in), the second none.
+      replicas: m.replicas.map((r, i) => (i === 0 ? { ...r, gpuMetricsUrl: `${r.url}/sim/dcgm` } : r)),
+    })),
   }));
 });
 afterAll(() => fx?.close());
@@ -89,6 +95,10 @@ describe("resilience", () => {
     expect(model).toMatchObject({ model: "kimi-k2.5", status: "ok", replicas_healthy: 2, replicas_total: 2 });
     expect(typeof model["queue_depth"]).toBe("number");
     expect(typeof model["gpu_utilization"]).toBe("number");
+    // GPU utilisation is read from dcgm-exporter only: the replica without one reports none.
+    const replicas = model["replicas"] as Record<string, unknown>[];
+    expect(typeof replicas[0]!["gpu_utilization"]).toBe("number");
+    expect(replicas[1]!["gpu_utilization"]).toBeNull();
     // Replica errors can name internal addresses: only the admin API shows them.
     expect((model["replicas"] as Record<string, unknown>[])[0]).not.toHaveProperty("last_error");
   });
@@ -118,6 +128,16 @@ describe("resilience", () => {
     expect(frames).not.toContain("[DONE]");
     const last = JSON.parse(frames.at(-1)!);
     expect(last.error).toMatchObject({ type: "server_error", code: "upstream_error" });
+  });
+
+  it("passes vLLM's own mid-stream error event on in OpenAI's shape and ends the stream", async () => {
+    const sims = fx.sims.get("kimi-k2.5")!;
+    await Promise.all(sims.map((s) => setFaults(s, [{ mode: "error_mid_stream", afterChunks: 3 }])));
+    const frames = await readSse(await post(`${fx.url}/v1/chat/completions`, { ...chat, stream: true }));
+    const errors = frames.filter((f) => f.includes('"error"')).map((f) => JSON.parse(f));
+    expect(errors).toHaveLength(1);
+    expect(Object.keys(errors[0].error).sort()).toEqual(["code", "message", "param", "type"]);
+    expect(frames.at(-1)).toBe("[DONE]");
   });
 
   it("fails over when a replica is killed mid-test", async () => {

@@ -22,8 +22,11 @@ export function fromUpstreamError(
     if (typeof inner["param"] === "string") param = inner["param"];
     if (typeof inner["code"] === "string") code = inner["code"];
   } catch {
-    message = text.slice(0, 500);
+    message = text;
   }
+  const clean = sanitizeUpstreamMessage(message);
+  message = clean.message;
+  param ??= clean.param;
   if (status >= 500) {
     return new GatewayError({
       status: status === 503 ? 503 : 502,
@@ -51,4 +54,53 @@ function typeFor(status: number): string {
   if (status === 404) return "not_found_error";
   if (status === 429) return "rate_limit_error";
   return "invalid_request_error";
+}
+
+/** Longest message passed to clients; engine messages beyond it are cut with an ellipsis. */
+export const MAX_UPSTREAM_MESSAGE = 500;
+
+// One pydantic error inside vLLM's "N validation error(s):" message, Python-repr formatted:
+// {'type': 'missing', 'loc': ('body', 'messages'), 'msg': 'Field required', 'input': {...}}
+const PYDANTIC_ERROR = /'loc': \(([^)]*)\), 'msg': (?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")/g;
+
+/**
+ * vLLM 0.20's request-validation messages repeat the whole request body (prompts, tool
+ * definitions) and a source path of the server, and can run to megabytes. Clients get the
+ * validation reasons only (`messages: Field required`), with the field as `param` when there is
+ * exactly one; any other message loses tracebacks and file paths and is bounded.
+ */
+export function sanitizeUpstreamMessage(raw: string): { message: string; param: string | null } {
+  if (/^\d+ validation errors?:/.test(raw)) {
+    // vLLM lists the errors twice (once more after the source location): a set keeps one of each.
+    const reasons = new Set<string>();
+    const fields = new Set<string>();
+    for (const m of raw.matchAll(PYDANTIC_ERROR)) {
+      const loc = m[1]!
+        .split(",")
+        .map((p) => p.trim().replace(/^'|'$/g, ""))
+        .filter((p) => p !== "" && p !== "body" && !/^\d+$/.test(p));
+      const msg = (m[2] ?? m[3] ?? "").replace(/^Value error, /, "");
+      const field = loc.join(".");
+      if (field) fields.add(field);
+      reasons.add(field ? `${field}: ${msg}` : msg);
+    }
+    if (reasons.size === 0) {
+      // e.g. "1 validation error:\n  Unsupported Media Type: Only 'application/json' is allowed [...]"
+      const line =
+        raw
+          .split("\n")[1]
+          ?.trim()
+          .replace(/\s*\[.*$/, "") ?? "";
+      if (line) reasons.add(line);
+    }
+    const message = reasons.size > 0 ? [...reasons].join("; ") : "The request is invalid.";
+    return { message: bound(message), param: fields.size === 1 ? [...fields][0]! : null };
+  }
+  const withoutTrace = raw.split(/\n\s*(?:File "|Traceback \(most recent call last\))/)[0]!;
+  const withoutPaths = withoutTrace.replace(/(?:\/[\w.@+-]+){2,}\/?/g, "<path>");
+  return { message: bound(withoutPaths.replace(/\s+/g, " ").trim()), param: null };
+}
+
+function bound(message: string): string {
+  return message.length > MAX_UPSTREAM_MESSAGE ? `${message.slice(0, MAX_UPSTREAM_MESSAGE - 1)}…` : message;
 }

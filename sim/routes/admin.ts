@@ -19,6 +19,12 @@ export function statsSnapshot(state: SimState) {
 export async function handleAdmin(state: SimState, path: string, req: IncomingMessage, res: ServerResponse) {
   const method = req.method ?? "GET";
   try {
+    if (path === "/sim/dcgm" && method === "GET") {
+      // A simulated dcgm-exporter for this engine's GPUs (point a replica's gpuMetricsUrl here).
+      res.writeHead(200, { "content-type": state.metrics.contentType });
+      res.end(await state.metrics.gpuText());
+      return;
+    }
     if (path === "/sim/faults") {
       if (method === "GET") return sendJson(res, 200, state.faults.list());
       if (method === "DELETE") {

@@ -1,10 +1,29 @@
 import { planChat } from "../chatPlan.ts";
-import { type ResponseMeta, renderChatJson, renderChatStream } from "../chatRender.ts";
+import {
+  DONE_FRAME,
+  type Frame,
+  type ResponseMeta,
+  renderChatJson,
+  renderChatStream,
+} from "../chatRender.ts";
 import { validateChatRequest } from "../chatRequest.ts";
 import type { ActiveFaults } from "../faults.ts";
 import { runInference } from "../inference.ts";
 import type { Exchange, SimState } from "../state.ts";
 import { checkModel, includeUsage, nowSeconds, responseId } from "./common.ts";
+
+/**
+ * vLLM's answer to a failure during generation after the stream started (its GenerationError
+ * path in vLLM 0.20.2's serving code): an error event in its error shape, then `[DONE]`.
+ */
+function withStreamError(frames: Frame[], after: number): Frame[] {
+  const error = { message: "Internal server error", type: "InternalServerError", param: null, code: 500 };
+  return [
+    ...frames.slice(0, after),
+    { data: `data: ${JSON.stringify({ error })}\n\n`, tokens: 0 },
+    DONE_FRAME,
+  ];
+}
 
 export async function handleChat(
   state: SimState,
@@ -13,10 +32,15 @@ export async function handleChat(
   ex: Exchange,
 ): Promise<void> {
   checkModel(state, body["model"], "chat");
-  const req = validateChatRequest(body);
+  const req = validateChatRequest(body, state.engine);
   const plan = planChat(req, { preset: state.preset, script: state.script, faults });
+  // vLLM names the completion after the caller's X-Request-Id when there is one.
+  const requestId = ex.req.headers["x-request-id"];
   const meta: ResponseMeta = {
-    id: responseId("chatcmpl-"),
+    id:
+      state.engine === "vllm" && typeof requestId === "string" && requestId
+        ? `chatcmpl-${requestId}`
+        : responseId("chatcmpl-"),
     created: nowSeconds(),
     model: state.preset.id,
     engine: state.engine,
@@ -28,10 +52,11 @@ export async function handleChat(
     finishReason: plan.choices[0]?.finishReason ?? "stop",
   };
   if (req.stream === true) {
-    const frames = renderChatStream(plan, meta, {
+    let frames = renderChatStream(plan, meta, {
       includeUsage: includeUsage(req.stream_options),
       emptyToolCalls: faults.emptyStreamToolCalls,
     });
+    if (faults.errorAfterChunks !== undefined) frames = withStreamError(frames, faults.errorAfterChunks);
     await runInference(state, ex, faults, { ...common, stream: true, frames });
   } else {
     await runInference(state, ex, faults, { ...common, stream: false, json: renderChatJson(plan, meta) });

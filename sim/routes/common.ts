@@ -30,7 +30,7 @@ export function nowSeconds(): number {
 }
 
 export function includeUsage(streamOptions: unknown): boolean {
-  // vLLM's StreamOptions.include_usage defaults to true once stream_options is present.
+  // Measured on vLLM 0.20.2: `stream_options: {}` sends no usage chunk; only include_usage: true does.
   if (!streamOptions || typeof streamOptions !== "object") return false;
-  return (streamOptions as { include_usage?: unknown }).include_usage !== false;
+  return (streamOptions as { include_usage?: unknown }).include_usage === true;
 }
