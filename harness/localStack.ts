@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildGatewayConfig } from "../gateway/config/fromCatalog.ts";
+import { ensureInstalled } from "../reference-engine/ensureInstalled.ts";
 import { type ReferenceVllm, startReferenceVllm } from "../reference-engine/referenceVllm.ts";
 import { REFERENCE_MODEL } from "../reference-engine/vllmArgs.ts";
 import { type SpawnedSimulator, spawnSimulator } from "../sim/spawn.ts";
@@ -82,6 +83,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   try {
     const useRef = opts.backend === "vllm-ref";
     if (useRef) {
+      await ensureInstalled();
       log("starting the reference vLLM (CPU; about a minute)…");
       ref = await startReferenceVllm();
       log(`reference vLLM ready in ${(ref.startupMs / 1000).toFixed(1)} s at ${ref.url}`);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Simulator } from "../sim/server.ts";
 import { startSimulator } from "../sim/testing.ts";
 import { compareAll, compareMetrics, compareProbes, type Difference, idleClose } from "./differential.ts";
-import { assertInstalled } from "./paths.ts";
+import { ensureInstalled, INSTALL_TIMEOUT_MS } from "./ensureInstalled.ts";
 import { type ReferenceVllm, startReferenceVllm } from "./referenceVllm.ts";
 import { simScript } from "./scenarios.ts";
 
@@ -44,14 +44,14 @@ describe("simulator vs real vLLM 0.20.2", () => {
   let setupError: unknown;
   beforeAll(async () => {
     try {
-      assertInstalled();
+      await ensureInstalled();
       ref = await startReferenceVllm();
       console.log(`reference vLLM (CPU) started in ${(ref.startupMs / 1000).toFixed(1)} s`);
       ({ sim, url: simUrl } = await startSimulator({ model: "kimi-k2.5", script: simScript() }));
     } catch (err) {
       setupError = err;
     }
-  }, 420_000);
+  }, INSTALL_TIMEOUT_MS + 420_000);
   beforeEach(() => {
     if (setupError) throw setupError;
   });

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../harness/localStack.ts";
-import { assertInstalled } from "./paths.ts";
+import { ensureInstalled, INSTALL_TIMEOUT_MS } from "./ensureInstalled.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "gonka-vllm-ref-"));
 let stack: LocalStack | undefined;
@@ -17,12 +17,12 @@ let stack: LocalStack | undefined;
 let setupError: unknown;
 beforeAll(async () => {
   try {
-    assertInstalled();
+    await ensureInstalled();
     stack = await startLocalStack({ backend: "vllm-ref", port: 0, dataDir });
   } catch (err) {
     setupError = err;
   }
-}, 420_000);
+}, INSTALL_TIMEOUT_MS + 420_000);
 beforeEach(() => {
   if (setupError) throw setupError;
 });
