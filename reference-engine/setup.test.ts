@@ -38,9 +38,10 @@ describe("reference engine setup", () => {
     const preset = getPreset("kimi-k2.5");
     const catalog = buildVllmArgs(preset, getLayout(preset), { weightsDir: "/w", port: 1234 });
     const args = referenceVllmArgs("/w", 1234);
-    expect(args.slice(0, catalog.length).filter((a, i) => a !== catalog[i])).toEqual(["127.0.0.1", "1"]);
+    expect(args.slice(0, catalog.length).filter((a, i) => a !== catalog[i])).toEqual(["127.0.0.1", "1", "1"]);
     expect(args[args.indexOf("--host") + 1]).toBe("127.0.0.1");
     expect(args[args.indexOf("--tensor-parallel-size") + 1]).toBe("1");
+    expect(args[args.indexOf("--decode-context-parallel-size") + 1]).toBe("1");
     expect(args.slice(catalog.length)).toEqual(["--logits-processors", FORCING_PROCESSOR]);
     expect(args[0]).toBe("/w/moonshotai/Kimi-K2.5");
   });
