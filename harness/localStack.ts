@@ -10,6 +10,7 @@ import { resolve } from "node:path";
 import { buildGatewayConfig } from "../gateway/config/fromCatalog.ts";
 import { ensureInstalled } from "../reference-engine/ensureInstalled.ts";
 import { type ReferenceVllm, startReferenceVllm } from "../reference-engine/referenceVllm.ts";
+import { type ScriptingProxy, startScriptingProxy } from "../reference-engine/scriptingProxy.ts";
 import { REFERENCE_MODEL } from "../reference-engine/vllmArgs.ts";
 import { type SpawnedSimulator, spawnSimulator } from "../sim/spawn.ts";
 import { adminClient } from "./adminClient.ts";
@@ -52,7 +53,9 @@ export interface LocalStackOptions {
   simArgs?: readonly string[];
   /**
    * `vllm-ref`: kimi-k2.5 is served by one real vLLM 0.20.2 (reference-engine/, CPU, tiny model)
-   * instead of simulators; the other models stay simulated. Default `sim`.
+   * instead of simulators, behind the scripting proxy that has the tiny model answer each chat
+   * request the way the simulator would (reference-engine/scriptingProxy.ts); the other models
+   * stay simulated. Default `sim`.
    */
   backend?: "sim" | "vllm-ref";
   log?: (line: string) => void;
@@ -75,9 +78,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const adminKey = opts.adminKey ?? `gka-${randomBytes(24).toString("base64url")}`;
   const sims: SpawnedSimulator[] = [];
   let ref: ReferenceVllm | undefined;
+  let proxy: ScriptingProxy | undefined;
   let gateway: SpawnedGateway | undefined;
   const stop = async () => {
-    await Promise.all([gateway?.stop(), ...sims.map((s) => s.stop()), ref?.stop()]);
+    await Promise.all([gateway?.stop(), ...sims.map((s) => s.stop()), proxy?.close(), ref?.stop()]);
     rmSync(localStackFile(dataDir), { force: true });
   };
   try {
@@ -87,6 +91,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       log("starting the reference vLLM (CPU; about a minute)…");
       ref = await startReferenceVllm();
       log(`reference vLLM ready in ${(ref.startupMs / 1000).toFixed(1)} s at ${ref.url}`);
+      proxy = await startScriptingProxy({ upstream: ref.url });
     }
     const simulated = LOCAL_MODELS.filter((m) => !(useRef && m.preset === REFERENCE_MODEL));
     log(`starting ${simulated.reduce((n, m) => n + m.replicas, 0)} simulated backends…`);
@@ -99,7 +104,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     );
     sims.push(...started);
     const backends = [
-      ...(ref ? [{ model: ref.model, url: ref.url }] : []),
+      ...(ref && proxy ? [{ model: ref.model, url: proxy.url }] : []),
       ...sims.map((s) => ({ model: s.model, url: s.url })),
     ];
     const config = buildGatewayConfig({
