@@ -89,7 +89,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     if (useRef) {
       await ensureInstalled();
       log("starting the reference vLLM (CPU; about a minute)…");
-      ref = await startReferenceVllm();
+      // No per-step pause: the stack serves clients (conformance, `npm start`), whose checks are
+      // about framing and content, not where vLLM's chunks split; a 16 KB tool argument (~3k
+      // tokens) takes ~10 s instead of ~75 s. The differential test starts its own engine with it.
+      ref = await startReferenceVllm({ stepPauseMs: 0 });
       log(`reference vLLM ready in ${(ref.startupMs / 1000).toFixed(1)} s at ${ref.url}`);
       proxy = await startScriptingProxy({ upstream: ref.url });
     }

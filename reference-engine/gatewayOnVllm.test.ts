@@ -6,7 +6,7 @@
  * Kimi parsers, the tiny model forced to the text the simulator's planner picks).
  * Fails (not skips) when the reference engine is not installed or does not start.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -133,3 +133,16 @@ if (stack)
   });
 
 if (suite) describe("conformance against the real vLLM (kimi-k2.5)", () => registerConformance(suite!));
+
+// Last in the file (vitest runs a file's tests in order): after the whole suite, including 16
+// concurrent streams and the 16 KB arguments, the gateway never saw the engine miss a probe.
+if (stack) {
+  describe("the reference engine under conformance load", () => {
+    it("answered every gateway health probe (kimi-k2.5 never left rotation)", () => {
+      const changes = readFileSync(join(dataDir, "gateway.log"), "utf8")
+        .split("\n")
+        .filter((line) => line.includes("replica health changed") && line.includes('"kimi-k2.5-'));
+      expect(changes).toEqual([]);
+    });
+  });
+}
