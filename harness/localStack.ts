@@ -12,6 +12,7 @@ import { ensureInstalled } from "../reference-engine/ensureInstalled.ts";
 import { type ReferenceVllm, startReferenceVllm } from "../reference-engine/referenceVllm.ts";
 import { type ScriptingProxy, startScriptingProxy } from "../reference-engine/scriptingProxy.ts";
 import { REFERENCE_MODEL } from "../reference-engine/vllmArgs.ts";
+import { compileScript, loadScriptFile } from "../sim/script.ts";
 import { type SpawnedSimulator, spawnSimulator } from "../sim/spawn.ts";
 import { adminClient } from "./adminClient.ts";
 import { type SpawnedGateway, spawnGateway } from "./spawnGateway.ts";
@@ -89,12 +90,19 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     if (useRef) {
       await ensureInstalled();
       log("starting the reference vLLM (CPU; about a minute)…");
-      // No per-step pause: the stack serves clients (conformance, `npm start`), whose checks are
-      // about framing and content, not where vLLM's chunks split; a 16 KB tool argument (~3k
-      // tokens) takes ~10 s instead of ~75 s. The differential test starts its own engine with it.
-      ref = await startReferenceVllm({ stepPauseMs: 0 });
+      // A 10-ms pause per engine step caps decoding near a GPU's single-stream speed. Unpaused, the
+      // engine core spins a whole core and outruns a CPU-starved API server, whose event loop then
+      // answers /health only after its backlog: the gateway's 2-s probes failed under load
+      // (reference-engine/README.md). 20 ms (the differential test's) would make a 16 KB tool
+      // argument (~3k tokens) take ~75 s; 10 ms, ~40 s.
+      ref = await startReferenceVllm({ stepPauseMs: 10 });
       log(`reference vLLM ready in ${(ref.startupMs / 1000).toFixed(1)} s at ${ref.url}`);
-      proxy = await startScriptingProxy({ upstream: ref.url });
+      // The simulators' `--script` rules choose the real engine's replies too.
+      const scriptFile = scriptFlag(opts.simArgs ?? []);
+      proxy = await startScriptingProxy({
+        upstream: ref.url,
+        ...(scriptFile ? { script: compileScript(await loadScriptFile(scriptFile)) } : {}),
+      });
     }
     const simulated = LOCAL_MODELS.filter((m) => !(useRef && m.preset === REFERENCE_MODEL));
     log(`starting ${simulated.reduce((n, m) => n + m.replicas, 0)} simulated backends…`);
@@ -150,6 +158,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     await stop();
     throw err;
   }
+}
+
+/** The value of `--script FILE` (or `--script=FILE`) among simulator flags. */
+function scriptFlag(args: readonly string[]): string | undefined {
+  const at = args.indexOf("--script");
+  if (at >= 0) return args[at + 1];
+  return args.find((a) => a.startsWith("--script="))?.slice("--script=".length);
 }
 
 /**

@@ -6,7 +6,7 @@
  * Kimi parsers, the tiny model forced to the text the simulator's planner picks).
  * Fails (not skips) when the reference engine is not installed or does not start.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -16,6 +16,21 @@ import { type LocalStack, startLocalStack } from "../harness/localStack.ts";
 import { ensureInstalled } from "./ensureInstalled.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "gonka-vllm-ref-"));
+// One simulator script rule, matched only by its marker, so every other request (the whole
+// conformance suite) gets the planner's default replies: the stack's `--script` reaches vLLM too.
+const MARKER = "[vllm-ref-script]";
+const scriptFile = join(dataDir, "script.json");
+writeFileSync(
+  scriptFile,
+  JSON.stringify({
+    rules: [
+      {
+        match: { lastUserContains: MARKER },
+        reply: { reasoning: "Scripted thought.", content: "Scripted." },
+      },
+    ],
+  }),
+);
 let stack: LocalStack | undefined;
 let suite: SuiteContext | undefined;
 // Started while the file is collected: the conformance cases are made per listed model.
@@ -23,7 +38,7 @@ let setupError: unknown;
 const setupStarted = performance.now();
 try {
   await ensureInstalled();
-  stack = await startLocalStack({ backend: "vllm-ref", port: 0, dataDir });
+  stack = await startLocalStack({ backend: "vllm-ref", port: 0, dataDir, simArgs: ["--script", scriptFile] });
   const info = stack.info;
   suite = await createSuite({
     baseUrl: info.gatewayUrl!,
@@ -114,6 +129,13 @@ if (stack)
       const withUsage = await (await chat({ ...body, stream_options: { include_usage: true } })).text();
       expect(withUsage).toMatch(/"usage":\{[^}]*"completion_tokens":\d+/);
     }, 60_000);
+
+    it("answers from the stack's simulator script rules when one matches, through vLLM", async () => {
+      const res = await chat({ model: "kimi-k2.5", messages: [{ role: "user", content: `Hi ${MARKER}` }] });
+      // biome-ignore lint/suspicious/noExplicitAny: asserting on raw response JSON.
+      const json = (await res.json()) as any;
+      expect(json.choices[0].message).toMatchObject({ content: "Scripted.", reasoning: "Scripted thought." });
+      }, 60_000);
 
     it("passes vLLM's validation errors on bounded, without the echoed request", async () => {
       const marker = "confidential-prompt-text";
