@@ -135,7 +135,7 @@ if (stack)
       // biome-ignore lint/suspicious/noExplicitAny: asserting on raw response JSON.
       const json = (await res.json()) as any;
       expect(json.choices[0].message).toMatchObject({ content: "Scripted.", reasoning: "Scripted thought." });
-      }, 60_000);
+    }, 60_000);
 
     it("passes vLLM's validation errors on bounded, without the echoed request", async () => {
       const marker = "confidential-prompt-text";
