@@ -134,6 +134,8 @@ describe("scripting proxy", () => {
     );
     expect(res.status).toBe(418);
     expect(res.headers.get("x-engine")).toBe("upstream");
+    // The upstream hop closes after each request; the client's connection stays open.
+    expect(res.headers.get("connection")).not.toBe("close");
     expect(await res.text()).toBe("data: raw bytes\n\n");
     const got = seen.at(-1)!;
     expect(got.headers["x-request-id"]).toBe("abc");

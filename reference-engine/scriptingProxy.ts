@@ -51,6 +51,15 @@ function scriptedBody(raw: Buffer, script: CompiledScript | undefined): Buffer |
   return Buffer.from(JSON.stringify({ ...obj, vllm_xargs: { ...xargs, [SCRIPT_KEY]: text } }));
 }
 
+/** Raw `[name, value, …]` headers without the hop-by-hop ones Node's server sets itself. */
+function endToEnd(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!/^(connection|keep-alive)$/i.test(raw[i]!)) out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
 export async function startScriptingProxy(opts: ScriptingProxyOptions): Promise<ScriptingProxy> {
   const upstream = new URL(opts.upstream);
   let scripted = 0;
@@ -66,15 +75,22 @@ export async function startScriptingProxy(opts: ScriptingProxyOptions): Promise<
         body = replaced;
         scripted++;
       }
-      const headers = { ...req.headers, host: upstream.host };
+      // Hop-by-hop headers are this hop's: one request per upstream connection, then it closes.
+      const headers: Record<string, string | string[] | undefined> = {
+        ...req.headers,
+        host: upstream.host,
+        connection: "close",
+      };
       delete headers["transfer-encoding"];
+      delete headers["keep-alive"];
       if (body.length > 0 || req.headers["content-length"] !== undefined) {
         headers["content-length"] = String(body.length);
       }
       // A fresh loopback connection per request: uvicorn closes idle keep-alive sockets after
-      // 5 s unannounced, and the gateway's own pool (not this hop) is what tests observe.
+      // 5 s unannounced, and the gateway's own pool (not this hop) is what tests observe. Its
+      // `connection: close` answer is this hop's too, so the gateway's connection stays open.
       const up = request(upstream, { method: req.method, path: req.url, headers, agent: false }, (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, upRes.rawHeaders);
+        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, endToEnd(upRes.rawHeaders));
         upRes.pipe(res);
       });
       up.on("error", (err) => {
