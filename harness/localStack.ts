@@ -10,7 +10,9 @@ import { resolve } from "node:path";
 import { buildGatewayConfig } from "../gateway/config/fromCatalog.ts";
 import { ensureInstalled } from "../reference-engine/ensureInstalled.ts";
 import { type ReferenceVllm, startReferenceVllm } from "../reference-engine/referenceVllm.ts";
+import { type ScriptingProxy, startScriptingProxy } from "../reference-engine/scriptingProxy.ts";
 import { REFERENCE_MODEL } from "../reference-engine/vllmArgs.ts";
+import { compileScript, loadScriptFile } from "../sim/script.ts";
 import { type SpawnedSimulator, spawnSimulator } from "../sim/spawn.ts";
 import { adminClient } from "./adminClient.ts";
 import { type SpawnedGateway, spawnGateway } from "./spawnGateway.ts";
@@ -52,7 +54,9 @@ export interface LocalStackOptions {
   simArgs?: readonly string[];
   /**
    * `vllm-ref`: kimi-k2.5 is served by one real vLLM 0.20.2 (reference-engine/, CPU, tiny model)
-   * instead of simulators; the other models stay simulated. Default `sim`.
+   * instead of simulators, behind the scripting proxy that has the tiny model answer each chat
+   * request the way the simulator would (reference-engine/scriptingProxy.ts); the other models
+   * stay simulated. Default `sim`.
    */
   backend?: "sim" | "vllm-ref";
   log?: (line: string) => void;
@@ -75,9 +79,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const adminKey = opts.adminKey ?? `gka-${randomBytes(24).toString("base64url")}`;
   const sims: SpawnedSimulator[] = [];
   let ref: ReferenceVllm | undefined;
+  let proxy: ScriptingProxy | undefined;
   let gateway: SpawnedGateway | undefined;
   const stop = async () => {
-    await Promise.all([gateway?.stop(), ...sims.map((s) => s.stop()), ref?.stop()]);
+    await Promise.all([gateway?.stop(), ...sims.map((s) => s.stop()), proxy?.close(), ref?.stop()]);
     rmSync(localStackFile(dataDir), { force: true });
   };
   try {
@@ -85,8 +90,19 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     if (useRef) {
       await ensureInstalled();
       log("starting the reference vLLM (CPU; about a minute)…");
-      ref = await startReferenceVllm();
+      // A 10-ms pause per engine step caps decoding near a GPU's single-stream speed. Unpaused, the
+      // engine core spins a whole core and outruns a CPU-starved API server, whose event loop then
+      // answers /health only after its backlog: the gateway's 2-s probes failed under load
+      // (reference-engine/README.md). 20 ms (the differential test's) would make a 16 KB tool
+      // argument (~3k tokens) take ~75 s; 10 ms, ~40 s.
+      ref = await startReferenceVllm({ stepPauseMs: 10 });
       log(`reference vLLM ready in ${(ref.startupMs / 1000).toFixed(1)} s at ${ref.url}`);
+      // The simulators' `--script` rules choose the real engine's replies too.
+      const scriptFile = scriptFlag(opts.simArgs ?? []);
+      proxy = await startScriptingProxy({
+        upstream: ref.url,
+        ...(scriptFile ? { script: compileScript(await loadScriptFile(scriptFile)) } : {}),
+      });
     }
     const simulated = LOCAL_MODELS.filter((m) => !(useRef && m.preset === REFERENCE_MODEL));
     log(`starting ${simulated.reduce((n, m) => n + m.replicas, 0)} simulated backends…`);
@@ -99,7 +115,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     );
     sims.push(...started);
     const backends = [
-      ...(ref ? [{ model: ref.model, url: ref.url }] : []),
+      ...(ref && proxy ? [{ model: ref.model, url: proxy.url }] : []),
       ...sims.map((s) => ({ model: s.model, url: s.url })),
     ];
     const config = buildGatewayConfig({
@@ -142,6 +158,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     await stop();
     throw err;
   }
+}
+
+/** The value of `--script FILE` (or `--script=FILE`) among simulator flags. */
+function scriptFlag(args: readonly string[]): string | undefined {
+  const at = args.indexOf("--script");
+  if (at >= 0) return args[at + 1];
+  return args.find((a) => a.startsWith("--script="))?.slice("--script=".length);
 }
 
 /**

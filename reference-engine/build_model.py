@@ -43,7 +43,20 @@ def corpus() -> list[str]:
         "get_time search query answer hello hi world thinking about user asks call tool result "
         "function name arguments json true false null time zone number string value"
     ).split()
+    # What the forcing processor is most often asked to say: the simulator's generator words
+    # (sim/generator.ts, the planner's replies), capitalised too (they open sentences), and the
+    # pangram the conformance suite's 16 KB tool argument repeats. The CPU engine's cost is per
+    # token: spelled letter by letter, that argument is 11k tokens; as words, about 3k.
+    words += (
+        "model answer clear short reply your query we can see works well most cases will help "
+        "you plan next steps data shows simple result here some detail task agent output check "
+        "note every item list good fast safe run test again later first then also more less let "
+        "me think what wants maybe should step by ok so"
+    ).split()
+    words += [w.capitalize() for w in words]
+    words += "The quick brown fox jumps over the lazy dog 0123456789.".split()
     lines = [" ".join(words[i : i + 8]) for i in range(0, len(words), 3)]
+    lines += ["The quick brown fox jumps over the lazy dog 0123456789. " * 3]
     lines += ['{"city": "Paris", "unit": "celsius"}', '{"query": "hello world"}', "0123456789"]
     lines += ["functions.get_weather:0 functions.get_time:1", "Let me think. The user wants"]
     return lines * 20
@@ -59,7 +72,7 @@ def build(out: str) -> None:
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=1024,
+        vocab_size=2048,
         special_tokens=KIMI_SPECIAL,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,

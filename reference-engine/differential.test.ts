@@ -25,13 +25,6 @@ const EXPLAINED: readonly { run: RegExp; line: RegExp; why: string }[] = [
       "one (load-dependent), the piece rides on an ordinary delta and the finish delta is {}. The " +
       "simulator always sends the former; the non-streamed case and every other field still compare.",
   },
-  {
-    run: /^stop-string \(stream\)$/,
-    line: /vs vllm .*\\"reasoning\\":\\"\\"/,
-    why:
-      "With `stop` set, vLLM 0.20.2 may send an empty `reasoning` delta before the reasoning text (its " +
-      "stop-string buffering; timing-dependent). Harmless; the simulator does not copy it.",
-  },
 ];
 
 describe("simulator vs real vLLM 0.20.2", () => {

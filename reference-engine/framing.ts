@@ -68,7 +68,7 @@ export function streamShape(body: string): Record<string, string[]> {
     }
     const choices = parsed.choices ?? [];
     const key = choices.length === 1 ? `choice ${choices[0]?.index}` : "rest";
-    const chunks = splitFinal(parsed).flatMap(splitMixed).flatMap(splitToolCalls);
+    const chunks = splitFinal(parsed).flatMap(splitMixed).flatMap(splitToolCalls).flatMap(dropEmpty);
     for (const chunk of chunks) push(key, JSON.stringify(shapeOf(chunk)));
   }
   return out;
@@ -119,6 +119,20 @@ function splitToolCalls(chunk: Chunk): Chunk[] {
     ...chunk,
     choices: [{ ...choice, delta: { ...delta, tool_calls: [call] } }],
   }));
+}
+
+/**
+ * A delta that carries nothing (only `""` or `null` values: no role, no text, no tool call, no
+ * finish) is dropped. vLLM 0.20.2 sends `{"reasoning":""}` and `{"content":null}` around
+ * `</think>` depending on how engine steps reach its serving code (seen with stop strings and with
+ * structured-output tool calls when the machine is loaded); a client sees nothing from them.
+ */
+function dropEmpty(chunk: Chunk): Chunk[] {
+  const choice = chunk.choices?.length === 1 ? chunk.choices[0]! : undefined;
+  const delta = choice?.["delta"] as Record<string, unknown> | undefined;
+  if (!choice || !delta || choice["finish_reason"] != null) return [chunk];
+  const values = Object.values(delta);
+  return values.length > 0 && values.every((v) => v === "" || v === null) ? [] : [chunk];
 }
 
 export interface Observed {

@@ -25,6 +25,11 @@ export interface StartOptions {
   readonly paths?: ReferencePaths;
   /** Extra vLLM arguments (after the catalog's). */
   readonly extraArgs?: readonly string[];
+  /**
+   * Pause per engine step while a scripted request runs (forcing_processor.py), ms. Default 20:
+   * one token per chunk even on a loaded CPU, which the differential test's chunk comparison needs.
+   */
+  readonly stepPauseMs?: number;
 }
 
 async function freePort(): Promise<number> {
@@ -87,7 +92,7 @@ export async function startReferenceVllm(opts: StartOptions = {}): Promise<Refer
       // other test processes. ("nobind" crashes vLLM 0.20.2's CPU worker: empty cpu_lists.)
       VLLM_CPU_OMP_THREADS_BIND: "0",
       // One engine step at a time reaches the serving code even on a loaded CPU (forcing_processor.py).
-      GONKA_REF_STEP_MS: "20",
+      GONKA_REF_STEP_MS: String(opts.stepPauseMs ?? 20),
       HF_HUB_OFFLINE: "1",
       TRANSFORMERS_OFFLINE: "1",
       VLLM_NO_USAGE_STATS: "1",

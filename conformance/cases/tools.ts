@@ -65,9 +65,16 @@ export function longArgument(bytes = 16 * 1024): { text: string; body: Body } {
   };
 }
 
+/**
+ * 16 KB of text is 3–4k tokens for K2.5 (and for the reference engine's tokenizer): one stream at
+ * 30–60 tokens/s on a GPU, or the reference vLLM on two CPU cores, needs well over the default 30 s.
+ */
+const LONG_ARGUMENT_TIMEOUT_MS = 150_000;
+
 export const longArgumentCases: Case[] = [
   {
     name: "a 16 KB tool argument survives intact (non-streaming)",
+    timeoutMs: LONG_ARGUMENT_TIMEOUT_MS,
     async run(s, skip) {
       const model = modelFor(s, "tools", skip);
       const { text, body } = longArgument();
@@ -76,6 +83,7 @@ export const longArgumentCases: Case[] = [
   },
   {
     name: "a 16 KB tool argument survives intact (streaming)",
+    timeoutMs: LONG_ARGUMENT_TIMEOUT_MS,
     async run(s, skip) {
       const model = modelFor(s, "tools", skip);
       const { text, body } = longArgument();

@@ -12,6 +12,20 @@ describe("spec", () => {
       specViolations("ErrorResponse", { error: { message: "m", type: "t", param: null, code: 400 } }),
     ).not.toEqual([]);
   });
+
+  it("accepts vLLM's null id, type and name on a finish chunk's last tool-argument piece, nothing else", () => {
+    const chunk = (call: object) => ({
+      id: "chatcmpl-1",
+      object: "chat.completion.chunk",
+      created: 1,
+      model: "kimi-k2.5",
+      choices: [{ index: 0, delta: { tool_calls: [call] }, logprobs: null, finish_reason: "tool_calls" }],
+    });
+    const nulls = { id: null, type: null, index: 0, function: { name: null, arguments: '"}' } };
+    expect(specViolations("CreateChatCompletionStreamResponse", chunk(nulls))).toEqual([]);
+    const wrong = { id: 7, type: "function", index: 0, function: { name: null, arguments: '"}' } };
+    expect(specViolations("CreateChatCompletionStreamResponse", chunk(wrong))).not.toEqual([]);
+  });
 });
 
 describe("checks", () => {

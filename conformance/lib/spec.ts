@@ -65,7 +65,18 @@ export const KNOWN_VENDOR_NULLS: Readonly<Record<SpecSchema, readonly string[]>>
     "choices.*.message.annotations",
     "choices.*.message.function_call",
   ],
-  CreateChatCompletionStreamResponse: ["system_fingerprint", "usage.prompt_tokens_details"],
+  CreateChatCompletionStreamResponse: [
+    "system_fingerprint",
+    "usage.prompt_tokens_details",
+    // vLLM 0.20.2 (measured on the reference engine, reference-engine/README.md): when a tool
+    // call's last argument piece reaches the serving code together with the end of generation
+    // (merged engine steps: load), it sends that piece in the finish chunk as
+    // `{"id":null,"type":null,"index":i,"function":{"name":null,"arguments":"…"}}`. The openai
+    // clients skip the nulls when they fold deltas; the spec types these fields as non-null strings.
+    "choices.*.delta.tool_calls.*.id",
+    "choices.*.delta.tool_calls.*.type",
+    "choices.*.delta.tool_calls.*.function.name",
+  ],
   CreateCompletionResponse: ["system_fingerprint", "usage.prompt_tokens_details"],
   CreateEmbeddingResponse: [],
   ListModelsResponse: [],
