@@ -36,7 +36,7 @@ export interface OwnJournal {
    * it any more). Lets an import run asynchronously while new rows go to the new file.
    */
   seal(): Segment;
-  /** Deletes a sealed segment once its rows are in the ledger. */
+  /** Deletes a sealed segment (its descriptor is already closed) once its rows are in the ledger. */
   drop(segment: Segment): void;
   /** Releases the lock and removes every file; only when every row is in the ledger. */
   remove(): void;
@@ -76,36 +76,34 @@ export function createOwnJournal(dataDir: string, fsync: boolean): OwnJournal {
     if (fsync) fsyncFolder(folder);
     return { path, fd };
   };
-  const segments = new Set<Segment>();
   let current = open();
-  segments.add(current);
-  const closeAll = () => {
-    for (const seg of segments) closeSync(seg.fd);
-  };
+  // Sealed segments are closed at once (nothing is appended to them): a long database
+  // outage piles up files waiting for import, not open descriptors.
+  const sealed = new Set<string>();
   return {
     lockPath,
     get current() {
       return current;
     },
     seal() {
-      const sealed = current;
+      const done = current;
       current = open();
-      segments.add(current);
-      return sealed;
+      closeSync(done.fd);
+      sealed.add(done.path);
+      return done;
     },
     drop(segment) {
-      closeSync(segment.fd);
       rmSync(segment.path, { force: true });
-      segments.delete(segment);
+      sealed.delete(segment.path);
     },
     remove() {
-      closeAll();
-      for (const seg of segments) rmSync(seg.path, { force: true });
+      closeSync(current.fd);
+      for (const path of [...sealed, current.path]) rmSync(path, { force: true });
       lock.close();
       rmSync(lockPath, { force: true });
     },
     abandon() {
-      closeAll();
+      closeSync(current.fd);
       lock.close();
     },
   };

@@ -99,6 +99,32 @@ describe("usage journal", () => {
     await store.close();
   });
 
+  it("keeps rows through a database outage (on disk, no descriptor per waiting batch) and imports them after", async () => {
+    const dir = tempDir();
+    const store = await openStore({ dataDir: dir });
+    let down = true;
+    const flaky = {
+      ...store.usage,
+      async recordMany(rows: readonly UsageRow[]) {
+        if (down) throw new Error("connection refused");
+        await store.usage.recordMany(rows);
+      },
+    };
+    const journal = await UsageJournal.open(flaky, { dataDir: dir, flushIntervalMs: 60_000, maxPending: 5 });
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const before = fds();
+    for (let i = 0; i < 200; i++) void journal.record(usageRow({ requestId: `outage_${i}` }));
+    await journal.flush();
+    expect(fds() - before).toBeLessThanOrEqual(2);
+    expect(ledgerIds(dir).size).toBe(0);
+    down = false;
+    await journal.flush();
+    expect(ledgerIds(dir).size).toBe(200);
+    expect(readdirSync(join(dir, JOURNAL_FOLDER)).filter((f) => f.endsWith(".journal"))).toHaveLength(1);
+    await journal.close();
+    await store.close();
+  });
+
   it("never replays (nor deletes) the journal of a process that is alive", async () => {
     const dir = tempDir();
     const store = await openStore({ dataDir: dir });
