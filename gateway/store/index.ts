@@ -7,7 +7,7 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { KeyRepository } from "./keys.ts";
-import { openPostgres, redactedUrl } from "./postgres/database.ts";
+import { openPostgres, queryOn, redactedUrl } from "./postgres/database.ts";
 import { listenForKeyChanges } from "./postgres/keyNotifications.ts";
 import { createPostgresKeyRepository } from "./postgres/postgresKeys.ts";
 import { createPostgresUsageLedger } from "./postgres/postgresUsage.ts";
@@ -87,13 +87,13 @@ async function openPostgresStore(url: string, log?: Logger): Promise<Store> {
   let closed = false;
   return {
     dialect: "postgres",
-    keys: createPostgresKeyRepository(pool),
-    usage: createPostgresUsageLedger(pool),
+    keys: createPostgresKeyRepository(queryOn(pool)),
+    usage: createPostgresUsageLedger(queryOn(pool)),
     location: redactedUrl(url),
     migrationsApplied: applied,
     onKeyChange: (listener) => notifications.subscribe(listener),
     async ping() {
-      await pool.query("SELECT 1 FROM schema_migrations LIMIT 1");
+      await queryOn(pool)("SELECT 1 FROM schema_migrations LIMIT 1");
     },
     async close() {
       if (closed) return;

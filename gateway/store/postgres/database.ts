@@ -4,6 +4,7 @@
  * exactly once (the others wait on the lock, then find it recorded).
  */
 import pg from "pg";
+import { StoreUnavailable } from "../errors.ts";
 import { assertSchemaKnown, type Migration } from "../migrations.ts";
 import { postgresMigrations } from "./migrations.ts";
 
@@ -99,4 +100,38 @@ export async function runMigrations(
   } finally {
     client.release();
   }
+}
+
+/** One query on the pool; the repositories see nothing else of pg. */
+export type Query = <R extends pg.QueryResultRow>(
+  sql: string,
+  params?: unknown[],
+) => Promise<pg.QueryResult<R>>;
+
+/** Connection-level failures: socket errors, SQLSTATE class 08, and the server shutting down (57P0x). */
+function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (typeof e?.code === "string") {
+    if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|EPIPE)$/.test(e.code)) return true;
+    if (/^08|^57P0[1-3]$/.test(e.code)) return true;
+  }
+  return /Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end/.test(
+    e?.message ?? "",
+  );
+}
+
+/** Runs queries on the pool; a database that cannot be reached becomes StoreUnavailable (a 503, not a 500). */
+export function queryOn(pool: pg.Pool): Query {
+  return async <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => {
+    try {
+      return await pool.query<R>(sql, params);
+    } catch (err) {
+      if (!isUnavailable(err)) throw err;
+      throw new StoreUnavailable(
+        "store_unavailable",
+        null,
+        `The gateway's database cannot be reached right now (${(err as Error).message}); retry shortly.`,
+      );
+    }
+  };
 }

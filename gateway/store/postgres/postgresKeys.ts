@@ -3,7 +3,7 @@
  * rotate) calls pg_notify in the same statement, so the notice reaches every gateway
  * LISTENing on the database exactly when the change commits (keyNotifications.ts).
  */
-import type pg from "pg";
+
 import {
   displayPrefix,
   hashSecret,
@@ -22,6 +22,7 @@ import {
   validateName,
   validateTier,
 } from "../keys.ts";
+import type { Query } from "./database.ts";
 
 /** The channel key changes are published on; the payload is the key id. */
 export const KEY_CHANNEL = "gonka_key_changed";
@@ -58,9 +59,9 @@ function toRecord(row: KeyRow): KeyRecord {
   };
 }
 
-export function createPostgresKeyRepository(pool: pg.Pool, now: () => number = Date.now): KeyRepository {
+export function createPostgresKeyRepository(query: Query, now: () => number = Date.now): KeyRepository {
   async function one(sql: string, params: unknown[]): Promise<KeyRecord | undefined> {
-    const { rows } = await pool.query<KeyRow>(sql, params);
+    const { rows } = await query<KeyRow>(sql, params);
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
@@ -105,11 +106,10 @@ export function createPostgresKeyRepository(pool: pg.Pool, now: () => number = D
 
     async list(filter: { status?: KeyStatus } = {}): Promise<KeyRecord[]> {
       const { rows } = filter.status
-        ? await pool.query<KeyRow>(
-            `SELECT ${COLUMNS} FROM api_keys WHERE status = $1 ORDER BY created_at, seq`,
-            [filter.status],
-          )
-        : await pool.query<KeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, seq`);
+        ? await query<KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE status = $1 ORDER BY created_at, seq`, [
+            filter.status,
+          ])
+        : await query<KeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, seq`);
       return rows.map(toRecord);
     },
 

@@ -3,7 +3,7 @@
  * (unnest), so importing a journal batch costs one round trip whatever its size; ON
  * CONFLICT (request_id) DO NOTHING makes a replayed row a no-op.
  */
-import type pg from "pg";
+
 import {
   summarize,
   type UsageFact,
@@ -12,6 +12,7 @@ import {
   type UsageRow,
   type UsageSummaryRow,
 } from "../usage.ts";
+import type { Query } from "./database.ts";
 
 interface FactRow {
   id: number;
@@ -93,14 +94,14 @@ function toFact(row: FactRow): UsageFact {
   };
 }
 
-export function createPostgresUsageLedger(pool: pg.Pool): UsageLedger {
+export function createPostgresUsageLedger(run: Query): UsageLedger {
   async function recordMany(rows: readonly UsageRow[]): Promise<void> {
     if (rows.length === 0) return;
     // The same request id twice in one statement would make ON CONFLICT fail ("cannot affect
     // row a second time"); the first occurrence wins, as it does across statements.
     const seen = new Set<string>();
     const unique = rows.filter((r) => !seen.has(r.requestId) && seen.add(r.requestId));
-    await pool.query(
+    await run(
       INSERT_SQL,
       INSERT_COLUMNS.map(([, , get]) => unique.map(get)),
     );
@@ -124,7 +125,7 @@ export function createPostgresUsageLedger(pool: pg.Pool): UsageLedger {
       let after = 0;
       for (;;) {
         const conditions = [...where, `id > $${params.length + 1}`];
-        const { rows } = await pool.query<FactRow>(
+        const { rows } = await run<FactRow>(
           `SELECT ${FACT_COLUMNS} FROM usage_rows WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT ${PAGE}`,
           [...params, after],
         );
@@ -136,7 +137,7 @@ export function createPostgresUsageLedger(pool: pg.Pool): UsageLedger {
     },
 
     async count(): Promise<number> {
-      const { rows } = await pool.query<{ n: number }>("SELECT count(*) AS n FROM usage_rows");
+      const { rows } = await run<{ n: number }>("SELECT count(*) AS n FROM usage_rows");
       return rows[0]?.n ?? 0;
     },
   };
