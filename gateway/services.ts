@@ -86,6 +86,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
     {
       store: store.location,
       dialect: store.dialect,
+      migrationsApplied: store.migrationsApplied,
       redis: env.redisUrl ? redactUrl(env.redisUrl) : null,
       admin: Boolean(env.adminKey),
     },
