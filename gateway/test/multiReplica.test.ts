@@ -92,26 +92,37 @@ describe("two gateway replicas on one Postgres and one Redis", () => {
     expect(await status(a, secret)).toBe(200);
   });
 
+  /**
+   * Asks B (auth only: `/v1/models`, no backend) back to back until it refuses `secret`.
+   * Returns when, after `since`, the last request B still accepted had been sent: B
+   * accepting a request sent later than `since + 100 ms` means the change took longer to
+   * arrive. (Measured from when requests are sent, not answered, so a loaded machine's
+   * slow responses do not count against the propagation.)
+   */
+  async function lastAcceptedAfter(gw: SpawnedGateway, secret: string, since: number): Promise<number> {
+    let lastAccepted = since;
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      const sentAt = Date.now();
+      const res = await fetch(`${gw.url}/v1/models`, { headers: bearer(secret) });
+      await res.text();
+      if (res.status === 401) return lastAccepted - since;
+      expect(res.status).toBe(200);
+      lastAccepted = sentAt;
+    }
+    throw new Error("B still accepts the key 5 s after the change");
+  }
+
   it("a key revoked on A is refused on B within 100 ms (B had it cached), and rotate likewise", async () => {
     const revokedKey = await fx.createKey(a, { name: "to-revoke", tier: "bulk" });
-    expect(await status(b, revokedKey.secret)).toBe(200); // now in B's cache
+    expect(await status(b, revokedKey.secret)).toBe(200); // now in B's cache (1 s TTL)
     await admin(a, "POST", `/admin/keys/${revokedKey.id}/revoke`);
-    const revokedAt = Date.now();
-    await until(async () => (await status(b, revokedKey.secret)) === 401, "B refuses the revoked key", {
-      timeoutMs: 5_000,
-      intervalMs: 1,
-    });
-    expect(Date.now() - revokedAt).toBeLessThan(100);
+    expect(await lastAcceptedAfter(b, revokedKey.secret, Date.now())).toBeLessThan(100);
 
     const rotatedKey = await fx.createKey(a, { name: "to-rotate", tier: "bulk" });
     expect(await status(b, rotatedKey.secret)).toBe(200);
     const rotated = await admin(a, "POST", `/admin/keys/${rotatedKey.id}/rotate`);
-    const rotatedAt = Date.now();
-    await until(async () => (await status(b, rotatedKey.secret)) === 401, "B refuses the old secret", {
-      timeoutMs: 5_000,
-      intervalMs: 1,
-    });
-    expect(Date.now() - rotatedAt).toBeLessThan(100);
+    expect(await lastAcceptedAfter(b, rotatedKey.secret, Date.now())).toBeLessThan(100);
     expect(await status(b, rotated["secret"] as string)).toBe(200);
   });
 
