@@ -2,6 +2,7 @@
  * A real PostgreSQL server for tests and benchmarks: `initdb` in a temporary folder, the
  * server on a free 127.0.0.1 port (its Unix socket inside that folder), stopped by stop(),
  * on this process's exit, and by the kernel when this process dies (parent-death signal).
+ * A folder left behind by a killed test run is removed by a later start (after 10 min).
  *
  * Binaries come from Debian's `postgresql` package (`/usr/lib/postgresql/<major>/bin`), or
  * `PG_BINDIR`, or `initdb` on PATH. PostgreSQL refuses to run as root, and CI runs as root:
@@ -9,7 +10,7 @@
  * (through setpriv), and the temporary folder is made theirs.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -20,6 +21,8 @@ export const POSTGRES_INSTALL_HINT =
   "`apt-get install postgresql` (Debian/Ubuntu), or set PG_BINDIR to the folder holding them";
 
 export interface PostgresServer {
+  /** The temporary folder (data directory and socket), removed by stop(). */
+  readonly dir: string;
   /** `postgres://postgres@127.0.0.1:<port>/postgres` (trust authentication, loopback only). */
   readonly url: string;
   readonly port: number;
@@ -116,11 +119,43 @@ async function canConnect(url: string): Promise<boolean> {
   }
 }
 
+const FOLDER_PREFIX = "gonka-pg-";
+
+/**
+ * Removes folders left by servers whose test process was killed (the server died with it,
+ * but nobody was left to delete ~40 MB): older than ten minutes, with no live postmaster.
+ */
+function sweepStaleFolders(): void {
+  const tmp = os.tmpdir();
+  for (const name of readdirSync(tmp)) {
+    if (!name.startsWith(FOLDER_PREFIX)) continue;
+    const dir = path.join(tmp, name);
+    try {
+      if (Date.now() - statSync(dir).mtimeMs < 10 * 60_000) continue;
+      const pid = Number(readFileSync(path.join(dir, "data", "postmaster.pid"), "utf8").split("\n")[0]);
+      if (pid > 0 && isAlive(pid)) continue;
+    } catch {
+      // No pid file: the server is not running there.
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 export async function startPostgresServer(opts: PostgresServerOptions = {}): Promise<PostgresServer> {
+  sweepStaleFolders();
   const binDir = opts.binDir ?? findPostgresBinDir();
   if (!binDir || !existsSync(path.join(binDir, "initdb"))) throw new Error(POSTGRES_INSTALL_HINT);
   const user = runAs();
-  const dir = mkdtempSync(path.join(os.tmpdir(), "gonka-pg-"));
+  const dir = mkdtempSync(path.join(os.tmpdir(), FOLDER_PREFIX));
   if (user) chownSync(dir, user.uid, user.gid);
   const data = path.join(dir, "data");
   const env = { ...process.env, LC_ALL: "C", LANG: "C" };
@@ -181,6 +216,7 @@ export async function startPostgresServer(opts: PostgresServerOptions = {}): Pro
   let databases = 0;
   let stopped = false;
   return {
+    dir,
     url,
     port,
     async createDatabase(name = `test_${process.pid}_${++databases}`) {
