@@ -37,7 +37,7 @@ export interface GatewayOptions {
   /** Mounts extra routes (the admin API) on the operational listener's router. */
   readonly mount?: (router: Router<GatewayState>) => void;
   /** Why the gateway's own dependencies cannot serve (the store); empty when they can. */
-  readonly notReady?: () => string[];
+  readonly notReady?: () => string[] | Promise<string[]>;
   /** Start periodic health probes (tests may drive probes by hand). */
   readonly probe?: boolean;
   /**
@@ -83,7 +83,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         metrics.observe(o);
       }
     : metrics.observe;
-  const notReady = () => [...(shuttingDown ? ["draining"] : []), ...(options.notReady?.() ?? [])];
+  const notReady = async () => [
+    ...(shuttingDown ? ["draining"] : []),
+    ...((await options.notReady?.()) ?? []),
+  ];
 
   // The API listener: what the Ingress exposes. Every /v1 route authenticates first.
   const api = new Router<GatewayState>();

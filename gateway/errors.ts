@@ -4,7 +4,7 @@
  * mapper turns it into OpenAI's error object.
  */
 
-import { InvalidInput, NotFound } from "./store/errors.ts";
+import { InvalidInput, NotFound, StoreUnavailable } from "./store/errors.ts";
 
 export type OpenAIErrorType =
   | "invalid_request_error"
@@ -166,5 +166,15 @@ export function toGatewayError(err: unknown): GatewayError {
     });
   }
   if (err instanceof InvalidInput) return errors.invalidRequest(err.message, err.param, err.code);
+  if (err instanceof StoreUnavailable) {
+    return new GatewayError({
+      status: 503,
+      type: "service_unavailable",
+      code: err.code,
+      message: err.message,
+      headers: { "retry-after": "1" },
+      cause: err,
+    });
+  }
   return errors.internal(err);
 }

@@ -9,7 +9,8 @@ const USAGE = `usage: node gateway/main.ts --config <gateway.json|yaml>
 Environment:
   GONKA_PORT, GONKA_HOST, GONKA_LOG_LEVEL   override the file
   GONKA_OPS_PORT, GONKA_OPS_HOST            the operational listener (metrics, health, info, admin)
-  GONKA_DATA_DIR                            folder of the SQLite store (default .gonka)
+  GONKA_DATA_DIR                            folder of the SQLite store and usage journals (default .gonka)
+  GONKA_DATABASE_URL                        postgres://… : keys and usage in Postgres (shared by replicas)
   GONKA_ADMIN_KEY                           enables the /admin API (bearer token)
   GONKA_ENGINE_API_KEY                      sent as Bearer to the engines (their --api-key)
   REDIS_URL                                 shares rate limits between gateway processes`;
@@ -42,7 +43,16 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  const services = await startServices(config, serviceEnv(process.env), log);
+  let services: Awaited<ReturnType<typeof startServices>>;
+  try {
+    services = await startServices(config, serviceEnv(process.env), log);
+  } catch (err) {
+    // A schema newer than this gateway (SchemaTooNew), an unreachable database: say why, once.
+    log.fatal({ err }, `cannot open the store: ${(err as Error).message}`);
+    flushLogs(log);
+    console.error(`gateway: cannot open the store: ${(err as Error).message}`);
+    process.exit(1);
+  }
   const gateway: Gateway = createGateway({
     config,
     log,

@@ -15,8 +15,10 @@ import { createKeyCache, type KeyCache, openStore, type Store } from "./store/in
 
 /** What the gateway process needs besides its config, read from the environment. */
 export interface ServiceEnv {
-  /** GONKA_DATA_DIR: folder of the SQLite file (default `.gonka`). */
+  /** GONKA_DATA_DIR: folder of the SQLite file and the usage journals (default `.gonka`). */
   dataDir: string;
+  /** GONKA_DATABASE_URL: `postgres://…` (wins over the config's `database.url`); SQLite without either. */
+  databaseUrl: string | undefined;
   /** REDIS_URL: shared rate-limit counters; in-process counters without it. */
   redisUrl: string | undefined;
   /** GONKA_ADMIN_KEY: enables `/admin`; without it the admin API is not mounted. */
@@ -28,6 +30,7 @@ export interface ServiceEnv {
 export function serviceEnv(env: NodeJS.ProcessEnv): ServiceEnv {
   return {
     dataDir: resolve(env["GONKA_DATA_DIR"] || ".gonka"),
+    databaseUrl: env["GONKA_DATABASE_URL"] || undefined,
     redisUrl: env["REDIS_URL"] || undefined,
     adminKey: env["GONKA_ADMIN_KEY"] || undefined,
     engineApiKey: env["GONKA_ENGINE_API_KEY"] || undefined,
@@ -49,12 +52,23 @@ export interface Services {
 /** Opens the store, connects Redis (if configured) and builds the request-path steps over them. */
 export async function startServices(config: GatewayConfig, env: ServiceEnv, log: Logger): Promise<Services> {
   const fsync = config.metering.fsync === "row";
-  const sqlite = openStore({ dataDir: env.dataDir, ...(fsync ? { synchronous: "FULL" } : {}) });
+  const databaseUrl = env.databaseUrl ?? config.database.url;
+  // Migrations run here, under a lock; a schema newer than this gateway knows stops it (SchemaTooNew).
+  const db = await openStore({
+    dataDir: env.dataDir,
+    databaseUrl,
+    log,
+    ...(fsync ? { synchronous: "FULL" } : {}),
+  });
   // Usage rows go through this process's write-ahead journal: on disk before the response
   // ends, imported in batches; journals of dead processes sharing the folder are replayed.
-  const usage = new UsageJournal(sqlite.usage, { dataDir: env.dataDir, fsync }, log);
-  const store: Store = { ...sqlite, usage };
+  const usage = await UsageJournal.open(db.usage, { dataDir: env.dataDir, fsync }, log);
+  const store: Store = { ...db, usage };
   const keyCache = createKeyCache(store.keys);
+  // Key changes made anywhere (every replica, with Postgres) drop the cached entry at once.
+  const unsubscribe = store.onKeyChange((keyId) =>
+    keyId === null ? keyCache.clear() : keyCache.invalidate(keyId),
+  );
   let redis: Redis | undefined;
   if (env.redisUrl) {
     redis = createRedisClient(env.redisUrl, { logger: log });
@@ -71,6 +85,8 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
   log.info(
     {
       store: store.location,
+      dialect: store.dialect,
+      migrationsApplied: store.migrationsApplied,
       redis: env.redisUrl ? redactUrl(env.redisUrl) : null,
       admin: Boolean(env.adminKey),
     },
@@ -87,9 +103,9 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
         admit: admission(limits, config.tiers, log),
         onOutcome: usageRecorder(store.usage, log),
         engineApiKey: env.engineApiKey,
-        notReady: () => {
+        notReady: async () => {
           try {
-            store.ping();
+            await store.ping();
             return [];
           } catch (err) {
             return [`store unreachable: ${(err as Error).message}`];
@@ -114,8 +130,9 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
     async close() {
       await limits.close();
       redis?.disconnect();
-      usage.close();
-      sqlite.close();
+      unsubscribe();
+      await usage.close();
+      await db.close();
     },
   };
 }

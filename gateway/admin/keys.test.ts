@@ -94,7 +94,7 @@ describe("key lifecycle", () => {
     });
     expect(Math.abs(key.created_at - Date.now() / 1000)).toBeLessThan(5);
     // The auth path sees the key through the cache.
-    expect(fx.keyCache.lookup(secret)?.tier).toBe("free");
+    expect((await fx.keyCache.lookup(secret))?.tier).toBe("free");
 
     const list = await fx.call("GET", "/admin/keys");
     expect(list.json.object).toBe("list");
@@ -120,7 +120,7 @@ describe("key lifecycle", () => {
     });
     expect(fx.invalidate).toHaveBeenCalledWith(key.id);
     // The cache's TTL is a minute: only the invalidation can make the new tier visible now.
-    expect(fx.keyCache.lookup(secret)?.tier).toBe("enterprise");
+    expect((await fx.keyCache.lookup(secret))?.tier).toBe("enterprise");
 
     fx.invalidate.mockClear();
     const rotated = await fx.call("POST", `/admin/keys/${key.id}/rotate`);
@@ -130,14 +130,14 @@ describe("key lifecycle", () => {
     expect(rotated.json.key.id).toBe(key.id);
     expect(rotated.json.key.prefix).toBe(rotated.json.secret.slice(0, 8));
     expect(fx.invalidate).toHaveBeenCalledWith(key.id);
-    expect(fx.keyCache.lookup(secret)).toBeUndefined();
-    expect(fx.keyCache.lookup(rotated.json.secret)?.id).toBe(key.id);
+    expect(await fx.keyCache.lookup(secret)).toBeUndefined();
+    expect((await fx.keyCache.lookup(rotated.json.secret))?.id).toBe(key.id);
 
     fx.invalidate.mockClear();
     const revoked = await fx.call("POST", `/admin/keys/${key.id}/revoke`);
     expect(revoked.json).toMatchObject({ id: key.id, status: "revoked", revoked_at: expect.any(Number) });
     expect(fx.invalidate).toHaveBeenCalledWith(key.id);
-    expect(fx.keyCache.lookup(rotated.json.secret)?.status).toBe("revoked");
+    expect((await fx.keyCache.lookup(rotated.json.secret))?.status).toBe("revoked");
     // Revoked keys cannot be rotated back to life.
     expectError(await fx.call("POST", `/admin/keys/${key.id}/rotate`), 400, "key_revoked");
 
@@ -174,7 +174,7 @@ describe("key lifecycle", () => {
   });
 
   it("reports keys past their expiry as expired and filters on it", async () => {
-    const issued = fx.store.keys.create({ name: "old", tier: "free", expiresAt: Date.now() - 1_000 });
+    const issued = await fx.store.keys.create({ name: "old", tier: "free", expiresAt: Date.now() - 1_000 });
     const got = await fx.call("GET", `/admin/keys/${issued.key.id}`);
     expect(got.json.status).toBe("expired");
     const expired = await fx.call("GET", "/admin/keys?status=expired");

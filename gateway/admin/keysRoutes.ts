@@ -89,17 +89,17 @@ export function mountKeyRoutes(
 ): void {
   const { store, keyCache, tiers, modelNames, audit } = deps;
 
-  function mustGet(id: string) {
-    const key = store.keys.get(id);
+  async function mustGet(id: string) {
+    const key = await store.keys.get(id);
     if (!key) throw keyNotFound(id);
     return key;
   }
 
-  router.post("/admin/keys", guard, body, (ctx) => {
+  router.post("/admin/keys", guard, body, async (ctx) => {
     const input = parseOr400(createBody, ctx.state.body, "invalid_key_field", HELP, "field");
     checkTier(tiers, input.tier);
     checkModels(modelNames, input.models);
-    const issued = store.keys.create({
+    const issued = await store.keys.create({
       name: input.name,
       tier: input.tier,
       models: input.models ?? null,
@@ -110,22 +110,22 @@ export function mountKeyRoutes(
     ctx.status = 201;
   });
 
-  router.get("/admin/keys", guard, (ctx) => {
+  router.get("/admin/keys", guard, async (ctx) => {
     const { status } = parseOr400(listQuery, { ...ctx.query }, "invalid_key_query", LIST_HELP, "parameter");
     const now = Date.now();
     // The store knows active/revoked; "expired" is derived from expires_at, so filter after mapping.
-    const stored = store.keys.list(
+    const stored = await store.keys.list(
       status === "revoked" ? { status: "revoked" } : status ? { status: "active" } : {},
     );
     const data = stored.map((k) => keyObject(k, now)).filter((k) => !status || k.status === status);
     ctx.body = { object: "list", data };
   });
 
-  router.get("/admin/keys/:id", guard, (ctx) => {
-    ctx.body = keyObject(mustGet(ctx.params["id"]!));
+  router.get("/admin/keys/:id", guard, async (ctx) => {
+    ctx.body = keyObject(await mustGet(ctx.params["id"]!));
   });
 
-  router.patch("/admin/keys/:id", guard, body, (ctx) => {
+  router.patch("/admin/keys/:id", guard, body, async (ctx) => {
     const id = ctx.params["id"]!;
     const input = parseOr400(updateBody, ctx.state.body, "invalid_key_field", HELP, "field");
     if (Object.keys(input).length === 0) {
@@ -137,7 +137,7 @@ export function mountKeyRoutes(
     }
     if (input.tier !== undefined) checkTier(tiers, input.tier);
     checkModels(modelNames, input.models);
-    const updated = store.keys.update(id, {
+    const updated = await store.keys.update(id, {
       ...(input.name === undefined ? {} : { name: input.name }),
       ...(input.tier === undefined ? {} : { tier: input.tier }),
       ...(input.models === undefined ? {} : { models: input.models }),
@@ -148,18 +148,18 @@ export function mountKeyRoutes(
     ctx.body = keyObject(updated);
   });
 
-  router.post("/admin/keys/:id/rotate", guard, (ctx) => {
+  router.post("/admin/keys/:id/rotate", guard, async (ctx) => {
     const id = ctx.params["id"]!;
-    const issued = store.keys.rotate(id);
+    const issued = await store.keys.rotate(id);
     keyCache.invalidate(id);
     audit("key rotated", { keyId: id, prefix: issued.key.prefix });
     ctx.body = { key: keyObject(issued.key), secret: issued.secret };
   });
 
   // Idempotent; the store throws the 404 for an unknown id.
-  const revoke: RouterMiddleware<GatewayState> = (ctx) => {
+  const revoke: RouterMiddleware<GatewayState> = async (ctx) => {
     const id = ctx.params["id"]!;
-    const revoked = store.keys.revoke(id);
+    const revoked = await store.keys.revoke(id);
     keyCache.invalidate(id);
     audit("key revoked", { keyId: id });
     ctx.body = keyObject(revoked);

@@ -34,7 +34,7 @@ export interface Reply {
 
 export async function startAdminFixture(): Promise<AdminFixture> {
   const data = tempDataDir();
-  const store = openStore({ dataDir: data.dir });
+  const store = await openStore({ dataDir: data.dir });
   const keyCache = createKeyCache(store.keys, { ttlMs: 60_000 });
   const invalidate = vi.fn((keyId: string) => keyCache.invalidate(keyId));
   const config = parseConfig(
@@ -84,7 +84,7 @@ export async function startAdminFixture(): Promise<AdminFixture> {
     },
     async close() {
       await gateway!.shutdown(500);
-      store.close();
+      await store.close();
       data.remove();
     },
   };

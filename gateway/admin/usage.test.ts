@@ -13,7 +13,7 @@ beforeAll(async () => {
   fx = await startAdminFixture();
   // Session s1 on kimi: 100 requests, latency 1..100 ms, ttft 1..100 ms on the even ones only.
   for (let i = 1; i <= 100; i++) {
-    fx.store.usage.record(
+    await fx.store.usage.record(
       usageRow({
         ts: T0 + (i % 2) * HOUR,
         keyId: "key_a",
@@ -32,7 +32,7 @@ beforeAll(async () => {
   }
   // Session s2 on qwen for another key, next day.
   for (const latencyMs of [300, 100, 200]) {
-    fx.store.usage.record(
+    await fx.store.usage.record(
       usageRow({
         ts: T0 + 24 * HOUR,
         keyId: "key_b",
@@ -49,7 +49,7 @@ beforeAll(async () => {
     );
   }
   // No healthy replica: routed and admitted, never reached a backend, no tokens.
-  fx.store.usage.record(
+  await fx.store.usage.record(
     usageRow({
       ts: T0,
       keyId: "key_c",

@@ -91,9 +91,9 @@ export function mountUsageRoutes(
   guard: Middleware<GatewayState>,
   store: Store,
 ): void {
-  router.get("/admin/usage", guard, (ctx) => {
+  router.get("/admin/usage", guard, async (ctx) => {
     const query = parseUsageQuery({ ...ctx.query });
-    const rows = store.usage.summary(query);
+    const rows = await store.usage.summary(query);
     ctx.body = {
       object: "list",
       group_by: query.groupBy,

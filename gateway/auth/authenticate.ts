@@ -28,7 +28,7 @@ export function authenticate(keys: KeyCache, tierNames: ReadonlySet<string>): Mi
         "You didn't provide an API key. Send it as 'Authorization: Bearer gk-…' (or an 'api-key' header).",
       );
     }
-    const key = keys.lookup(secret);
+    const key = await keys.lookup(secret);
     if (!key) throw errors.invalidApiKey(`Incorrect API key provided: ${masked(secret)}.`);
     const state = keyState(key);
     if (state !== "active") throw errors.invalidApiKey(`The API key ${key.prefix}… has been ${state}.`);

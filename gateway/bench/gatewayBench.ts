@@ -1,8 +1,10 @@
 /**
- * Gateway benchmark (`npm run bench:gateway`). The same simulator is reached four
+ * Gateway benchmark (`npm run bench:gateway`). The same simulator is reached five
  * ways in one run — directly, through a bare Node proxy (the floor any Node gateway
  * pays), through the gateway's core path, and through the gateway with keys, Redis
- * rate limits and metering on — so the ratios mean something on any machine.
+ * rate limits and metering on, over SQLite and over Postgres — so the ratios mean
+ * something on any machine. The Postgres row's CPU is the gateway process's only (the
+ * database server's own work is not counted, as a managed database's would not be).
  *
  *   --seconds N    duration of each measurement (default 3)
  *   --rounds N     measurements per cell, interleaved; the median is kept (default 3)
@@ -17,6 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type ManagedChild, parseLogLine, spawnNode } from "../../harness/childProcess.ts";
+import { startPostgresServer } from "../../harness/postgresServer.ts";
 import { startRedisServer } from "../../harness/redisServer.ts";
 import { spawnGateway } from "../../harness/spawnGateway.ts";
 import { spawnSimulator } from "../../sim/spawn.ts";
@@ -122,12 +125,30 @@ async function main() {
       onLogLine: () => {},
     });
     children.unshift(full);
-    const created = await fetch(`${full.opsUrl}/admin/keys`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "bench", tier: "bench" }),
+    const postgres = await startPostgresServer();
+    children.push(postgres);
+    const onPostgres = await spawnGateway({
+      configPath,
+      env: {
+        GONKA_DATA_DIR: join(dir, "data-pg"),
+        GONKA_DATABASE_URL: await postgres.createDatabase("bench"),
+        GONKA_ADMIN_KEY: adminKey,
+        REDIS_URL: redis.url,
+      },
+      nodeArgs: profile,
+      onLogLine: () => {},
     });
-    const { secret } = (await created.json()) as { secret: string };
+    children.unshift(onPostgres);
+    const issue = async (opsUrl: string) => {
+      const created = await fetch(`${opsUrl}/admin/keys`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "bench", tier: "bench" }),
+      });
+      return ((await created.json()) as { secret: string }).secret;
+    };
+    const secret = await issue(full.opsUrl);
+    const pgSecret = await issue(onPostgres.opsUrl);
     const gateways = (directUrl: string, bareProxy: ManagedChild & { readyValue: string }): Target[] => [
       { name: "direct", url: directUrl, proc: null },
       { name: "bare proxy", url: bareProxy.readyValue, proc: bareProxy },
@@ -137,6 +158,12 @@ async function main() {
         url: full.url,
         proc: full,
         headers: { authorization: `Bearer ${secret}` },
+      },
+      {
+        name: "gateway, all features, Postgres",
+        url: onPostgres.url,
+        proc: onPostgres,
+        headers: { authorization: `Bearer ${pgSecret}` },
       },
     ];
     const fastTargets = gateways(fastSim.url, bareFast);
@@ -240,7 +267,7 @@ function report(sat: Row[], at500: Row[], streamSat: Row[], streamRate: Row[]) {
   });
   const check = (label: string, value: number, target: number, unit: string) =>
     console.log(
-      `  ${label.padEnd(44)} ${value.toFixed(2)}${unit} (target ≤ ${target}${unit})  ${value <= target ? "met" : "NOT met"}`,
+      `  ${label.padEnd(54)} ${value.toFixed(2)}${unit} (target ≤ ${target}${unit})  ${value <= target ? "met" : "NOT met"}`,
     );
   console.log("\nTargets, against the bare proxy in this run");
   // Saturated, a bare proxy amortises syscalls over many requests per loop turn while the
@@ -249,11 +276,19 @@ function report(sat: Row[], at500: Row[], streamSat: Row[], streamRate: Row[]) {
   check("core: CPU per request @500/s", at500[2]!.cpuUs! / at500[1]!.cpuUs!, 1.5, "×");
   check("all features: CPU per request, saturated", sat[3]!.cpuUs! / sat[1]!.cpuUs!, 1.8, "×");
   check("all features: CPU per request @500/s", at500[3]!.cpuUs! / at500[1]!.cpuUs!, 1.8, "×");
+  check("all features on Postgres: CPU per request, saturated", sat[4]!.cpuUs! / sat[1]!.cpuUs!, 1.8, "×");
+  check("all features on Postgres: CPU per request @500/s", at500[4]!.cpuUs! / at500[1]!.cpuUs!, 1.8, "×");
   check("core: CPU per stream chunk", streamSat[2]!.cpuUs! / streamSat[1]!.cpuUs!, 1.5, "×");
   check("core: added p50 @500/s over bare", (at500[2]!.addedP50 ?? 0) - (at500[1]!.addedP50 ?? 0), 1, " ms");
   check(
     "all features: added p50 @500/s over bare",
     (at500[3]!.addedP50 ?? 0) - (at500[1]!.addedP50 ?? 0),
+    1,
+    " ms",
+  );
+  check(
+    "all features on Postgres: added p50 @500/s",
+    (at500[4]!.addedP50 ?? 0) - (at500[1]!.addedP50 ?? 0),
     1,
     " ms",
   );

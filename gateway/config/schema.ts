@@ -144,6 +144,16 @@ export const gatewayConfigSchema = z
         fsync: z.enum(["off", "row"]).default("off"),
       })
       .prefault({}),
+    database: z
+      .object({
+        /**
+         * `postgres://…`: keys and usage in Postgres, shared by every gateway replica. Unset:
+         * the embedded SQLite file in GONKA_DATA_DIR (one host). GONKA_DATABASE_URL wins
+         * over this field (deployments pass the URL as a secret in that variable).
+         */
+        url: z.string().optional(),
+      })
+      .prefault({}),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((config, ctx) => {

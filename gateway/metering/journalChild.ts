@@ -8,10 +8,10 @@ import { usageRow } from "../store/testing.ts";
 import { UsageJournal } from "./usageJournal.ts";
 
 const dataDir = process.argv[2]!;
-const store = openStore({ dataDir });
+const store = await openStore({ dataDir });
 // A long interval: rows move into SQLite only when maxPending are waiting, so a kill finds
 // some imported and some only in the journal.
-const journal = new UsageJournal(store.usage, {
+const journal = await UsageJournal.open(store.usage, {
   dataDir,
   flushIntervalMs: 60_000,
   maxPending: Number(process.argv[3] ?? 37),
@@ -20,7 +20,7 @@ let n = 0;
 const tick = () => {
   for (let i = 0; i < 10; i++) {
     const id = `req_${process.pid}_${n++}`;
-    journal.record(usageRow({ requestId: id }));
+    void journal.record(usageRow({ requestId: id }));
     process.stdout.write(`${id}\n`);
   }
   setImmediate(tick);

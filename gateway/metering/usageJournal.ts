@@ -1,4 +1,4 @@
-import { fdatasyncSync, ftruncateSync, writeSync } from "node:fs";
+import { fdatasyncSync, writeSync } from "node:fs";
 import type { Logger } from "pino";
 import type { UsageLedger, UsageQuery, UsageRow, UsageSummaryRow } from "../store/index.ts";
 import {
@@ -6,6 +6,7 @@ import {
   type OwnJournal,
   replayDeadJournals,
   replayLegacyJournal,
+  type Segment,
 } from "./journalFiles.ts";
 
 export interface UsageJournalOptions {
@@ -29,98 +30,134 @@ export interface UsageJournalOptions {
  * A write-ahead journal in front of the usage ledger, one per process. A finished
  * request's row is appended to this process's journal with one synchronous write()
  * (a few µs; the bytes sit in the OS page cache, so they survive any crash of the
- * gateway process, though not of the host unless `fsync` is on) and moved into SQLite
- * in batches, one transaction per batch, where index updates are shared by the batch.
- * A synchronous SQLite insert per request cost ~60 µs here, mostly index pages.
+ * gateway process, though not of the host unless `fsync` is on) and moved into the
+ * ledger (SQLite or Postgres) in batches, one transaction (one round trip) per batch.
+ * The request path never waits for the database.
  *
- * Crash safety: a batch is committed, then this process's journal is truncated; no
- * other process ever touches it while we live (see journalFiles.ts). A process that
- * dies leaves its journal behind; the next process to start (or the next periodic
- * scan of a live one) replays it. A crash between commit and truncate replays rows
- * the ledger already has; it ignores a request id it has seen, so nothing is doubled.
+ * Crash safety: a flush seals the current journal segment (new rows go to a fresh one
+ * while the import runs, asynchronously), imports the sealed segment's rows, then deletes
+ * it; no other process ever touches our files while we live (see journalFiles.ts). A
+ * process that dies leaves its segments behind; the next process to start on the same
+ * data folder (or the next periodic scan of a live one) replays them. A crash between
+ * commit and delete replays rows the ledger already has; it ignores a request id it has
+ * seen, so nothing is doubled.
  */
 export class UsageJournal implements UsageLedger {
   private readonly ledger: UsageLedger;
+  private readonly log: Logger | undefined;
   private readonly dataDir: string;
   private readonly maxPending: number;
   private readonly fsync: boolean;
-  private readonly log: Logger | undefined;
   private readonly journal: OwnJournal;
+  /** Rows in the current segment, not yet handed to the ledger. */
   private pending: UsageRow[] = [];
+  /** Sealed segments whose import has not succeeded yet, oldest first. */
+  private readonly sealed: { segment: Segment; rows: UsageRow[] }[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private replaying: Promise<number> | undefined;
   private readonly flushTimer: NodeJS.Timeout;
   private readonly replayTimer: NodeJS.Timeout;
 
-  constructor(ledger: UsageLedger, opts: UsageJournalOptions, log?: Logger) {
+  private constructor(ledger: UsageLedger, opts: UsageJournalOptions, log?: Logger) {
     this.ledger = ledger;
     this.log = log;
     this.dataDir = opts.dataDir;
     this.maxPending = opts.maxPending ?? 500;
     this.fsync = opts.fsync ?? false;
-    replayLegacyJournal(opts.dataDir, ledger, log);
     this.journal = createOwnJournal(opts.dataDir, this.fsync);
-    this.replayDead();
-    this.flushTimer = setInterval(() => this.flush(), opts.flushIntervalMs ?? 250);
+    this.flushTimer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 250);
     this.flushTimer.unref();
-    this.replayTimer = setInterval(() => this.replayDead(), opts.replayIntervalMs ?? 30_000);
+    this.replayTimer = setInterval(() => void this.replayDead(), opts.replayIntervalMs ?? 30_000);
     this.replayTimer.unref();
   }
 
-  /** This process's journal file. */
+  /** Opens this process's journal after replaying what dead processes (and older versions) left. */
+  static async open(ledger: UsageLedger, opts: UsageJournalOptions, log?: Logger): Promise<UsageJournal> {
+    await replayLegacyJournal(opts.dataDir, ledger, log);
+    const journal = new UsageJournal(ledger, opts, log);
+    await journal.replayDead();
+    return journal;
+  }
+
+  /** The segment rows are appended to now. */
   get path(): string {
-    return this.journal.path;
+    return this.journal.current.path;
   }
 
-  record(row: UsageRow): void {
-    writeSync(this.journal.fd, `${JSON.stringify(row)}\n`);
-    if (this.fsync) fdatasyncSync(this.journal.fd);
+  /**
+   * Appends the row to the journal synchronously: when this returns (before the promise
+   * settles) the row is on its way to disk. The promise is only the ledger interface's;
+   * it is already resolved. Throws (synchronously) when the write fails.
+   */
+  record(row: UsageRow): Promise<void> {
+    const fd = this.journal.current.fd;
+    writeSync(fd, `${JSON.stringify(row)}\n`);
+    if (this.fsync) fdatasyncSync(fd);
     this.pending.push(row);
-    if (this.pending.length >= this.maxPending) this.flush();
+    if (this.pending.length >= this.maxPending) void this.flush();
+    return Promise.resolve();
   }
 
-  recordMany(rows: readonly UsageRow[]): void {
-    for (const row of rows) this.record(row);
+  recordMany(rows: readonly UsageRow[]): Promise<void> {
+    for (const row of rows) void this.record(row);
+    return Promise.resolve();
   }
 
-  summary(query: UsageQuery): UsageSummaryRow[] {
-    this.flush();
+  async summary(query: UsageQuery): Promise<UsageSummaryRow[]> {
+    await this.flush();
     return this.ledger.summary(query);
   }
 
-  count(): number {
-    this.flush();
+  async count(): Promise<number> {
+    await this.flush();
     return this.ledger.count();
   }
 
-  /** Moves waiting rows into the ledger. Synchronous: no row can be appended meanwhile. */
-  flush(): void {
-    if (this.pending.length === 0) return;
-    try {
-      this.ledger.recordMany(this.pending);
-    } catch (err) {
-      // Keep the rows (they are still in the journal) and try again at the next flush.
-      this.log?.error({ err, pending: this.pending.length }, "could not move usage rows into the ledger");
-      return;
+  /** Moves every row recorded so far into the ledger; flushes run one at a time, in order. */
+  flush(): Promise<void> {
+    if (this.pending.length > 0) {
+      this.sealed.push({ segment: this.journal.seal(), rows: this.pending });
+      this.pending = [];
     }
-    this.pending = [];
-    ftruncateSync(this.journal.fd, 0);
+    this.flushing = this.flushing.then(() => this.importSealed());
+    return this.flushing;
+  }
+
+  private async importSealed(): Promise<void> {
+    while (this.sealed.length > 0) {
+      const batch = this.sealed[0]!;
+      try {
+        await this.ledger.recordMany(batch.rows);
+      } catch (err) {
+        // Keep the rows (they are still in the sealed segment) and try again at the next flush.
+        this.log?.error({ err, pending: batch.rows.length }, "could not move usage rows into the ledger");
+        return;
+      }
+      this.journal.drop(batch.segment);
+      this.sealed.shift();
+    }
   }
 
   /** Imports journals left by dead processes sharing this data folder. */
-  replayDead(): number {
-    try {
-      return replayDeadJournals(this.dataDir, this.ledger, this.log, this.journal.path);
-    } catch (err) {
-      this.log?.error({ err }, "could not replay usage journals of dead processes");
-      return 0;
-    }
+  replayDead(): Promise<number> {
+    this.replaying ??= replayDeadJournals(this.dataDir, this.ledger, this.log, this.journal.lockPath)
+      .catch((err) => {
+        this.log?.error({ err }, "could not replay usage journals of dead processes");
+        return 0;
+      })
+      .finally(() => {
+        this.replaying = undefined;
+      });
+    return this.replaying;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     clearInterval(this.flushTimer);
     clearInterval(this.replayTimer);
-    this.flush();
-    // A journal still holding rows (the ledger refused them) stays for the next start to replay.
-    if (this.pending.length === 0) this.journal.remove();
+    await this.replaying;
+    await this.flush();
+    // Segments still holding rows (the ledger refused them) stay for the next start to replay.
+    if (this.sealed.length === 0 && this.pending.length === 0) this.journal.remove();
     else this.journal.abandon();
   }
 }

@@ -12,31 +12,35 @@ import type { UsageLedger } from "../store/index.ts";
  */
 export function usageRecorder(ledger: UsageLedger, log: Logger): OutcomeSink {
   return function recordUsage(o) {
+    const failed = (err: unknown) => log.error({ err, requestId: o.requestId }, "could not record usage");
     try {
-      ledger.record({
-        requestId: o.requestId,
-        clientRequestId: o.clientRequestId,
-        ts: Date.now(),
-        keyId: o.keyId,
-        tier: o.tier,
-        modelRequested: o.modelRequested,
-        modelServed: o.modelServed,
-        replica: o.replica,
-        sessionId: o.sessionId,
-        endpoint: o.endpoint,
-        promptTokens: o.usage?.promptTokens ?? 0,
-        completionTokens: o.usage?.completionTokens ?? 0,
-        reasoningTokens: o.usage?.reasoningTokens ?? 0,
-        cachedTokens: o.usage?.cachedTokens ?? 0,
-        ttftMs: o.ttftMs,
-        latencyMs: o.latencyMs,
-        status: o.status,
-        streamed: o.streamed,
-        clientAborted: o.clientAborted,
-        errorCode: o.errorCode,
-      });
+      // The journal writes synchronously inside record(); the promise is already settled.
+      ledger
+        .record({
+          requestId: o.requestId,
+          clientRequestId: o.clientRequestId,
+          ts: Date.now(),
+          keyId: o.keyId,
+          tier: o.tier,
+          modelRequested: o.modelRequested,
+          modelServed: o.modelServed,
+          replica: o.replica,
+          sessionId: o.sessionId,
+          endpoint: o.endpoint,
+          promptTokens: o.usage?.promptTokens ?? 0,
+          completionTokens: o.usage?.completionTokens ?? 0,
+          reasoningTokens: o.usage?.reasoningTokens ?? 0,
+          cachedTokens: o.usage?.cachedTokens ?? 0,
+          ttftMs: o.ttftMs,
+          latencyMs: o.latencyMs,
+          status: o.status,
+          streamed: o.streamed,
+          clientAborted: o.clientAborted,
+          errorCode: o.errorCode,
+        })
+        .catch(failed);
     } catch (err) {
-      log.error({ err, requestId: o.requestId }, "could not record usage");
+      failed(err);
     }
   };
 }

@@ -36,7 +36,7 @@ export function modelHealth(registry: ModelRegistry, opts: { details?: boolean; 
 }
 
 /** Why the gateway itself cannot serve; an empty list means ready. */
-export type ReadinessCheck = () => string[];
+export type ReadinessCheck = () => string[] | Promise<string[]>;
 
 /**
  * `/healthz` (the process is alive) and `/readyz` (the gateway itself can serve: config
@@ -48,8 +48,8 @@ export function mountProbeRoutes(router: Router, notReady: ReadinessCheck): void
   router.get("/healthz", (ctx) => {
     ctx.body = { status: "ok" };
   });
-  router.get("/readyz", (ctx) => {
-    const reasons = notReady();
+  router.get("/readyz", async (ctx) => {
+    const reasons = await notReady();
     ctx.status = reasons.length === 0 ? 200 : 503;
     ctx.body = { status: reasons.length === 0 ? "ready" : "not_ready", reasons };
   });

@@ -1,6 +1,6 @@
 /**
  * What the store says when it refuses: domain errors, no HTTP. The HTTP layer maps them
- * (errors.ts, toGatewayError): NotFound → 404, InvalidInput → 400.
+ * (errors.ts, toGatewayError): NotFound → 404, InvalidInput → 400, StoreUnavailable → 503.
  */
 export abstract class StoreError extends Error {
   /** Stable machine-readable reason (`key_not_found`, `invalid_key_field`…). */
@@ -23,4 +23,9 @@ export class NotFound extends StoreError {
 /** The input cannot be stored or queried as given (a bad field, a revoked key to rotate). */
 export class InvalidInput extends StoreError {
   override name = "InvalidInput";
+}
+
+/** The database cannot be reached (down, failing over, network cut): worth a retry, not a bug. */
+export class StoreUnavailable extends StoreError {
+  override name = "StoreUnavailable";
 }

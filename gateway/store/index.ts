@@ -1,50 +1,105 @@
 /**
  * The gateway's durable state. Callers get narrow repositories (`keys`, `usage`) and never
- * see SQL; each dialect implements them in its own folder (today `sqlite/`). Adding
- * Postgres means a `postgres/` folder and a branch in openStore, not changes in callers.
+ * see SQL; each dialect implements them in its own folder: `sqlite/` (embedded, the
+ * default: one host) and `postgres/` (shared by every gateway replica). The same contract
+ * suite (store.contract.test.ts) runs against both.
  */
-
+import { EventEmitter } from "node:events";
+import type { Logger } from "pino";
 import type { KeyRepository } from "./keys.ts";
+import { openPostgres, queryOn, redactedUrl } from "./postgres/database.ts";
+import { listenForKeyChanges } from "./postgres/keyNotifications.ts";
+import { createPostgresKeyRepository } from "./postgres/postgresKeys.ts";
+import { createPostgresUsageLedger } from "./postgres/postgresUsage.ts";
 import { openSqlite } from "./sqlite/database.ts";
 import { createSqliteKeyRepository } from "./sqlite/sqliteKeys.ts";
 import { createSqliteUsageLedger } from "./sqlite/sqliteUsage.ts";
 import type { UsageLedger } from "./usage.ts";
 
 export interface StoreOptions {
-  /** Folder for the database file; created if missing. */
+  /** Folder for the SQLite file (created if missing); unused with Postgres. */
   dataDir: string;
+  /** `postgres://…`: use Postgres instead of the embedded SQLite file. */
+  databaseUrl?: string | undefined;
   fileName?: string;
   busyTimeoutMs?: number;
   /** SQLite `synchronous`: `FULL` when usage rows must survive a host crash. */
   synchronous?: "NORMAL" | "FULL";
+  log?: Logger;
 }
 
 export interface Store {
+  dialect: "sqlite" | "postgres";
   keys: KeyRepository;
   usage: UsageLedger;
-  /** Where the data lives, for logs. */
+  /** Where the data lives, for logs (a Postgres password is masked). */
   location: string;
-  /** Throws when the store cannot be read (readiness). */
-  ping(): void;
-  close(): void;
+  /** Migration versions this open applied (empty when the schema was current). */
+  migrationsApplied: number[];
+  /**
+   * Calls `listener(keyId)` after a key is updated, revoked or rotated: by this process
+   * (SQLite), or by any process sharing the database (Postgres LISTEN/NOTIFY). `null` means
+   * changes may have been missed: drop every cached key. Returns the unsubscribe function.
+   */
+  onKeyChange(listener: (keyId: string | null) => void): () => void;
+  /** Rejects when the store cannot be read (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
 }
 
-export function openStore(opts: StoreOptions): Store {
-  const { db, file } = openSqlite({
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  return opts.databaseUrl ? openPostgresStore(opts.databaseUrl, opts.log) : openSqliteStore(opts);
+}
+
+function openSqliteStore(opts: StoreOptions): Store {
+  const { db, file, applied } = openSqlite({
     dataDir: opts.dataDir,
     fileName: opts.fileName ?? "gateway.sqlite",
     ...(opts.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: opts.busyTimeoutMs }),
     ...(opts.synchronous === undefined ? {} : { synchronous: opts.synchronous }),
   });
+  // Changes made by this process only: other processes sharing the file rely on the cache TTL.
+  const changes = new EventEmitter();
   return {
-    keys: createSqliteKeyRepository(db),
+    dialect: "sqlite",
+    keys: createSqliteKeyRepository(db, (keyId) => changes.emit("change", keyId)),
     usage: createSqliteUsageLedger(db),
     location: file,
-    ping() {
+    migrationsApplied: applied,
+    onKeyChange(listener) {
+      changes.on("change", listener);
+      return () => changes.off("change", listener);
+    },
+    async ping() {
       db.prepare("SELECT 1 FROM schema_migrations LIMIT 1").get();
     },
-    close() {
+    async close() {
       if (db.open) db.close();
+    },
+  };
+}
+
+async function openPostgresStore(url: string, log?: Logger): Promise<Store> {
+  const { pool, applied } = await openPostgres({ url });
+  const notifications = listenForKeyChanges(url, log);
+  // Normally at once; a slow LISTEN only delays cross-replica invalidation (the TTL still applies).
+  await Promise.race([notifications.ready, new Promise((r) => setTimeout(r, 5_000).unref())]);
+  let closed = false;
+  return {
+    dialect: "postgres",
+    keys: createPostgresKeyRepository(queryOn(pool)),
+    usage: createPostgresUsageLedger(queryOn(pool)),
+    location: redactedUrl(url),
+    migrationsApplied: applied,
+    onKeyChange: (listener) => notifications.subscribe(listener),
+    async ping() {
+      await queryOn(pool)("SELECT 1 FROM schema_migrations LIMIT 1");
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await notifications.close();
+      await pool.end();
     },
   };
 }
@@ -60,6 +115,7 @@ export {
   keyState,
   type NewKey,
 } from "./keys.ts";
+export { SchemaTooNew } from "./migrations.ts";
 export type {
   Percentiles,
   UsageEndpoint,

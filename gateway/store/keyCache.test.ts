@@ -15,7 +15,7 @@ function counted(s: Store) {
   return {
     calls,
     repo: {
-      findByHash(hash: string): KeyRecord | undefined {
+      findByHash(hash: string): Promise<KeyRecord | undefined> {
         calls.n += 1;
         return s.keys.findByHash(hash);
       },
@@ -23,72 +23,111 @@ function counted(s: Store) {
   };
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   data = tempDataDir();
-  store = openStore({ dataDir: data.dir });
+  store = await openStore({ dataDir: data.dir });
   clock = 1_000_000;
 });
 
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   data.remove();
 });
 
 describe("key cache", () => {
-  it("serves repeated lookups from memory until the TTL passes", () => {
+  it("serves repeated lookups from memory until the TTL passes", async () => {
     const { repo, calls } = counted(store);
     const cache = createKeyCache(repo, { now });
-    const { key, secret } = store.keys.create({ name: "a", tier: "free" });
-    expect(cache.lookup(secret)?.id).toBe(key.id);
-    expect(cache.lookup(secret)?.id).toBe(key.id);
+    const { key, secret } = await store.keys.create({ name: "a", tier: "free" });
+    expect((await cache.lookup(secret))?.id).toBe(key.id);
+    expect((await cache.lookup(secret))?.id).toBe(key.id);
     expect(calls.n).toBe(1);
     clock += 1_000;
-    cache.lookup(secret);
+    await cache.lookup(secret);
     expect(calls.n).toBe(2);
   });
 
-  it("sees a revoke or retier made by another process within the TTL", () => {
+  it("queries once for concurrent lookups of the same secret", async () => {
+    const { repo, calls } = counted(store);
+    const cache = createKeyCache(repo, { now });
+    const { key, secret } = await store.keys.create({ name: "a", tier: "free" });
+    const found = await Promise.all(Array.from({ length: 20 }, () => cache.lookup(secret)));
+    expect(found.every((k) => k?.id === key.id)).toBe(true);
+    expect(calls.n).toBe(1);
+  });
+
+  it("sees a revoke or retier made by another process within the TTL", async () => {
     const cache = createKeyCache(store.keys, { now, ttlMs: 1_000 });
-    const other = openStore({ dataDir: data.dir }); // a second gateway process sharing the file
-    const { key, secret } = store.keys.create({ name: "a", tier: "free" });
-    expect(cache.lookup(secret)?.status).toBe("active");
-    other.keys.update(key.id, { tier: "enterprise" });
-    other.keys.revoke(key.id);
+    const other = await openStore({ dataDir: data.dir }); // a second gateway process sharing the file
+    const { key, secret } = await store.keys.create({ name: "a", tier: "free" });
+    expect((await cache.lookup(secret))?.status).toBe("active");
+    await other.keys.update(key.id, { tier: "enterprise" });
+    await other.keys.revoke(key.id);
     clock += 999;
-    expect(cache.lookup(secret)?.status).toBe("active");
+    expect((await cache.lookup(secret))?.status).toBe("active");
     clock += 1;
-    expect(cache.lookup(secret)).toMatchObject({ status: "revoked", tier: "enterprise" });
-    other.close();
+    expect(await cache.lookup(secret)).toMatchObject({ status: "revoked", tier: "enterprise" });
+    await other.close();
   });
 
-  it("invalidate(keyId) makes revoke and rotate take effect at once", () => {
+  it("invalidate(keyId) makes revoke and rotate take effect at once", async () => {
     const cache = createKeyCache(store.keys, { now, ttlMs: 60_000 });
-    const { key, secret } = store.keys.create({ name: "a", tier: "free" });
-    cache.lookup(secret);
-    const rotated = store.keys.rotate(key.id);
+    const { key, secret } = await store.keys.create({ name: "a", tier: "free" });
+    await cache.lookup(secret);
+    const rotated = await store.keys.rotate(key.id);
     cache.invalidate(key.id);
-    expect(cache.lookup(secret)).toBeUndefined();
-    expect(cache.lookup(rotated.secret)?.id).toBe(key.id);
-    store.keys.revoke(key.id);
+    expect(await cache.lookup(secret)).toBeUndefined();
+    expect((await cache.lookup(rotated.secret))?.id).toBe(key.id);
+    await store.keys.revoke(key.id);
     cache.invalidate(key.id);
-    expect(cache.lookup(rotated.secret)?.status).toBe("revoked");
+    expect((await cache.lookup(rotated.secret))?.status).toBe("revoked");
   });
 
-  it("caches unknown secrets briefly and bounds both maps", () => {
+  it("does not cache an answer read before an invalidation that arrived while it was in flight", async () => {
+    const { key, secret } = await store.keys.create({ name: "a", tier: "free" });
+    const before = await store.keys.findBySecret(secret);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    let slow = true;
+    // The first query answers with the row as it was, after the revoke (a slow database round trip).
+    const repo = {
+      async findByHash(hash: string) {
+        if (slow) {
+          slow = false;
+          await gate;
+          return before;
+        }
+        return store.keys.findByHash(hash);
+      },
+    };
+    const cache = createKeyCache(repo, { now, ttlMs: 60_000 });
+    const inFlight = cache.lookup(secret);
+    await store.keys.revoke(key.id);
+    cache.invalidate(key.id);
+    // A lookup after the invalidation does not join the stale query.
+    expect((await cache.lookup(secret))?.status).toBe("revoked");
+    release();
+    expect((await inFlight)?.status).toBe("active");
+    expect((await cache.lookup(secret))?.status).toBe("revoked");
+  });
+
+  it("caches unknown secrets briefly and bounds both maps", async () => {
     const { repo, calls } = counted(store);
     const cache = createKeyCache(repo, { now, maxEntries: 2, maxNegativeEntries: 3 });
-    for (let i = 0; i < 5; i++) cache.lookup("gk-bad");
+    for (let i = 0; i < 5; i++) await cache.lookup("gk-bad");
     expect(calls.n).toBe(1);
-    for (let i = 0; i < 10; i++) cache.lookup(`gk-bad-${i}`);
+    for (let i = 0; i < 10; i++) await cache.lookup(`gk-bad-${i}`);
     expect(cache.size().negative).toBe(3);
-    const secrets = [1, 2, 3].map((i) => store.keys.create({ name: `k${i}`, tier: "free" }).secret);
-    for (const s of secrets) cache.lookup(s);
+    const secrets: string[] = [];
+    for (const i of [1, 2, 3])
+      secrets.push((await store.keys.create({ name: `k${i}`, tier: "free" })).secret);
+    for (const s of secrets) await cache.lookup(s);
     expect(cache.size().positive).toBe(2);
     // The first key was least recently used and got evicted: looking it up queries again.
     const before = calls.n;
-    cache.lookup(secrets[0]!);
+    await cache.lookup(secrets[0]!);
     expect(calls.n).toBe(before + 1);
-    cache.lookup(secrets[0]!);
+    await cache.lookup(secrets[0]!);
     expect(calls.n).toBe(before + 1);
   });
 });

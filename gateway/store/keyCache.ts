@@ -2,9 +2,14 @@
  * The auth step's view of keys: a short-lived, bounded in-memory cache in front of the
  * KeyRepository, so a request costs one SHA-256 and a Map lookup instead of a query.
  *
- * Freshness: an entry lives at most `ttlMs` (default 1 s). A key revoked, rotated or
- * re-tiered by another process sharing the store therefore stops (or changes) here within
- * ttlMs; in this process `invalidate(keyId)` makes it immediate.
+ * Freshness: an entry lives at most `ttlMs` (default 1 s). `invalidate(keyId)` drops one
+ * at once: the admin API calls it in this process, and the store's key-change notices
+ * (Postgres LISTEN/NOTIFY: every replica) call it everywhere else. The TTL is the
+ * fallback, e.g. for several processes sharing one SQLite file, or a lost notice.
+ *
+ * A hit costs no await on the store. A miss queries once however many requests present
+ * the same secret meanwhile; a lookup that was in flight when an invalidation arrived is
+ * answered but not cached (it may have read the row just before the change).
  */
 import { hashSecret, type KeyRecord, type KeyRepository } from "./keys.ts";
 
@@ -19,7 +24,7 @@ export interface KeyCacheOptions {
 
 export interface KeyCache {
   /** The key record for a presented secret (any status: the caller checks keyState), or undefined. */
-  lookup(secret: string): KeyRecord | undefined;
+  lookup(secret: string): Promise<KeyRecord | undefined>;
   /** Drops the key's entry now; call after revoke, rotate or update in this process. */
   invalidate(keyId: string): void;
   /** Drops everything (tests, config reloads). */
@@ -44,6 +49,9 @@ export function createKeyCache(
   const known = new Map<string, Entry>();
   const unknown = new Map<string, number>(); // hash -> expiresAt
   const hashById = new Map<string, string>();
+  const inFlight = new Map<string, Promise<KeyRecord | undefined>>();
+  // Bumped by every invalidation: an answer read before a bump is not cached.
+  let epoch = 0;
 
   function forget(hash: string): void {
     const entry = known.get(hash);
@@ -60,8 +68,22 @@ export function createKeyCache(
     }
   }
 
+  function remember(hash: string, record: KeyRecord | undefined, t: number): void {
+    if (!record) {
+      unknown.set(hash, t + ttlMs);
+      evictOldest(unknown, maxNegative, (h) => unknown.delete(h));
+      return;
+    }
+    // A rotated key may still have its old hash cached; the id index points at the newest.
+    const previous = hashById.get(record.id);
+    if (previous !== undefined && previous !== hash) forget(previous);
+    known.set(hash, { record, expiresAt: t + ttlMs });
+    hashById.set(record.id, hash);
+    evictOldest(known, maxEntries, forget);
+  }
+
   return {
-    lookup(secret: string): KeyRecord | undefined {
+    async lookup(secret: string): Promise<KeyRecord | undefined> {
       const hash = hashSecret(secret);
       const t = now();
       const entry = known.get(hash);
@@ -79,27 +101,32 @@ export function createKeyCache(
         unknown.delete(hash);
       }
 
-      const record = repo.findByHash(hash);
-      if (!record) {
-        unknown.set(hash, t + ttlMs);
-        evictOldest(unknown, maxNegative, (h) => unknown.delete(h));
-        return undefined;
-      }
-      // A rotated key may still have its old hash cached; the id index points at the newest.
-      const previous = hashById.get(record.id);
-      if (previous !== undefined && previous !== hash) forget(previous);
-      known.set(hash, { record, expiresAt: t + ttlMs });
-      hashById.set(record.id, hash);
-      evictOldest(known, maxEntries, forget);
-      return record;
+      const pending = inFlight.get(hash);
+      if (pending) return pending;
+      const started = epoch;
+      const query = repo
+        .findByHash(hash)
+        .then((record) => {
+          if (started === epoch) remember(hash, record, now());
+          return record;
+        })
+        .finally(() => {
+          if (inFlight.get(hash) === query) inFlight.delete(hash);
+        });
+      inFlight.set(hash, query);
+      return query;
     },
 
     invalidate(keyId: string): void {
+      epoch += 1;
+      inFlight.clear(); // later lookups must not join a query that may predate the change
       const hash = hashById.get(keyId);
       if (hash !== undefined) forget(hash);
     },
 
     clear(): void {
+      epoch += 1;
+      inFlight.clear();
       known.clear();
       unknown.clear();
       hashById.clear();

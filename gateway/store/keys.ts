@@ -1,7 +1,7 @@
 /**
  * API keys: the record callers see, the repository interface every dialect implements,
  * and the dialect-free parts (secret generation, hashing, validation). SQL lives in
- * `sqlite/sqliteKeys.ts`; a Postgres dialect would add `postgres/postgresKeys.ts`.
+ * `sqlite/sqliteKeys.ts` and `postgres/postgresKeys.ts`.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { InvalidInput, NotFound } from "./errors.ts";
@@ -44,20 +44,24 @@ export interface IssuedKey {
   secret: string;
 }
 
+/**
+ * Every method is async: SQLite answers at once, Postgres over the network. The request
+ * path never waits on it per request: the key cache (keyCache.ts) sits in front.
+ */
 export interface KeyRepository {
-  create(input: NewKey): IssuedKey;
+  create(input: NewKey): Promise<IssuedKey>;
   /** The key whose secret this is, whatever its status; undefined when unknown. */
-  findBySecret(secret: string): KeyRecord | undefined;
+  findBySecret(secret: string): Promise<KeyRecord | undefined>;
   /** Same as findBySecret for callers that already hashed (the key cache). */
-  findByHash(secretHash: string): KeyRecord | undefined;
-  get(id: string): KeyRecord | undefined;
-  list(filter?: { status?: KeyStatus }): KeyRecord[];
+  findByHash(secretHash: string): Promise<KeyRecord | undefined>;
+  get(id: string): Promise<KeyRecord | undefined>;
+  list(filter?: { status?: KeyStatus }): Promise<KeyRecord[]>;
   /** Throws NotFound for an unknown id, InvalidInput for invalid changes. */
-  update(id: string, changes: KeyChanges): KeyRecord;
+  update(id: string, changes: KeyChanges): Promise<KeyRecord>;
   /** Idempotent: revoking a revoked key returns it unchanged. */
-  revoke(id: string): KeyRecord;
+  revoke(id: string): Promise<KeyRecord>;
   /** New secret; the old one stops matching at once. Refused for revoked keys. */
-  rotate(id: string): IssuedKey;
+  rotate(id: string): Promise<IssuedKey>;
 }
 
 export const SECRET_PREFIX = "gk-";
@@ -138,4 +142,12 @@ export function validateExpiresAt(expiresAt: unknown): number | null {
     throw invalid("expiresAt", "expiresAt must be a time in milliseconds since the epoch, or null.");
   }
   return expiresAt;
+}
+
+export function keyRevokedError(id: string): InvalidInput {
+  return new InvalidInput(
+    "key_revoked",
+    "id",
+    `API key \`${id}\` is revoked; create a new key instead of rotating it.`,
+  );
 }

@@ -85,15 +85,15 @@ export interface UsageSummaryRow {
 
 export interface UsageLedger {
   /**
-   * One synchronous insert; when it returns the row is committed. Committed means it
-   * survives a crash of this process; whether it survives a host crash depends on the
-   * store's `synchronous` setting (see sqlite/database.ts).
+   * One insert; when it resolves the row is committed. Committed means it survives a crash
+   * of this process; whether it survives a host crash depends on the dialect's durability
+   * (SQLite's `synchronous` setting, see sqlite/database.ts; Postgres commits durably).
    */
-  record(row: UsageRow): void;
+  record(row: UsageRow): Promise<void>;
   /** Many rows in one transaction: all or none; rows already recorded are skipped. */
-  recordMany(rows: readonly UsageRow[]): void;
-  summary(query: UsageQuery): UsageSummaryRow[];
-  count(): number;
+  recordMany(rows: readonly UsageRow[]): Promise<void>;
+  summary(query: UsageQuery): Promise<UsageSummaryRow[]>;
+  count(): Promise<number>;
 }
 
 /** The slice of a row that summaries read; dialects yield these from their filtered scan. */

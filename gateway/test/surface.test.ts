@@ -110,7 +110,7 @@ describe("readiness is about the gateway itself", () => {
   it("/readyz is 503 naming the store when the store cannot be read", async () => {
     const { services, url, close } = await inProcessGateway();
     try {
-      services.store.close();
+      await services.store.close();
       const res = await get(`${url}/readyz`);
       expect(res.status).toBe(503);
       expect(((await res.json()) as { reasons: string[] }).reasons.join()).toMatch(/store unreachable/);
@@ -129,7 +129,13 @@ async function inProcessGateway() {
   const log = createLogger("silent");
   const services = await startServices(
     config,
-    { dataDir: data.dir, redisUrl: undefined, adminKey: undefined, engineApiKey: undefined },
+    {
+      dataDir: data.dir,
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      adminKey: undefined,
+      engineApiKey: undefined,
+    },
     log,
   );
   const gateway = createGateway({

@@ -17,9 +17,9 @@ export interface InsertMeasurement {
   p99Us: number;
 }
 
-export function measureUsageInsert(rows = 20_000): InsertMeasurement {
+export async function measureUsageInsert(rows = 20_000): Promise<InsertMeasurement> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "gonka-usage-bench-"));
-  const store = openStore({ dataDir: dir });
+  const store = await openStore({ dataDir: dir });
   try {
     const base: UsageRow = {
       requestId: "",
@@ -44,13 +44,13 @@ export function measureUsageInsert(rows = 20_000): InsertMeasurement {
       errorCode: null,
     };
     const warmup = Math.min(1_000, rows);
-    for (let i = 0; i < warmup; i++) store.usage.record({ ...base, requestId: `warm_${i}` });
+    for (let i = 0; i < warmup; i++) await store.usage.record({ ...base, requestId: `warm_${i}` });
     const samples = new Float64Array(rows);
     const started = process.hrtime.bigint();
     for (let i = 0; i < rows; i++) {
       const row = { ...base, requestId: `req_${i}_${Math.random().toString(36).slice(2)}`, ts: Date.now() };
       const t = process.hrtime.bigint();
-      store.usage.record(row);
+      await store.usage.record(row);
       samples[i] = Number(process.hrtime.bigint() - t) / 1_000;
     }
     const totalUs = Number(process.hrtime.bigint() - started) / 1_000;
@@ -62,14 +62,14 @@ export function measureUsageInsert(rows = 20_000): InsertMeasurement {
       p99Us: samples[Math.floor(rows * 0.99)] ?? 0,
     };
   } finally {
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 if (import.meta.main) {
   const rows = Number(process.argv[2] ?? 20_000);
-  const m = measureUsageInsert(rows);
+  const m = await measureUsageInsert(rows);
   console.log(
     `usage insert (WAL, synchronous=NORMAL): ${m.rows} rows, mean ${m.meanUs.toFixed(1)} µs, ` +
       `p50 ${m.p50Us.toFixed(1)} µs, p99 ${m.p99Us.toFixed(1)} µs`,

@@ -5,6 +5,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { assertSchemaKnown } from "../migrations.ts";
 import { type Migration, sqliteMigrations } from "./migrations.ts";
 
 export type SqliteDatabase = Database.Database;
@@ -19,10 +20,11 @@ export interface OpenSqliteOptions {
   migrations?: readonly Migration[];
 }
 
-export function openSqlite(opts: OpenSqliteOptions): { db: SqliteDatabase; file: string } {
+export function openSqlite(opts: OpenSqliteOptions): { db: SqliteDatabase; file: string; applied: number[] } {
   mkdirSync(opts.dataDir, { recursive: true });
   const file = path.join(opts.dataDir, opts.fileName ?? "gateway.sqlite");
   const db = new Database(file);
+  let applied: number[];
   try {
     // WAL: readers never block the writer, and a commit is one append to the -wal file.
     db.pragma("journal_mode = WAL");
@@ -37,20 +39,25 @@ export function openSqlite(opts: OpenSqliteOptions): { db: SqliteDatabase; file:
     // Several gateway processes may share the file; wait for the write lock instead of failing.
     db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5_000}`);
     db.pragma("foreign_keys = ON");
-    runMigrations(db, opts.migrations ?? sqliteMigrations);
+    applied = runMigrations(db, opts.migrations ?? sqliteMigrations, file);
   } catch (err) {
     db.close();
     throw err;
   }
-  return { db, file };
+  return { db, file, applied };
 }
 
 /**
- * Applies every migration newer than the highest recorded version, each in its own
- * IMMEDIATE transaction (takes the write lock first), so two processes starting on the
- * same file cannot both apply one: the second sees the version recorded and skips it.
+ * Applies every migration not yet recorded, each in its own IMMEDIATE transaction (takes
+ * the write lock first), so two processes starting on the same file cannot both apply one:
+ * the second sees the version recorded and skips it. Throws SchemaTooNew, before changing
+ * anything, when a newer gateway has migrated the file.
  */
-export function runMigrations(db: SqliteDatabase, migrations: readonly Migration[]): number[] {
+export function runMigrations(
+  db: SqliteDatabase,
+  migrations: readonly Migration[],
+  location = "(sqlite)",
+): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -62,6 +69,8 @@ export function runMigrations(db: SqliteDatabase, migrations: readonly Migration
   const recordApplied = db.prepare<[number, string, number]>(
     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
   );
+  const found = db.prepare<[], { v: number | null }>("SELECT max(version) AS v FROM schema_migrations").get();
+  assertSchemaKnown(location, found?.v ?? 0, migrations);
   const applied: number[] = [];
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
   for (const migration of sorted) {

@@ -1,13 +1,10 @@
 /**
  * The SQLite schema as numbered, append-only migrations. Never edit one that has shipped:
- * add the next number. A Postgres dialect keeps its own list with the same numbers.
+ * add the next number. `postgres/migrations.ts` keeps its own list with the same numbers.
  */
+import type { Migration } from "../migrations.ts";
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+export type { Migration };
 
 export const sqliteMigrations: readonly Migration[] = [
   {

@@ -1,6 +1,9 @@
-/** KeyRepository over SQLite. All key SQL lives here; statements are prepared once. */
+/**
+ * KeyRepository over SQLite. All key SQL lives here; statements are prepared once. The
+ * methods are async to share the interface with Postgres; better-sqlite3 itself answers
+ * synchronously, so each resolves at once.
+ */
 
-import { InvalidInput } from "../errors.ts";
 import {
   displayPrefix,
   hashSecret,
@@ -10,6 +13,7 @@ import {
   type KeyRepository,
   type KeyStatus,
   keyNotFound,
+  keyRevokedError,
   type NewKey,
   newKeyId,
   newSecret,
@@ -50,7 +54,11 @@ function toRecord(row: KeyRow): KeyRecord {
   };
 }
 
-export function createSqliteKeyRepository(db: SqliteDatabase, now: () => number = Date.now): KeyRepository {
+export function createSqliteKeyRepository(
+  db: SqliteDatabase,
+  onChange: (keyId: string) => void = () => {},
+  now: () => number = Date.now,
+): KeyRepository {
   const insert = db.prepare(
     `INSERT INTO api_keys (id, name, prefix, secret_hash, tier, models, status, created_at, updated_at, expires_at)
      VALUES (@id, @name, @prefix, @secretHash, @tier, @models, 'active', @now, @now, @expiresAt)`,
@@ -79,7 +87,7 @@ export function createSqliteKeyRepository(db: SqliteDatabase, now: () => number 
   }
 
   return {
-    create(input: NewKey): IssuedKey {
+    async create(input: NewKey): Promise<IssuedKey> {
       const name = validateName(input.name);
       const tier = validateTier(input.tier);
       const models = validateModels(input.models);
@@ -99,26 +107,27 @@ export function createSqliteKeyRepository(db: SqliteDatabase, now: () => number 
       return { key: mustGet(id), secret };
     },
 
-    findBySecret(secret: string): KeyRecord | undefined {
-      return this.findByHash(hashSecret(secret));
+    async findBySecret(secret: string): Promise<KeyRecord | undefined> {
+      const row = byHash.get(hashSecret(secret));
+      return row ? toRecord(row) : undefined;
     },
 
-    findByHash(secretHash: string): KeyRecord | undefined {
+    async findByHash(secretHash: string): Promise<KeyRecord | undefined> {
       const row = byHash.get(secretHash);
       return row ? toRecord(row) : undefined;
     },
 
-    get(id: string): KeyRecord | undefined {
+    async get(id: string): Promise<KeyRecord | undefined> {
       const row = byId.get(id);
       return row ? toRecord(row) : undefined;
     },
 
-    list(filter: { status?: KeyStatus } = {}): KeyRecord[] {
+    async list(filter: { status?: KeyStatus } = {}): Promise<KeyRecord[]> {
       const rows = filter.status ? byStatus.all(filter.status) : all.all();
       return rows.map(toRecord);
     },
 
-    update(id: string, changes: KeyChanges): KeyRecord {
+    async update(id: string, changes: KeyChanges): Promise<KeyRecord> {
       const current = mustGet(id);
       const models = changes.models === undefined ? current.models : validateModels(changes.models);
       setFields.run({
@@ -129,26 +138,24 @@ export function createSqliteKeyRepository(db: SqliteDatabase, now: () => number 
         expiresAt: changes.expiresAt === undefined ? current.expiresAt : validateExpiresAt(changes.expiresAt),
         now: now(),
       });
+      onChange(id);
       return mustGet(id);
     },
 
-    revoke(id: string): KeyRecord {
+    async revoke(id: string): Promise<KeyRecord> {
       const at = now();
-      setRevoked.run(at, at, id);
+      if (setRevoked.run(at, at, id).changes > 0) onChange(id);
       return mustGet(id);
     },
 
-    rotate(id: string): IssuedKey {
+    async rotate(id: string): Promise<IssuedKey> {
       const current = mustGet(id);
       if (current.status === "revoked") {
-        throw new InvalidInput(
-          "key_revoked",
-          "id",
-          `API key \`${id}\` is revoked; create a new key instead of rotating it.`,
-        );
+        throw keyRevokedError(id);
       }
       const secret = newSecret();
       setSecret.run(hashSecret(secret), displayPrefix(secret), now(), id);
+      onChange(id);
       return { key: mustGet(id), secret };
     },
   };

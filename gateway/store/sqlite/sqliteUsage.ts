@@ -1,4 +1,4 @@
-/** UsageLedger over SQLite. All usage SQL lives here; statements are prepared once. */
+/** UsageLedger over SQLite. All usage SQL lives here; statements are prepared once (async only by interface). */
 import {
   summarize,
   type UsageFact,
@@ -89,15 +89,15 @@ export function createSqliteUsageLedger(db: SqliteDatabase): UsageLedger {
   }
 
   return {
-    record(row: UsageRow): void {
+    async record(row: UsageRow): Promise<void> {
       insert.run(toParams(row));
     },
 
-    recordMany(rows: readonly UsageRow[]): void {
+    async recordMany(rows: readonly UsageRow[]): Promise<void> {
       if (rows.length) insertMany(rows);
     },
 
-    summary(query: UsageQuery): UsageSummaryRow[] {
+    async summary(query: UsageQuery): Promise<UsageSummaryRow[]> {
       const names = FILTERS.map(([name]) => name).filter((name) => query[name] !== undefined);
       const shape = names.join(",");
       let scan = scans.get(shape);
@@ -114,7 +114,7 @@ export function createSqliteUsageLedger(db: SqliteDatabase): UsageLedger {
       return summarize(facts(), query);
     },
 
-    count(): number {
+    async count(): Promise<number> {
       return countRows.get()?.n ?? 0;
     },
   };

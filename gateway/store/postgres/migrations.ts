@@ -1,0 +1,68 @@
+/**
+ * The Postgres schema as numbered, append-only migrations, with the same numbers as
+ * `sqlite/migrations.ts` for the same change (so "schema version 3" means one thing in
+ * both). Never edit one that has shipped: add the next number to both lists.
+ */
+import type { Migration } from "../migrations.ts";
+
+export const postgresMigrations: readonly Migration[] = [
+  {
+    // seq keeps list() in creation order for keys created in the same millisecond (SQLite's rowid).
+    version: 1,
+    name: "api keys",
+    sql: `
+      CREATE TABLE api_keys (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY,
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE,
+        tier TEXT NOT NULL,
+        models TEXT,
+        status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        expires_at BIGINT,
+        revoked_at BIGINT
+      );
+      CREATE INDEX api_keys_status ON api_keys (status, created_at);
+    `,
+  },
+  {
+    // request_id's UNIQUE index makes a replayed row a no-op (ON CONFLICT DO NOTHING).
+    version: 2,
+    name: "usage ledger",
+    sql: `
+      CREATE TABLE usage_rows (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        request_id TEXT NOT NULL UNIQUE,
+        ts BIGINT NOT NULL,
+        key_id TEXT,
+        tier TEXT,
+        model_requested TEXT NOT NULL,
+        model_served TEXT,
+        replica TEXT,
+        session_id TEXT,
+        endpoint TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        reasoning_tokens INTEGER NOT NULL,
+        cached_tokens INTEGER NOT NULL,
+        ttft_ms DOUBLE PRECISION,
+        latency_ms DOUBLE PRECISION NOT NULL,
+        status INTEGER NOT NULL,
+        streamed BOOLEAN NOT NULL,
+        client_aborted BOOLEAN NOT NULL,
+        error_code TEXT
+      );
+      CREATE INDEX usage_rows_ts ON usage_rows (ts);
+      CREATE INDEX usage_rows_key_ts ON usage_rows (key_id, ts);
+      CREATE INDEX usage_rows_session_ts ON usage_rows (session_id, ts);
+    `,
+  },
+  {
+    version: 3,
+    name: "usage client request id",
+    sql: "ALTER TABLE usage_rows ADD COLUMN client_request_id TEXT;",
+  },
+];
