@@ -1,4 +1,5 @@
-import { createServer, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { EndpointSlice } from "../routing/discovery/endpointSlices.ts";
 
@@ -13,6 +14,9 @@ import type { EndpointSlice } from "../routing/discovery/endpointSlices.ts";
  */
 export interface FakeKubeApi {
   readonly url: string;
+  readonly port: number;
+  /** From now on, only this bearer token is accepted (a rotated service-account token). */
+  requireToken(token: string): void;
   /** Every request, in order: path and query, for asserting what the client asked. */
   readonly requests: URL[];
   /** Adds or replaces a slice (ADDED or MODIFIED for watchers). */
@@ -38,7 +42,18 @@ interface Event {
   object: EndpointSlice;
 }
 
-export async function startFakeKubeApi(namespace: string): Promise<FakeKubeApi> {
+export interface FakeKubeApiOptions {
+  /** Serve HTTPS with this key and certificate, as the real API server does. */
+  readonly tls?: { key: string; cert: string };
+  /** Require `Authorization: Bearer <token>` (401 otherwise); changeable with `requireToken`. */
+  readonly token?: string;
+}
+
+export async function startFakeKubeApi(
+  namespace: string,
+  options: FakeKubeApiOptions = {},
+): Promise<FakeKubeApi> {
+  let token = options.token;
   let rv = 100;
   let compactedAt = 0;
   let failing: number | null = null;
@@ -68,9 +83,12 @@ export async function startFakeKubeApi(namespace: string): Promise<FakeKubeApi> 
     }
   };
 
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://fake");
     requests.push(url);
+    if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) {
+      return status(res, 401, "Unauthorized", "Unauthorized");
+    }
     if (failing !== null)
       return status(
         res,
@@ -107,12 +125,17 @@ export async function startFakeKubeApi(namespace: string): Promise<FakeKubeApi> 
       if (e.rv > from && matches(e.object, selector))
         res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
     }
-  });
+  };
+  const server = options.tls ? createTlsServer(options.tls, handle) : createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
+    port,
+    requireToken(next) {
+      token = next;
+    },
     requests,
     apply(slice) {
       rv++;
