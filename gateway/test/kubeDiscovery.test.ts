@@ -7,9 +7,10 @@ import { createLogger } from "../logger.ts";
 import type { RequestOutcome } from "../outcome.ts";
 import type { EndpointSlice, SliceEndpoint } from "../routing/discovery/endpointSlices.ts";
 import { type KubeApi, kubeApiFromEnv } from "../routing/discovery/index.ts";
+import { homeReplica } from "../routing/pick.ts";
 import type { ModelPool } from "../routing/replicaPool.ts";
 import { type FakeKubeApi, startFakeKubeApi } from "./fakeKubeApi.ts";
-import { post, readSse, simStats } from "./fixtures.ts";
+import { post, readSse, setFaults, simStats } from "./fixtures.ts";
 import { until } from "./poll.ts";
 
 // Three simulator processes are the engine pods; a fake API server on loopback serves their
@@ -187,6 +188,23 @@ describe("per-pod routing from Kubernetes EndpointSlices", () => {
     api.apply(podSlice("pod-b"));
     await until(() => ids().length === 3, "pod-b is back");
     expect(await placeAll()).toEqual(home);
+  });
+
+  it("fails over to another pod before the first byte, and the failing pod sits out", async () => {
+    const b = sims.get("pod-b")!;
+    await setFaults(b, [{ mode: "http_500", count: 1 }]);
+    // The session's home is pod-b: the first attempt goes there, meets the 500, moves on.
+    let session = "";
+    for (let i = 0; !session; i++) {
+      if (homeReplica(pool.snapshots(), `fo-${i}`)?.id === "pod-b") session = `fo-${i}`;
+    }
+    const res = await post(`${url}/v1/chat/completions`, chat, { "x-session-id": session });
+    expect(res.status).toBe(200);
+    await res.json();
+    expect(servedBy(res)).not.toBe("pod-b");
+    expect(pool.get("pod-b")!.lastError).toMatch(/HTTP 500/);
+    // Back in rotation for the next tests once its probe passes and the cool-down is over.
+    pool.get("pod-b")!.downUntil = 0;
   });
 
   it("fails no request while a pod terminates and leaves under load: streams on it finish, new ones go elsewhere", async () => {
