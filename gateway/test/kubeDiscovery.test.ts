@@ -49,6 +49,7 @@ const servedBy = (res: Response) =>
   outcomes.find((o) => o.requestId === res.headers.get("x-request-id"))?.replica;
 interface ModelHealth {
   status: string;
+  replicas_draining: number;
   replicas_total: number;
   replicas: { id: string }[];
   discovery: { source: string; synced: boolean; error: string | null };
@@ -209,6 +210,8 @@ describe("per-pod routing from Kubernetes EndpointSlices", () => {
 
   it("fails no request while a pod terminates and leaves under load: streams on it finish, new ones go elsewhere", async () => {
     const leaving = pool.get("pod-a")!;
+    const scrape = async () => (await fetch(`${opsUrl}/metrics`)).text();
+    expect(await scrape()).toMatch(/gonka_replica_healthy\{model="kimi-k2.5",replica="pod-a"\} 1/);
     // Streams that live on pod-a (sessions whose home it is) and last ~0.5 s.
     const onA: string[] = [];
     for (let i = 0; onA.length < 4; i++) {
@@ -246,6 +249,7 @@ describe("per-pod routing from Kubernetes EndpointSlices", () => {
     api.apply(podSlice("pod-a", { ready: false, serving: true, terminating: true }));
     await until(() => !ids().includes("pod-a"), "terminating pod-a no longer picked");
     expect(pool.draining.map((r) => r.id)).toEqual(["pod-a"]);
+    expect(await modelHealth()).toMatchObject({ replicas_total: 2, replicas_draining: 1 });
     await new Promise((r) => setTimeout(r, 200));
     const aAfterTerminating = (await simStats(sims.get("pod-a")!)).chat;
     api.remove(`${SERVICE}-pod-a`);
@@ -259,6 +263,10 @@ describe("per-pod routing from Kubernetes EndpointSlices", () => {
     // Nothing new reached pod-a after it turned terminating.
     expect((await simStats(sims.get("pod-a")!)).chat).toBe(aAfterTerminating);
     await sims.get("pod-a")!.stop();
+    // A gone pod leaves no per-replica series behind in /metrics.
+    const metrics = await scrape();
+    expect(metrics).toMatch(/gonka_replica_outstanding_requests\{model="kimi-k2.5",replica="pod-b"\}/);
+    expect(metrics).not.toMatch(/replica="pod-a"/);
     await new Promise((r) => setTimeout(r, 500));
     flowing = false;
     await Promise.all(workers);
@@ -304,6 +312,10 @@ describe("per-pod routing from Kubernetes EndpointSlices", () => {
     await until(() => pool.discovery!.lastError !== null, "the failure is seen");
     expect((await modelHealth()).discovery.error).toMatch(/500/);
     expect(ids()).toEqual(["pod-b", "pod-c"]);
+    // The last known pods keep serving while the API server is away.
+    const during = await post(`${url}/v1/chat/completions`, chat);
+    expect(during.status).toBe(200);
+    await during.text();
     api.failWith(null);
     await until(() => ids().length === 1, "relisted after 410 on resume");
     expect(ids()).toEqual(["pod-b"]);
