@@ -91,32 +91,26 @@ export class EndpointSliceWatcher {
     }
   }
 
-  /** Replaces the known slices with a fresh list; returns its resourceVersion. */
+  /**
+   * Replaces the known slices with a fresh list; returns its resourceVersion. Without a
+   * `limit` the API server answers in one piece: one Service has a handful of slices.
+   */
   private async list(): Promise<string> {
-    const fresh = new Map<string, EndpointSlice>();
-    let next: string | undefined;
-    let version = "";
-    do {
-      const page = next ? `&continue=${encodeURIComponent(next)}` : "";
-      const res = await request(`${this.opts.api.baseUrl}${this.path}&limit=500${page}`, {
-        dispatcher: this.opts.api.dispatcher,
-        headers: { accept: "application/json", ...this.opts.api.headers() },
-        signal: this.abort.signal,
-        headersTimeout: LIST_TIMEOUT_MS,
-        bodyTimeout: LIST_TIMEOUT_MS,
-      });
-      if (res.statusCode !== 200) throw await apiError(res, "list", this.opts.namespace);
-      const body = (await res.body.json()) as {
-        items?: EndpointSlice[];
-        metadata?: { resourceVersion?: string; continue?: string };
-      };
-      for (const slice of body.items ?? []) fresh.set(slice.metadata.name, slice);
-      version = body.metadata?.resourceVersion ?? version;
-      next = body.metadata?.continue || undefined;
-    } while (next);
+    const res = await request(`${this.opts.api.baseUrl}${this.path}`, {
+      dispatcher: this.opts.api.dispatcher,
+      headers: { accept: "application/json", ...this.opts.api.headers() },
+      signal: this.abort.signal,
+      headersTimeout: LIST_TIMEOUT_MS,
+      bodyTimeout: LIST_TIMEOUT_MS,
+    });
+    if (res.statusCode !== 200) throw await apiError(res, "list", this.opts.namespace);
+    const body = (await res.body.json()) as {
+      items?: EndpointSlice[];
+      metadata?: { resourceVersion?: string };
+    };
     this.slices.clear();
-    for (const [name, slice] of fresh) this.slices.set(name, slice);
-    return version;
+    for (const slice of body.items ?? []) this.slices.set(slice.metadata.name, slice);
+    return body.metadata?.resourceVersion ?? "";
   }
 
   /** Follows one watch until the server ends it; returns the version to resume from. */
