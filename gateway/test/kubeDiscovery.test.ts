@@ -212,7 +212,8 @@ describe("per-pod routing from Kubernetes EndpointSlices", () => {
     const leaving = pool.get("pod-a")!;
     const scrape = async () => (await fetch(`${opsUrl}/metrics`)).text();
     expect(await scrape()).toMatch(/gonka_replica_healthy\{model="kimi-k2.5",replica="pod-a"\} 1/);
-    // Streams that live on pod-a (sessions whose home it is) and last ~0.5 s.
+    // Streams that live on pod-a (sessions whose home it is) and last ~1.5 s (~40 tokens).
+    await setFaults(sims.get("pod-a")!, [{ mode: "slow_tokens", ms: 30, stream: true }]);
     const onA: string[] = [];
     for (let i = 0; onA.length < 4; i++) {
       const res = await post(`${url}/v1/chat/completions`, chat, { "x-session-id": `long-${i}` });
@@ -220,7 +221,7 @@ describe("per-pod routing from Kubernetes EndpointSlices", () => {
       if (servedBy(res) === "pod-a") onA.push(`long-${i}`);
     }
     const longStreams = onA.map((s) =>
-      post(`${url}/v1/chat/completions`, { ...chat, max_tokens: 50, stream: true }, { "x-session-id": s }),
+      post(`${url}/v1/chat/completions`, { ...chat, max_tokens: 100, stream: true }, { "x-session-id": s }),
     );
     await until(() => leaving.outstanding === 4, "the long streams reached pod-a");
 
