@@ -58,12 +58,11 @@ const modelHealth = async () =>
   ((await (await fetch(`${opsUrl}/health/models`)).json()) as { data: ModelHealth[] }).data[0]!;
 
 beforeAll(async () => {
-  const started = await Promise.all(
+  await Promise.all(
     ["pod-a", "pod-b", "pod-c"].map((name) =>
       spawnSimulator({ model: MODEL, args: ["--tpot-ms", "10"] }).then((s) => sims.set(name, s)),
     ),
   );
-  expect(started).toHaveLength(3);
   api = await startFakeKubeApi("models");
   // The API refuses at first (as before the stack's RBAC exists).
   api.failWith(403);
@@ -245,32 +244,35 @@ describe("per-pod routing from Kubernetes EndpointSlices", () => {
       }
     };
     const workers = Array.from({ length: 4 }, (_, n) => worker(n));
-
-    // As Kubernetes does: the endpoint turns terminating, then leaves its slice, then the pod stops.
-    api.apply(podSlice("pod-a", { ready: false, serving: true, terminating: true }));
-    await until(() => !ids().includes("pod-a"), "terminating pod-a no longer picked");
-    expect(pool.draining.map((r) => r.id)).toEqual(["pod-a"]);
-    expect(await modelHealth()).toMatchObject({ replicas_total: 2, replicas_draining: 1 });
-    await new Promise((r) => setTimeout(r, 200));
-    const aAfterTerminating = (await simStats(sims.get("pod-a")!)).chat;
-    api.remove(`${SERVICE}-pod-a`);
-    for (const res of await Promise.all(longStreams)) {
-      expect(res.status).toBe(200);
-      const events = await readSse(res);
-      expect(events.at(-1)).toBe("[DONE]");
-      expect(events.some((e) => e.startsWith('{"error"'))).toBe(false);
+    try {
+      // As Kubernetes does: the endpoint turns terminating, then leaves its slice, then the pod stops.
+      api.apply(podSlice("pod-a", { ready: false, serving: true, terminating: true }));
+      await until(() => !ids().includes("pod-a"), "terminating pod-a no longer picked");
+      expect(pool.draining.map((r) => r.id)).toEqual(["pod-a"]);
+      expect(await modelHealth()).toMatchObject({ replicas_total: 2, replicas_draining: 1 });
+      await new Promise((r) => setTimeout(r, 200));
+      const aAfterTerminating = (await simStats(sims.get("pod-a")!)).chat;
+      api.remove(`${SERVICE}-pod-a`);
+      for (const res of await Promise.all(longStreams)) {
+        expect(res.status).toBe(200);
+        const events = await readSse(res);
+        expect(events.at(-1)).toBe("[DONE]");
+        expect(events.some((e) => e.startsWith('{"error"'))).toBe(false);
+      }
+      await until(() => pool.draining.length === 0, "pod-a's connections closed once its streams ended");
+      // Nothing new reached pod-a after it turned terminating.
+      expect((await simStats(sims.get("pod-a")!)).chat).toBe(aAfterTerminating);
+      await sims.get("pod-a")!.stop();
+      // A gone pod leaves no per-replica series behind in /metrics.
+      const metrics = await scrape();
+      expect(metrics).toMatch(/gonka_replica_outstanding_requests\{model="kimi-k2.5",replica="pod-b"\}/);
+      expect(metrics).not.toMatch(/replica="pod-a"/);
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      // Stop the traffic even when an assertion above failed, so it cannot leak into other tests.
+      flowing = false;
+      await Promise.all(workers);
     }
-    await until(() => pool.draining.length === 0, "pod-a's connections closed once its streams ended");
-    // Nothing new reached pod-a after it turned terminating.
-    expect((await simStats(sims.get("pod-a")!)).chat).toBe(aAfterTerminating);
-    await sims.get("pod-a")!.stop();
-    // A gone pod leaves no per-replica series behind in /metrics.
-    const metrics = await scrape();
-    expect(metrics).toMatch(/gonka_replica_outstanding_requests\{model="kimi-k2.5",replica="pod-b"\}/);
-    expect(metrics).not.toMatch(/replica="pod-a"/);
-    await new Promise((r) => setTimeout(r, 500));
-    flowing = false;
-    await Promise.all(workers);
 
     expect(results.length).toBeGreaterThan(20);
     expect(results.filter((r) => r.status !== 200 || !r.done)).toEqual([]);
