@@ -51,9 +51,10 @@ export type ReadinessCheck = () => string[];
 
 /**
  * `/healthz` (the process is alive) and `/readyz` (the gateway itself can serve: config
- * loaded, store reachable, not draining), on both listeners. Readiness says nothing about
- * models: one model without healthy replicas answers 503 for that model only (and
- * `/health/models` reports it), never takes the whole API out of a load balancer.
+ * loaded, store reachable, not draining, discovered models listed once), on both listeners.
+ * Readiness says nothing about models' health: one model without healthy replicas answers
+ * 503 for that model only (and `/health/models` reports it), never takes the whole API out
+ * of a load balancer.
  */
 export function mountProbeRoutes(router: Router, notReady: ReadinessCheck): void {
   router.get("/healthz", (ctx) => {
