@@ -19,6 +19,7 @@ import { answerRawErrors } from "./rawErrors.ts";
 import { mountModelHealthRoute, mountProbeRoutes } from "./routes/health.ts";
 import { type Features, mountInfoRoute } from "./routes/info.ts";
 import { mountModelRoutes } from "./routes/models.ts";
+import { type Discovery, type KubeApi, startDiscovery } from "./routing/discovery/index.ts";
 import { HealthProber } from "./routing/healthProber.ts";
 import { ModelRegistry } from "./routing/modelRegistry.ts";
 import type { GatewayState } from "./state.ts";
@@ -48,6 +49,10 @@ export interface GatewayOptions {
   readonly engineApiKey?: string | undefined;
   /** Extensions this instance offers beyond what the options above imply (sessions, memory…). */
   readonly features?: Partial<Features>;
+  /** The Kubernetes API, required when a model discovers its replicas (`models[].discovery`). */
+  readonly kubeApi?: KubeApi;
+  /** Retry and watch timing of discovery (tests shorten it). */
+  readonly discoveryTiming?: Parameters<typeof startDiscovery>[3];
 }
 
 export interface Gateway {
@@ -72,6 +77,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   const log = options.log ?? createLogger(config.logLevel);
   const registry = new ModelRegistry(config);
   const prober = new HealthProber(registry, config.healthIntervalMs, log, options.engineApiKey);
+  const discovered = registry.pools.filter((p) => p.discovery);
+  if (discovered.length > 0 && !options.kubeApi) {
+    throw new Error(
+      `models ${discovered.map((p) => p.model.id).join(", ")} discover their replicas from Kubernetes, but no Kubernetes API was given`,
+    );
+  }
+  let discovery: Discovery | undefined;
   let shuttingDown = false;
   let inFlight = 0;
   const servers: Server[] = [];
@@ -83,8 +95,19 @@ export function createGateway(options: GatewayOptions): Gateway {
         metrics.observe(o);
       }
     : metrics.observe;
+  // Like a controller waiting for its informers' first sync: a gateway that has never listed
+  // a model's pods would answer every request for it with 503, so it takes no traffic yet.
+  // Once listed, a failing watch keeps the last known pods and only /health/models says so.
+  const notDiscovered = () =>
+    discovered
+      .filter((p) => !p.discovery!.synced)
+      .map(
+        (p) =>
+          `${p.model.id}: engine pods not discovered yet (${p.discovery!.source}${p.discovery!.lastError ? `: ${p.discovery!.lastError}` : ""})`,
+      );
   const notReady = async () => [
     ...(shuttingDown ? ["draining"] : []),
+    ...notDiscovered(),
     ...((await options.notReady?.()) ?? []),
   ];
 
@@ -187,6 +210,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     async listen(port = config.listen.port, host = config.listen.host) {
       const url = await start(app, port, host);
       if (options.probe !== false) prober.start();
+      if (options.kubeApi && discovered.length > 0) {
+        discovery ??= startDiscovery(registry, options.kubeApi, log, options.discoveryTiming);
+      }
       return url;
     },
     listenOps(port = config.opsListen.port, host = config.opsListen.host) {
@@ -201,6 +227,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       for (const s of servers) s.closeAllConnections();
       await Promise.all(closed);
       await prober.stop();
+      await discovery?.stop();
       await registry.close();
     },
   };

@@ -128,6 +128,15 @@ export const errors = {
       message: `No healthy backend is serving \`${model}\` right now; retry shortly.`,
       headers: { "retry-after": "1" },
     }),
+  /** A discovered model whose pods the gateway has not been able to list yet. */
+  backendsNotDiscovered: (model: string) =>
+    new GatewayError({
+      status: 503,
+      type: "service_unavailable",
+      code: "backends_not_discovered",
+      message: `The gateway has not yet found the engine pods serving \`${model}\` (Kubernetes discovery has not succeeded yet); retry shortly.`,
+      headers: { "retry-after": "2" },
+    }),
   upstreamFailed: (detail: string, cause?: unknown) =>
     new GatewayError({ status: 502, type: "server_error", code: "upstream_error", message: detail, cause }),
   upstreamTimeout: (detail: string) =>

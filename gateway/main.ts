@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { createGateway, type Gateway } from "./app.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { createLogger, flushLogs } from "./logger.ts";
+import { type KubeApi, KubeApiConfigError, kubeApiFromEnv } from "./routing/discovery/index.ts";
 import { serviceEnv, startServices } from "./services.ts";
 
 const USAGE = `usage: node gateway/main.ts --config <gateway.json|yaml>
@@ -13,7 +14,9 @@ Environment:
   GONKA_DATABASE_URL                        postgres://… : keys and usage in Postgres (shared by replicas)
   GONKA_ADMIN_KEY                           enables the /admin API (bearer token)
   GONKA_ENGINE_API_KEY                      sent as Bearer to the engines (their --api-key)
-  REDIS_URL                                 shares rate limits between gateway processes`;
+  REDIS_URL                                 shares rate limits between gateway processes
+  GONKA_KUBE_API_URL                        Kubernetes API for models[].discovery outside a pod
+                                            (e.g. kubectl proxy); in a pod the service account is used`;
 
 async function main(): Promise<void> {
   let values: { config?: string | undefined; help?: boolean | undefined };
@@ -42,6 +45,16 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  let kubeApi: KubeApi | undefined;
+  try {
+    kubeApi = config.models.some((m) => m.discovery) ? kubeApiFromEnv(process.env) : undefined;
+  } catch (err) {
+    if (err instanceof KubeApiConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
   const log = createLogger(config.logLevel);
   let services: Awaited<ReturnType<typeof startServices>>;
   try {
@@ -56,6 +69,7 @@ async function main(): Promise<void> {
   const gateway: Gateway = createGateway({
     config,
     log,
+    ...(kubeApi ? { kubeApi } : {}),
     ...services.gatewayOptions(() => gateway.registry),
   });
   const url = await gateway.listen();
@@ -74,6 +88,7 @@ async function main(): Promise<void> {
     gateway
       .shutdown()
       .then(() => services.close())
+      .then(() => kubeApi?.close())
       .then(() => {
         log.info("stopped");
         process.exit(0);

@@ -165,6 +165,16 @@ export const adminSchemas = {
       running: { type: "integer" },
       gpu_utilization: { type: ["number", "null"] },
       replicas: { type: "array", items: { type: "object" } },
+      replicas_draining: { type: "integer" },
+      discovery: {
+        type: "object",
+        description: "Only for a model whose replicas are discovered from Kubernetes EndpointSlices.",
+        properties: {
+          source: { type: "string" },
+          synced: { type: "boolean" },
+          error: { type: ["string", "null"] },
+        },
+      },
     },
   }),
   TierList: listOf({

@@ -19,6 +19,21 @@ describe("gateway config", () => {
     ).toThrow(/models\.1: model name "fast" is used by both a and b/);
   });
 
+  it("takes a model's replicas from a list or from Kubernetes discovery, exactly one of them", () => {
+    const discovery = { kind: "kubernetes", namespace: "models", service: "kimi-engines" };
+    const parsed = parseConfig({ models: [{ id: "a", discovery }] }).models[0]!;
+    expect(parsed.replicas).toEqual([]);
+    expect(parsed.discovery).toEqual(discovery);
+    expect(() => parseConfig({ models: [{ id: "a", replicas: replica, discovery }] })).toThrow(
+      /models\.0: model a has both `replicas` and `discovery`/,
+    );
+    expect(() => parseConfig({ models: [{ id: "a" }] })).toThrow(/models\.0: model a has no replicas/);
+    expect(() => parseConfig({ models: [{ id: "a", replicas: [] }] })).toThrow(/model a has no replicas/);
+    expect(() => parseConfig({ models: [{ id: "a", discovery: { ...discovery, service: "" } }] })).toThrow(
+      /models\.0\.discovery\.service/,
+    );
+  });
+
   it("accepts an alias that repeats the model's own id", () => {
     expect(parseConfig({ models: [{ id: "a", aliases: ["a"], replicas: replica }] }).models[0]!.id).toBe("a");
   });

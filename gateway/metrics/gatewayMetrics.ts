@@ -67,6 +67,8 @@ export function createGatewayMetrics(models: ModelRegistry, inFlight: () => numb
     registers: [registry],
     collect() {
       const now = Date.now();
+      // Pods come and go under discovery: a gone replica's series must not linger.
+      this.reset();
       for (const pool of models.pools) {
         for (const r of pool.replicas)
           this.set({ model: pool.model.id, replica: r.id }, r.healthy(now) ? 1 : 0);
@@ -79,6 +81,7 @@ export function createGatewayMetrics(models: ModelRegistry, inFlight: () => numb
     labelNames: replicaLabels,
     registers: [registry],
     collect() {
+      this.reset();
       for (const pool of models.pools) {
         for (const r of pool.replicas) this.set({ model: pool.model.id, replica: r.id }, r.outstanding);
       }
@@ -90,6 +93,7 @@ export function createGatewayMetrics(models: ModelRegistry, inFlight: () => numb
     labelNames: replicaLabels,
     registers: [registry],
     collect() {
+      this.reset();
       for (const pool of models.pools) {
         for (const r of pool.replicas) {
           if (r.stats) this.set({ model: pool.model.id, replica: r.id }, r.stats.waiting);

@@ -24,13 +24,24 @@ export function modelHealth(registry: ModelRegistry, opts: { details?: boolean; 
     const gpu = replicas.map((r) => r.gpu_utilization).filter((v): v is number => v !== null);
     return {
       model: pool.model.id,
-      status: healthy === replicas.length ? "ok" : healthy > 0 ? "degraded" : "down",
+      status: healthy === 0 ? "down" : healthy === replicas.length ? "ok" : "degraded",
       replicas_healthy: healthy,
       replicas_total: replicas.length,
       queue_depth: sum("waiting"),
       running: sum("running"),
       gpu_utilization: gpu.length ? gpu.reduce((a, b) => a + b, 0) / gpu.length : null,
       replicas,
+      // Pods that left (terminating or gone) while requests there finish; never picked.
+      replicas_draining: pool.draining.length,
+      ...(pool.discovery
+        ? {
+            discovery: {
+              source: pool.discovery.source,
+              synced: pool.discovery.synced,
+              error: pool.discovery.lastError,
+            },
+          }
+        : {}),
     };
   });
 }
@@ -40,9 +51,10 @@ export type ReadinessCheck = () => string[] | Promise<string[]>;
 
 /**
  * `/healthz` (the process is alive) and `/readyz` (the gateway itself can serve: config
- * loaded, store reachable, not draining), on both listeners. Readiness says nothing about
- * models: one model without healthy replicas answers 503 for that model only (and
- * `/health/models` reports it), never takes the whole API out of a load balancer.
+ * loaded, store reachable, not draining, discovered models listed once), on both listeners.
+ * Readiness says nothing about models' health: one model without healthy replicas answers
+ * 503 for that model only (and `/health/models` reports it), never takes the whole API out
+ * of a load balancer.
  */
 export function mountProbeRoutes(router: Router, notReady: ReadinessCheck): void {
   router.get("/healthz", (ctx) => {

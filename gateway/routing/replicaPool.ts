@@ -1,5 +1,6 @@
 import { Pool } from "undici";
 import type { ModelConfig, ReplicaConfig } from "../config/schema.ts";
+import type { DiscoveredReplica } from "./discovery/endpointSlices.ts";
 import type { ReplicaSnapshot } from "./pick.ts";
 
 /** What the engine's `/metrics` (and dcgm-exporter) said at the last scrape. */
@@ -33,6 +34,8 @@ export class Replica {
   downUntil = 0;
   /** Result of the last `/health` probe; replicas start healthy so the first request need not wait. */
   probeHealthy = true;
+  /** What Kubernetes says of the pod (its EndpointSlice `ready` condition); always true for a listed replica. */
+  endpointReady = true;
   lastError: string | null = null;
   /**
    * A replica that refused connections is back once `/health` answers; one that
@@ -60,7 +63,7 @@ export class Replica {
   }
 
   healthy(now: number): boolean {
-    return this.probeHealthy && now >= this.downUntil;
+    return this.endpointReady && this.probeHealthy && now >= this.downUntil;
   }
 
   markFailed(reason: string, cooldownMs: number, kind: "unreachable" | "unhealthy", now = Date.now()): void {
@@ -83,40 +86,113 @@ export class Replica {
     return {
       id: this.id,
       healthy: this.healthy(now),
-      coolingDown: this.probeHealthy && now < this.downUntil,
+      coolingDown: this.endpointReady && this.probeHealthy && now < this.downUntil,
       outstanding: this.outstanding,
       waiting: this.stats?.waiting ?? 0,
     };
   }
 }
 
-/** A model's replicas; owns their undici pools. */
+/** How a discovered model's replica set is doing; absent for a model with listed replicas. */
+export interface DiscoveryStatus {
+  /** What is watched, for messages: `kubernetes <namespace>/<service>`. */
+  readonly source: string;
+  /** The first list succeeded: the replica set is known (possibly empty). */
+  synced: boolean;
+  /** Why the last list or watch failed; null while watching works. */
+  lastError: string | null;
+}
+
+/**
+ * A model's replicas; owns their undici pools. A listed model's replicas are fixed; a
+ * discovered model's change with `update()`, keeping the state (outstanding count, health,
+ * cool-down, stats) of every replica that stays.
+ */
 export class ModelPool {
   readonly model: ModelConfig;
-  readonly replicas: readonly Replica[];
-  private readonly byId: ReadonlyMap<string, Replica>;
+  readonly discovery: DiscoveryStatus | undefined;
+  private current: Replica[];
+  private byId: Map<string, Replica>;
+  /** Replicas that left (pod terminating or gone) whose in-flight requests are still finishing. */
+  private readonly leaving = new Set<Replica>();
 
   constructor(model: ModelConfig) {
     this.model = model;
-    this.replicas = model.replicas.map(
-      (r) => new Replica(r, model.timeouts.connectMs, UPSTREAM_KEEP_ALIVE_MS[model.engine]),
-    );
-    this.byId = new Map(this.replicas.map((r) => [r.id, r]));
+    this.discovery = model.discovery
+      ? {
+          source: `kubernetes ${model.discovery.namespace}/${model.discovery.service}`,
+          synced: false,
+          lastError: null,
+        }
+      : undefined;
+    this.current = model.replicas.map((r) => this.newReplica(r));
+    this.byId = new Map(this.current.map((r) => [r.id, r]));
+  }
+
+  get replicas(): readonly Replica[] {
+    return this.current;
+  }
+
+  /** Replicas no longer picked whose requests in flight are finishing (drained pods). */
+  get draining(): readonly Replica[] {
+    return [...this.leaving];
   }
 
   get(id: string): Replica | undefined {
     return this.byId.get(id);
   }
 
+  /**
+   * Applies a discovered replica set. A pod that stays keeps its Replica (and so its
+   * state); a not-ready pod stays but is never picked; a terminating or vanished pod (or
+   * one back on a new address) leaves the pool at once: no new request goes to it, and
+   * its connection pool closes gracefully, so requests in flight there finish.
+   */
+  update(discovered: readonly DiscoveredReplica[]): { added: string[]; removed: string[] } {
+    const added: string[] = [];
+    const next: Replica[] = [];
+    for (const d of discovered) {
+      if (d.terminating) continue;
+      let replica = this.byId.get(d.id);
+      if (!replica || replica.url !== d.url) {
+        replica = this.newReplica({ id: d.id, url: d.url });
+        added.push(d.id);
+      }
+      replica.endpointReady = d.ready;
+      next.push(replica);
+    }
+    const kept = new Set(next);
+    const removed: string[] = [];
+    for (const old of this.current) {
+      if (kept.has(old)) continue;
+      removed.push(old.id);
+      this.leaving.add(old);
+      // close() lets requests already on the pool finish, then ends its connections.
+      void old.pool
+        .close()
+        .catch(() => old.pool.destroy())
+        .finally(() => this.leaving.delete(old));
+    }
+    this.current = next;
+    this.byId = new Map(next.map((r) => [r.id, r]));
+    return { added, removed };
+  }
+
   snapshots(now = Date.now()): ReplicaSnapshot[] {
-    return this.replicas.map((r) => r.snapshot(now));
+    return this.current.map((r) => r.snapshot(now));
   }
 
   healthyCount(now = Date.now()): number {
-    return this.replicas.filter((r) => r.healthy(now)).length;
+    return this.current.filter((r) => r.healthy(now)).length;
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.replicas.map((r) => r.pool.close().catch(() => r.pool.destroy())));
+    await Promise.all(
+      [...this.current, ...this.leaving].map((r) => r.pool.close().catch(() => r.pool.destroy())),
+    );
+  }
+
+  private newReplica(config: ReplicaConfig): Replica {
+    return new Replica(config, this.model.timeouts.connectMs, UPSTREAM_KEEP_ALIVE_MS[this.model.engine]);
   }
 }

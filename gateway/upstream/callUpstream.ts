@@ -54,7 +54,10 @@ export async function callUpstream(req: UpstreamRequest): Promise<UpstreamRespon
     lastError = result.error;
     if (!result.retry) break;
   }
-  throw lastError ?? errors.noHealthyReplica(pool.model.id);
+  if (lastError) throw lastError;
+  throw pool.discovery?.synced === false
+    ? errors.backendsNotDiscovered(pool.model.id)
+    : errors.noHealthyReplica(pool.model.id);
 }
 
 async function attemptOn(replica: Replica, req: UpstreamRequest): Promise<Attempt> {
