@@ -81,109 +81,11 @@ export const GATEWAY_SECRET_ENV = {
   redisUrl: "REDIS_URL",
 } as const;
 
-const labels = { "app.kubernetes.io/name": "gonka-gateway" };
+/** The gateway's Postgres URL (unset: its embedded SQLite file in GONKA_DATA_DIR). Always from a secret. */
+export const DATABASE_URL_ENV = "GONKA_DATABASE_URL";
 
-export interface K8sGatewayInput {
-  readonly namespace: string;
-  readonly image: string;
-  readonly replicas: number;
-  readonly port: number;
-  readonly configMapName: string;
-  readonly configChecksum: string;
-  readonly secretName: string;
-  readonly storageClass?: string;
-}
-
-/**
- * A StatefulSet so each replica keeps its own SQLite volume across restarts.
- * Several replicas share rate limits through Redis; keys and usage still live per
- * replica until the store's Postgres dialect exists (see stacks/README.md).
- */
-export function gatewayStatefulSetSpec(input: K8sGatewayInput) {
-  const probe = (path: string, period: number) => ({
-    httpGet: { path, port: input.port },
-    periodSeconds: period,
-    timeoutSeconds: 3,
-    failureThreshold: 3,
-  });
-  const env = gatewayEnv(input.port);
-  return {
-    metadata: { name: "gonka-gateway", namespace: input.namespace, labels },
-    spec: {
-      serviceName: "gonka-gateway",
-      replicas: input.replicas,
-      podManagementPolicy: "Parallel",
-      selector: { matchLabels: labels },
-      template: {
-        metadata: {
-          labels,
-          annotations: {
-            "gonka.ai/config-checksum": input.configChecksum,
-            // /metrics lives on the ops listener only.
-            "prometheus.io/scrape": "true",
-            "prometheus.io/port": String(OPS_PORT),
-            "prometheus.io/path": "/metrics",
-          },
-        },
-        spec: {
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: GATEWAY_UID,
-            runAsGroup: GATEWAY_UID,
-            fsGroup: GATEWAY_UID,
-          },
-          terminationGracePeriodSeconds: 45,
-          containers: [
-            {
-              name: "gateway",
-              image: input.image,
-              command: [...GATEWAY_COMMAND],
-              ports: [
-                { name: "http", containerPort: input.port },
-                { name: "ops", containerPort: OPS_PORT },
-              ],
-              env: [
-                ...Object.entries(env).map(([name, value]) => ({ name, value })),
-                ...Object.entries(GATEWAY_SECRET_ENV).map(([key, name]) => ({
-                  name,
-                  valueFrom: { secretKeyRef: { name: input.secretName, key } },
-                })),
-              ],
-              resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "1Gi" } },
-              livenessProbe: probe("/healthz", 10),
-              readinessProbe: probe("/readyz", 5),
-              securityContext: {
-                privileged: false,
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ["ALL"] },
-              },
-              volumeMounts: [
-                { name: "config", mountPath: GATEWAY_CONFIG_DIR, readOnly: true },
-                { name: "data", mountPath: GATEWAY_DATA_DIR },
-                { name: "tmp", mountPath: "/tmp" },
-              ],
-            },
-          ],
-          volumes: [
-            { name: "config", configMap: { name: input.configMapName } },
-            { name: "tmp", emptyDir: {} },
-          ],
-        },
-      },
-      volumeClaimTemplates: [
-        {
-          metadata: { name: "data" },
-          spec: {
-            accessModes: ["ReadWriteOnce"],
-            resources: { requests: { storage: "20Gi" } },
-            ...(input.storageClass ? { storageClassName: input.storageClass } : {}),
-          },
-        },
-      ],
-    },
-  };
-}
+export const GATEWAY_LABELS = { "app.kubernetes.io/name": "gonka-gateway" };
+const labels = GATEWAY_LABELS;
 
 /** `http` is what the Ingress routes to; `ops` is reachable in-cluster (Prometheus, port-forward) only. */
 export function gatewayServiceSpec(namespace: string, port: number) {
@@ -196,14 +98,6 @@ export function gatewayServiceSpec(namespace: string, port: number) {
         { name: "ops", port: OPS_PORT, targetPort: OPS_PORT },
       ],
     },
-  };
-}
-
-/** Keep all but one replica up through node drains (and the only one, when there is one, is drainable). */
-export function gatewayPdbSpec(namespace: string) {
-  return {
-    metadata: { name: "gonka-gateway", namespace, labels },
-    spec: { maxUnavailable: 1, selector: { matchLabels: labels } },
   };
 }
 

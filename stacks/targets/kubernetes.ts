@@ -1,6 +1,7 @@
 /** Wires the components for the Kubernetes target; called by the entry point. */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { Database } from "../components/database.ts";
 import type { EngineImages } from "../components/engineImages.ts";
 import { Gateway } from "../components/gateway.ts";
 import { GpuCluster } from "../components/gpuCluster.ts";
@@ -8,6 +9,7 @@ import { ModelServer } from "../components/modelServer.ts";
 import { Observability } from "../components/observability.ts";
 import { WeightStaging } from "../components/weightStaging.ts";
 import type { StackConfig } from "../config.ts";
+import { databaseKind } from "../databaseConfig.ts";
 import { k8sName } from "../specs/k8sModelServer.ts";
 import type { Secrets, TargetDeployment } from "./types.ts";
 
@@ -102,6 +104,17 @@ export function deployKubernetes(cfg: StackConfig, images: EngineImages, secrets
       extraAliases: [...m.extraAliases],
     })),
   );
+  const dbKind = databaseKind(cfg.database, "kubernetes");
+  const database =
+    dbKind === "cnpg"
+      ? new Database(
+          "database",
+          { target: "kubernetes", namespace: ns, settings: cfg.database.cnpg },
+          { dependsOn: cluster.ready },
+        )
+      : undefined;
+  if (dbKind === "external" && !secrets.databaseUrl) throw new Error("gonka:database.url is not set");
+  const gw = cfg.gateway;
   const gateway = new Gateway(
     "gateway",
     {
@@ -113,14 +126,18 @@ export function deployKubernetes(cfg: StackConfig, images: EngineImages, secrets
       redisPassword: secrets.redisPassword,
       port: cfg.gateway.port,
       namespace: ns,
-      replicas: cfg.gateway.replicas,
+      replicas: gw.replicas,
+      // No HPA on one replica (SQLite, or a stack that asked for one).
+      maxReplicas: gw.maxReplicas ?? (gw.replicas > 1 ? gw.replicas * 2 : 1),
+      ...(database?.secretRef ? { database: { secretRef: database.secretRef } } : {}),
+      ...(dbKind === "external" && secrets.databaseUrl ? { database: { url: secrets.databaseUrl } } : {}),
       ingressClassName: cfg.gateway.ingressClassName,
       ...(cfg.gateway.domain ? { domain: cfg.gateway.domain } : {}),
       ...(cfg.gateway.tiers ? { tiers: cfg.gateway.tiers } : {}),
       ...(cfg.gateway.reasoningOutput ? { reasoningOutput: cfg.gateway.reasoningOutput } : {}),
       ...(kc.gatewayStorageClass ? { storageClass: kc.gatewayStorageClass } : {}),
     },
-    { dependsOn: cluster.ready },
+    { dependsOn: [...cluster.ready, ...(database?.ready ?? [])] },
   );
   return { gateway, servers };
 }
