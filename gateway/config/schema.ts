@@ -47,6 +47,21 @@ export const replicaSchema = z.object({
   gpuMetricsUrl: z.url().optional(),
 });
 
+/**
+ * Where a model's replicas come from when they are not listed: on Kubernetes, the
+ * EndpointSlices of a headless Service selecting the engine pods (LeaderWorkerSet leaders),
+ * watched through the Kubernetes API. Each ready endpoint is one replica.
+ */
+export const discoverySchema = z.object({
+  kind: z.literal("kubernetes"),
+  /** Namespace of the headless Service (the gateway needs get/list/watch on endpointslices there). */
+  namespace: z.string().min(1),
+  /** The Service's name; its EndpointSlices carry the label `kubernetes.io/service-name=<service>`. */
+  service: z.string().min(1),
+  /** The engine port's name in the EndpointSlice; default: the slice's first port. */
+  portName: z.string().min(1).optional(),
+});
+
 export const modelSchema = z.object({
   id: z.string().min(1),
   aliases: z.array(z.string().min(1)).default([]),
@@ -59,7 +74,9 @@ export const modelSchema = z.object({
   ownedBy: z.string().default("gonka"),
   /** Field the backend reads reasoning from in assistant messages sent back to it. */
   backendReasoningField: z.enum(["reasoning", "reasoning_content"]).default("reasoning"),
-  replicas: z.array(replicaSchema).min(1),
+  /** Fixed replicas (docker target, local stack); exactly one of `replicas` and `discovery`. */
+  replicas: z.array(replicaSchema).default([]),
+  discovery: discoverySchema.optional(),
   timeouts: timeoutsSchema.prefault({}),
   /** Extra attempts on other replicas for failures before the first byte reached the client. */
   maxRetries: z.number().int().min(0).max(5).default(1),
@@ -147,6 +164,21 @@ export const gatewayConfigSchema = z
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((config, ctx) => {
+    config.models.forEach((m, i) => {
+      if (m.replicas.length > 0 && m.discovery) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["models", i],
+          message: `model ${m.id} has both \`replicas\` and \`discovery\`: list its replicas or discover them, not both`,
+        });
+      } else if (m.replicas.length === 0 && !m.discovery) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["models", i],
+          message: `model ${m.id} has no replicas: give \`replicas\` (at least one URL) or \`discovery\` (a Kubernetes headless Service)`,
+        });
+      }
+    });
     // Every id and alias names one model: the registry, allow-lists and usage rows rely on it.
     const owners = new Map<string, string>();
     config.models.forEach((m, i) => {
@@ -168,6 +200,7 @@ export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 export type ModelConfig = z.infer<typeof modelSchema>;
 export type ReplicaConfig = z.infer<typeof replicaSchema>;
+export type DiscoveryConfig = z.infer<typeof discoverySchema>;
 export type TierConfig = z.infer<typeof tierSchema>;
 export type TierConfigInput = z.input<typeof tierSchema>;
 export type Timeouts = z.infer<typeof timeoutsSchema>;

@@ -16,7 +16,9 @@ beforeAll(async () => {
       maxRetries: 1,
       timeouts: { firstByteMs: 400, idleMs: 400 },
       // The first replica has a dcgm-exporter (the simulator's stand-in), the second none.
-      replicas: m.replicas.map((r, i) => (i === 0 ? { ...r, gpuMetricsUrl: `${r.url}/sim/dcgm` } : r)),
+      replicas: (m.replicas ?? []).map((r, i) =>
+        i === 0 ? { ...r, gpuMetricsUrl: `${r.url}/sim/dcgm` } : r,
+      ),
     })),
   }));
 });
