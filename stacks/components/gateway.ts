@@ -1,7 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { DeployedModel } from "../../gateway/config/fromCatalog.ts";
 import type { TierConfig } from "../../gateway/config/schema.ts";
 import {
   configChecksum,
@@ -16,6 +15,7 @@ import {
   gatewayIngressSpec,
   gatewayServiceSpec,
   OPS_PORT,
+  type StackModel,
   stableJson,
 } from "../specs/gateway.ts";
 import {
@@ -31,8 +31,8 @@ import { REDIS_IMAGE } from "../specs/images.ts";
 import { REDIS_PORT, redisArgs, redisDeploymentSpec, redisServiceSpec, redisUrl } from "../specs/redis.ts";
 
 interface CommonArgs {
-  /** Deployed models with their service addresses; resolved when the servers exist. */
-  readonly models: pulumi.Input<DeployedModel[]>;
+  /** Deployed models with their addresses (and, on Kubernetes, pod discovery); resolved when the servers exist. */
+  readonly models: pulumi.Input<StackModel[]>;
   /** Digest-pinned gateway image. */
   readonly image: pulumi.Input<string>;
   /** Admin API token (a Pulumi secret). */

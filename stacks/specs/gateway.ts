@@ -4,6 +4,7 @@
  * deployed. The start command is the local stack's, so one image runs both.
  */
 import { createHash } from "node:crypto";
+import { getPreset } from "../../catalog/index.ts";
 import { buildGatewayConfig, type DeployedModel } from "../../gateway/config/fromCatalog.ts";
 import { parseConfig } from "../../gateway/config/load.ts";
 import type { GatewayConfigInput, TierConfig } from "../../gateway/config/schema.ts";
@@ -18,8 +19,13 @@ export const GATEWAY_UID = 10001;
 /** The gateway's ops listener (`/metrics`, `/health/models`, `/gonka/info`, `/admin/*`); never on the Ingress. */
 export const OPS_PORT = 8081;
 
+/** A deployed model; on Kubernetes with the headless Service its pods are discovered from. */
+export interface StackModel extends DeployedModel {
+  readonly discovery?: { readonly namespace: string; readonly service: string };
+}
+
 export interface GatewayConfigArgs {
-  readonly models: readonly DeployedModel[];
+  readonly models: readonly StackModel[];
   readonly port: number;
   /**
    * Address the ops listener binds: 0.0.0.0 inside a pod (the Service exposes it in-cluster,
@@ -31,13 +37,28 @@ export interface GatewayConfigArgs {
 }
 
 export function gatewayConfig(args: GatewayConfigArgs): GatewayConfigInput {
+  const base = buildGatewayConfig({
+    models: args.models,
+    // Inside a container the gateway must listen on all interfaces, not loopback.
+    listen: { host: "0.0.0.0", port: args.port },
+    ...(args.tiers ? { tiers: args.tiers } : {}),
+    ...(args.reasoningOutput ? { reasoningOutput: args.reasoningOutput } : {}),
+  });
+  const discoveryById = new Map(
+    args.models.flatMap((m) => (m.discovery ? [[getPreset(m.preset).id, m.discovery] as const] : [])),
+  );
   const config: GatewayConfigInput = {
-    ...buildGatewayConfig({
-      models: args.models,
-      // Inside a container the gateway must listen on all interfaces, not loopback.
-      listen: { host: "0.0.0.0", port: args.port },
-      ...(args.tiers ? { tiers: args.tiers } : {}),
-      ...(args.reasoningOutput ? { reasoningOutput: args.reasoningOutput } : {}),
+    ...base,
+    // Kubernetes: each ready pod of the model's headless Service is a replica (balancing,
+    // affinity, failover per pod), instead of the one `-api` Service URL.
+    models: base.models.map((m) => {
+      const d = discoveryById.get(m.id);
+      if (!d) return m;
+      const { replicas: _serviceUrl, ...rest } = m;
+      return {
+        ...rest,
+        discovery: { kind: "kubernetes", namespace: d.namespace, service: d.service, portName: "http" },
+      };
     }),
     opsListen: { host: args.opsHost, port: OPS_PORT },
   };

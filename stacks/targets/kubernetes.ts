@@ -79,7 +79,7 @@ export function deployKubernetes(cfg: StackConfig, images: EngineImages, secrets
       { dependsOn: [staging, ...cluster.ready] },
     );
   });
-  const observability = new Observability(
+  new Observability(
     "observability",
     {
       target: "kubernetes",
@@ -95,15 +95,20 @@ export function deployKubernetes(cfg: StackConfig, images: EngineImages, secrets
     },
     { dependsOn: cluster.ready },
   );
-  const gpuMetricsUrl = observability.gpuMetricsUrls["*"];
-  const models = pulumi.all(servers.map((s) => s.replicaUrls)).apply((urls) =>
-    cfg.models.map((m, i) => ({
-      preset: m.preset.id,
-      replicaUrls: urls[i] ?? [],
-      gpuMetricsUrls: (urls[i] ?? []).map(() => gpuMetricsUrl),
-      extraAliases: [...m.extraAliases],
-    })),
-  );
+  // The gateway discovers each model's pods (headless Service); the `-api` URL stays in the outputs.
+  const models = pulumi
+    .all(servers.map((s) => pulumi.all([s.replicaUrls, s.podsService])))
+    .apply((byServer) =>
+      cfg.models.map((m, i) => {
+        const [urls, discovery] = byServer[i] ?? [[], undefined];
+        return {
+          preset: m.preset.id,
+          replicaUrls: urls,
+          extraAliases: [...m.extraAliases],
+          ...(discovery ? { discovery } : {}),
+        };
+      }),
+    );
   const dbKind = databaseKind(cfg.database, "kubernetes");
   const database =
     dbKind === "cnpg"

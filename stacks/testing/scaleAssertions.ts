@@ -6,9 +6,11 @@
  * `discovery` in its config). Read from the resources registered under mocks.
  */
 import { expect } from "vitest";
+import { gatewayConfigSchema } from "../../gateway/config/schema.ts";
 import { parseStackConfig, type StackConfig } from "../config.ts";
 import { databaseKind } from "../databaseConfig.ts";
 import { POSTGRES_IMAGE } from "../specs/images.ts";
+import { k8sName } from "../specs/k8sModelServer.ts";
 import { type CapturedResource, SECRET_SIG_KEY, type StackRun } from "./runStack.ts";
 import { unwrapSecrets } from "./stackAssertions.ts";
 import { DUMMY_SECRETS, projectConfig } from "./stackFiles.ts";
@@ -158,10 +160,79 @@ function assertKubernetes(run: StackRun, cfg: StackConfig): void {
   expect(c.readinessProbe.httpGet.path).toBe("/readyz");
   const anti =
     pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
+  assertPodDiscovery(run, cfg, pod);
   expect(anti).toEqual({
     labelSelector: { matchLabels: dep.spec.selector.matchLabels },
     topologyKey: "kubernetes.io/hostname",
   });
+}
+
+/** Item 3: per-pod routing on Kubernetes: headless Services, read-only RBAC, `discovery` in the config. */
+function assertPodDiscovery(run: StackRun, cfg: StackConfig, gatewayPod: Any): void {
+  const ns = cfg.kubernetes.namespace;
+  const gwConfig = JSON.parse(run.outputs["gatewayConfig"] as string);
+  // The generated config is what the gateway's own schema accepts (replicas from discovery only).
+  expect(gatewayConfigSchema.safeParse(gwConfig).success).toBe(true);
+  const services = ofType(run, "kubernetes:core/v1:Service").map(props);
+  const workloads = [
+    ...ofType(run, "kubernetes:apps/v1:Deployment").map(props),
+    ...ofType(run, "kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet").map(props),
+  ];
+  for (const m of cfg.models) {
+    const name = `${k8sName(m.preset.id)}-pods`;
+    const entry = gwConfig.models.find((x: Any) => x.id === m.preset.id);
+    expect(entry.discovery, `${m.preset.id} discovery`).toEqual({
+      kind: "kubernetes",
+      namespace: ns,
+      service: name,
+      portName: "http",
+    });
+    expect(entry.replicas ?? [], `${m.preset.id}: no static replicas beside discovery`).toEqual([]);
+    const headless = services.find((s) => s.metadata.name === name);
+    expect(headless?.spec.clusterIP, `${name} is headless`).toBe("None");
+    expect(headless?.metadata.namespace).toBe(ns);
+    expect(headless?.spec.ports).toEqual([{ name: "http", port: 8000, targetPort: 8000 }]);
+    // The ClusterIP Service stays beside it for in-cluster callers.
+    expect(
+      services.find((s) => s.metadata.name === `${k8sName(m.preset.id)}-api`)?.spec.clusterIP,
+    ).toBeUndefined();
+    // The selector picks exactly the pods that serve HTTP: every single-node pod, LWS leaders only.
+    const w = workloads.find((x) => x.metadata.name === k8sName(m.preset.id))!;
+    const selector = headless!.spec.selector as Record<string, string>;
+    const matches = (labels: Record<string, string>) =>
+      Object.entries(selector).every(([k, v]) => labels[k] === v);
+    if (m.layout.nodes > 1) {
+      expect(selector["leaderworkerset.sigs.k8s.io/worker-index"]).toBe("0");
+      // The controller adds worker-index to every pod: leader 0, workers 1…
+      const t = w.spec.leaderWorkerTemplate;
+      const leader = { ...t.leaderTemplate.metadata.labels, "leaderworkerset.sigs.k8s.io/worker-index": "0" };
+      const worker = { ...t.workerTemplate.metadata.labels, "leaderworkerset.sigs.k8s.io/worker-index": "1" };
+      expect(matches(leader), `${name} selects the leader`).toBe(true);
+      expect(matches(worker), `${name} skips workers`).toBe(false);
+    } else expect(matches(w.spec.template.metadata.labels), `${name} selects the pods`).toBe(true);
+  }
+  // The gateway's identity: its own ServiceAccount, token mounted, allowed only to read EndpointSlices here.
+  expect(gatewayPod.serviceAccountName).toBe("gonka-gateway");
+  expect(gatewayPod.automountServiceAccountToken).toBe(true);
+  const sa = ofType(run, "kubernetes:core/v1:ServiceAccount").map(props);
+  expect(sa.map((x) => [x.metadata.name, x.metadata.namespace, x.automountServiceAccountToken])).toEqual([
+    ["gonka-gateway", ns, true],
+  ]);
+  const roles = ofType(run, "kubernetes:rbac.authorization.k8s.io/v1:Role").map(props);
+  expect(roles).toHaveLength(1);
+  expect(roles[0]!.metadata.namespace).toBe(ns);
+  expect(roles[0]!.rules).toEqual([
+    { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+  ]);
+  expect(ofType(run, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")).toEqual([]);
+  const bindings = ofType(run, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").map(props);
+  expect(bindings.map((b) => [b.metadata.namespace, b.roleRef, b.subjects])).toEqual([
+    [
+      ns,
+      { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roles[0]!.metadata.name },
+      [{ kind: "ServiceAccount", name: "gonka-gateway", namespace: ns }],
+    ],
+  ]);
 }
 
 function assertDocker(run: StackRun, cfg: StackConfig): void {
@@ -188,6 +259,12 @@ function assertDocker(run: StackRun, cfg: StackConfig): void {
   } else expect(postgres).toEqual([]);
   if (kind === "external") expect(dbEnv).toBe(`GONKA_DATABASE_URL=${DUMMY_SECRETS["gonka:database.url"]}`);
   if (kind === "sqlite") expect(dbEnv).toBeUndefined();
-  // No Kubernetes-only resources on Docker.
+  // No Kubernetes-only resources on Docker; the gateway gets one URL per engine replica.
   expect(ofType(run, CNPG_CLUSTER)).toEqual([]);
+  const gwConfig = JSON.parse(run.outputs["gatewayConfig"] as string);
+  for (const m of cfg.models) {
+    const entry = gwConfig.models.find((x: Any) => x.id === m.preset.id);
+    expect(entry.discovery).toBeUndefined();
+    expect(entry.replicas.map((r: Any) => new URL(r.url).protocol)).toEqual(Array(m.replicas).fill("http:"));
+  }
 }

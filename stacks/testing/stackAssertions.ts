@@ -176,8 +176,10 @@ export function assertStackInvariants(run: StackRun, values: Record<string, unkn
   );
   for (const m of cfg.models) {
     const entry = gw.models.find((x: { id: string }) => x.id === m.preset.id);
-    const expectedUrls = m.replicas * (cfg.target === "docker" ? 1 : 0) || 1;
-    expect(entry.replicas.length, `${m.preset.id} replicas in gateway config`).toBe(expectedUrls);
+    // Docker: one URL per replica. Kubernetes: the pods are discovered (scaleAssertions.ts checks how).
+    if (cfg.target === "docker")
+      expect(entry.replicas.length, `${m.preset.id} replicas in gateway config`).toBe(m.replicas);
+    else expect(entry.discovery?.kind, `${m.preset.id} discovery in gateway config`).toBe("kubernetes");
     expect(entry.aliases).toEqual(expect.arrayContaining([...m.extraAliases]));
   }
   if (cfg.gateway.tiers) expect(Object.keys(gw.tiers).sort()).toEqual(Object.keys(cfg.gateway.tiers).sort());
