@@ -19,6 +19,7 @@ import {
   stableJson,
 } from "../specs/gateway.ts";
 import {
+  ENVIRONMENT_LABEL,
   gatewayDataClaimSpec,
   gatewayDeploymentSpec,
   gatewayHpaSpec,
@@ -171,6 +172,7 @@ export class Gateway extends pulumi.ComponentResource {
             configChecksum: configChecksum(json),
             secretName,
             serviceAccountName,
+            environment: pulumi.getStack(),
             ...(db
               ? {
                   databaseSecret: "secretRef" in db ? db.secretRef : { name: secretName, key: "databaseUrl" },
@@ -235,6 +237,7 @@ export class Gateway extends pulumi.ComponentResource {
           name: "gonka-gateway",
           image: image.imageId,
           command: [...GATEWAY_COMMAND],
+          labels: [{ label: ENVIRONMENT_LABEL, value: pulumi.getStack() }],
           envs: pulumi.secret(
             pulumi
               .all([args.adminKey, args.engineApiKey, args.redisPassword, args.databaseUrl])

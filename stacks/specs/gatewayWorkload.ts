@@ -16,6 +16,8 @@ import {
 } from "./gateway.ts";
 
 export const GATEWAY_NAME = "gonka-gateway";
+/** On the gateway's Deployment and container: the Pulumi stack (policy `prod-gateway-replicas`). */
+export const ENVIRONMENT_LABEL = "gonka.ai/environment";
 /** The SQLite volume (database kind `sqlite`, one replica). */
 export const GATEWAY_DATA_CLAIM = "gonka-gateway-data";
 /** HPA target: average CPU utilisation of the requests below. */
@@ -34,6 +36,8 @@ export interface K8sGatewayInput {
   /** Where GONKA_DATABASE_URL comes from; absent: SQLite on the `GATEWAY_DATA_CLAIM` volume. */
   readonly databaseSecret?: { readonly name: string; readonly key: string };
   readonly serviceAccountName: string;
+  /** The Pulumi stack (dev, staging, prod): the policy pack holds prod to two replicas. */
+  readonly environment: string;
 }
 
 export function gatewayDeploymentSpec(input: K8sGatewayInput) {
@@ -46,7 +50,11 @@ export function gatewayDeploymentSpec(input: K8sGatewayInput) {
   });
   const env = gatewayEnv(input.port);
   return {
-    metadata: { name: GATEWAY_NAME, namespace: input.namespace, labels: GATEWAY_LABELS },
+    metadata: {
+      name: GATEWAY_NAME,
+      namespace: input.namespace,
+      labels: { ...GATEWAY_LABELS, [ENVIRONMENT_LABEL]: input.environment },
+    },
     spec: {
       ...(input.autoscaled ? {} : { replicas: input.replicas }),
       selector: { matchLabels: GATEWAY_LABELS },
