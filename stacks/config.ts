@@ -18,7 +18,7 @@ import {
 } from "../catalog/index.ts";
 import { tierSchema } from "../gateway/config/schema.ts";
 import { databaseProblems, databaseSchema } from "./databaseConfig.ts";
-import { engineResources } from "./specs/engine.ts";
+import { dockerProblems } from "./dockerConfig.ts";
 import { placeOnDockerHosts } from "./specs/placement.ts";
 
 const gpuTypes = Object.keys(GPU_MEMORY_GIB) as [GpuType, ...GpuType[]];
@@ -270,47 +270,4 @@ export function memoryProblems(preset: ModelPreset, layout: Layout): string[] {
     `${where}: weights need ${preset.weights.sizeGiB} GiB but ${layout.nodes}×${layout.gpusPerNode}×${layout.gpuType} ` +
       `hold ${Math.floor(capacity)} GiB usable (${gpuGiB} GiB GPU)`,
   ];
-}
-
-function dockerProblems(docker: z.infer<typeof dockerSchema>, models: readonly ResolvedModel[]): string[] {
-  if (docker.hosts.length === 0)
-    return ["target docker needs gonka:docker.hosts (at least one GPU host reachable over SSH)"];
-  const problems: string[] = [];
-  const byName = new Map(docker.hosts.map((h) => [h.name, h]));
-  if (byName.size !== docker.hosts.length) problems.push("gonka:docker.hosts: host names must be unique");
-  if (docker.gatewayHost && !byName.has(docker.gatewayHost))
-    problems.push(`gonka:docker.gatewayHost "${docker.gatewayHost}" is not in gonka:docker.hosts`);
-  const gatewayHost = docker.gatewayHost ?? docker.hosts[0]?.name;
-  for (const m of models) {
-    const need = m.replicas * m.layout.nodes;
-    const where = `model ${m.preset.id}`;
-    if (m.hosts.length !== need) {
-      problems.push(
-        `${where}: docker target needs hosts for ${m.replicas} replica(s) × ${m.layout.nodes} node(s) = ${need}, got ${m.hosts.length}`,
-      );
-      continue;
-    }
-    for (const name of m.hosts) {
-      const host = byName.get(name);
-      if (!host) problems.push(`${where}: host "${name}" is not in gonka:docker.hosts`);
-      else if (host.gpuType !== m.layout.gpuType)
-        problems.push(
-          `${where}: layout ${m.layout.id} needs ${m.layout.gpuType}, host ${name} has ${host.gpuType}`,
-        );
-      // Engines listen on the private network only: the gateway's host reaches them on loopback,
-      // every other caller (other gateways, multi-node peers) needs the host's private address.
-      else if (!host.privateAddress && (name !== gatewayHost || m.layout.nodes > 1))
-        problems.push(
-          `${where}: host ${name} needs privateAddress (engines and ${m.layout.nodes > 1 ? "multi-node rendezvous" : "the gateway on another host"} use the private network only)`,
-        );
-      else if (m.layout.offloadExperts && host.ramGiB !== undefined) {
-        const need = engineResources(m.preset, m.layout).memoryGiB;
-        if (host.ramGiB < need)
-          problems.push(
-            `${where}: needs ${need} GiB host RAM (offloaded experts included), ${name} has ${host.ramGiB}`,
-          );
-      }
-    }
-  }
-  return problems;
 }
