@@ -208,22 +208,11 @@ export function gatewayServiceAccountSpec(namespace: string) {
   };
 }
 
-export const ENDPOINTSLICE_RULE = {
-  apiGroups: ["discovery.k8s.io"],
-  resources: ["endpointslices"],
-  verbs: ["get", "list", "watch"],
-} as const;
-
 export function gatewayRoleSpec(namespace: string) {
   return {
     metadata: { name: `${GATEWAY_NAME}-endpointslices`, namespace, labels: GATEWAY_LABELS },
     rules: [
-      {
-        ...ENDPOINTSLICE_RULE,
-        apiGroups: [...ENDPOINTSLICE_RULE.apiGroups],
-        resources: [...ENDPOINTSLICE_RULE.resources],
-        verbs: [...ENDPOINTSLICE_RULE.verbs],
-      },
+      { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
     ],
   };
 }
