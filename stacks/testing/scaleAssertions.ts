@@ -147,7 +147,10 @@ function assertKubernetes(run: StackRun, cfg: StackConfig): void {
       name: "gonka-gateway",
     });
     expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([gw.replicas, max]);
-    expect(hpa.spec.metrics[0].resource).toMatchObject({ name: "cpu", target: { type: "Utilization" } });
+    expect(hpa.spec.metrics[0].resource).toMatchObject({
+      name: "cpu",
+      target: { type: "Utilization", averageUtilization: 70 },
+    });
     // The HPA owns the count: a `pulumi up` must not reset it.
     expect(dep.spec.replicas).toBeUndefined();
   } else {
