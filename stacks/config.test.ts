@@ -78,7 +78,12 @@ describe("invalid configs fail with a message that names the problem", () => {
 
   it("docker host of the wrong GPU type, too few hosts, or too many GPUs on one host", () => {
     const hosts = [{ name: "a", address: "10.0.0.1", gpuType: "H100", gpus: 2 }];
-    const base = { target: "docker", images: { registry: "r" }, docker: { hosts } };
+    const base = {
+      target: "docker",
+      images: { registry: "r" },
+      docker: { hosts },
+      database: { kind: "sqlite" },
+    };
     expect(() =>
       parseStackConfig({ ...base, models: [{ preset: "qwen3-32b", layout: "h200x1", hosts: ["a"] }] }),
     ).toThrow(/layout h200x1 needs H200, host a has H100/);
@@ -102,10 +107,16 @@ describe("invalid configs fail with a message that names the problem", () => {
     );
   });
 
-  it("more than one gateway replica while keys live in per-replica SQLite", () => {
-    expect(() => parseStackConfig({ ...k8s([{ preset: "qwen" }]), gateway: { replicas: 3 } })).toThrow(
-      /gonka:gateway\.replicas is 3.*would not know the keys/,
+  it("more than one gateway replica on SQLite (keys would live in per-replica files)", () => {
+    const sqlite = { ...k8s([{ preset: "qwen" }]), database: { kind: "sqlite" } };
+    expect(() => parseStackConfig({ ...sqlite, gateway: { replicas: 3 } })).toThrow(
+      /gonka:gateway\.replicas is 3, but gonka:database\.kind is sqlite: .*keys issued by one would not work on another/,
     );
+    expect(() => parseStackConfig({ ...sqlite, gateway: { replicas: 1 } })).not.toThrow();
+    // On Postgres (CloudNativePG by default on Kubernetes) the same replicas are accepted.
+    expect(
+      parseStackConfig({ ...k8s([{ preset: "qwen" }]), gateway: { replicas: 3 } }).gateway.replicas,
+    ).toBe(3);
   });
 
   it("the same model twice", () => {
@@ -119,7 +130,12 @@ describe("invalid configs fail with a message that names the problem", () => {
       { name: "gw", address: "203.0.113.1", gpuType: "H100", gpus: 8 },
       { name: "b", address: "203.0.113.2", gpuType: "H100", gpus: 8 },
     ];
-    const base = { target: "docker", images: { registry: "r" }, docker: { hosts, gatewayHost: "gw" } };
+    const base = {
+      target: "docker",
+      images: { registry: "r" },
+      docker: { hosts, gatewayHost: "gw" },
+      database: { kind: "sqlite" },
+    };
     // Single-node engines on the gateway's own host answer on loopback: fine.
     expect(() =>
       parseStackConfig({ ...base, models: [{ preset: "qwen3-32b", layout: "h100x2", hosts: ["gw"] }] }),
@@ -137,7 +153,12 @@ describe("invalid configs fail with a message that names the problem", () => {
 
   it("a Docker host with less RAM than the offload plan and its process need", () => {
     const hosts = [{ name: "a", address: "10.0.0.1", gpuType: "H100", gpus: 4, ramGiB: 200 }];
-    const base = { target: "docker", images: { registry: "r" }, docker: { hosts } };
+    const base = {
+      target: "docker",
+      images: { registry: "r" },
+      docker: { hosts },
+      database: { kind: "sqlite" },
+    };
     const models = [{ preset: "kimi-k2.5-q2", layout: "h100x4-offload", hosts: ["a"] }];
     expect(() => parseStackConfig({ ...base, models })).toThrow(
       /needs 259 GiB host RAM \(offloaded experts included\), a has 200/,

@@ -17,7 +17,8 @@ import {
   validateLayout,
 } from "../catalog/index.ts";
 import { tierSchema } from "../gateway/config/schema.ts";
-import { engineResources } from "./specs/engine.ts";
+import { databaseProblems, databaseSchema } from "./databaseConfig.ts";
+import { dockerProblems } from "./dockerConfig.ts";
 import { placeOnDockerHosts } from "./specs/placement.ts";
 
 const gpuTypes = Object.keys(GPU_MEMORY_GIB) as [GpuType, ...GpuType[]];
@@ -49,7 +50,10 @@ const modelEntrySchema = z.object({
 });
 
 const gatewaySchema = z.object({
+  /** Kubernetes: the Deployment's replicas (the HPA's floor); more than 1 needs Postgres. Docker: 1. */
   replicas: z.number().int().min(1).default(1),
+  /** Kubernetes: the HPA's ceiling (CPU); default twice `replicas`, no HPA at 1 replica. */
+  maxReplicas: z.number().int().min(1).optional(),
   /** Public host name; Kubernetes gets an Ingress for it. */
   domain: z.string().min(1).optional(),
   port: z.number().int().min(1).max(65_535).default(8080),
@@ -144,6 +148,7 @@ export const stackConfigSchema = z.object({
   docker: dockerSchema.prefault({}),
   kubernetes: kubernetesSchema.prefault({}),
   fabric: fabricSchema.prefault({}),
+  database: databaseSchema.prefault({}),
 });
 
 export type StackConfigInput = z.input<typeof stackConfigSchema>;
@@ -152,6 +157,7 @@ export type KubernetesSettings = z.infer<typeof kubernetesSchema>;
 export type GatewaySettings = z.infer<typeof gatewaySchema>;
 export type FabricSettings = z.infer<typeof fabricSchema>;
 export type ImageSettings = z.infer<typeof imagesSchema>;
+export type { DatabaseSettings } from "./databaseConfig.ts";
 
 /** A config model entry resolved against the catalog. */
 export interface ResolvedModel {
@@ -167,8 +173,11 @@ export interface StackConfig extends Omit<z.infer<typeof stackConfigSchema>, "mo
   readonly models: readonly ResolvedModel[];
 }
 
-/** Parses raw (already YAML-decoded) config; throws one error naming every problem. */
-export function parseStackConfig(raw: unknown): StackConfig {
+/**
+ * Parses raw (already YAML-decoded) config; throws one error naming every problem.
+ * `secretKeys`: the `gonka:` keys (without the prefix) the CLI holds as secrets.
+ */
+export function parseStackConfig(raw: unknown, secretKeys: readonly string[] = []): StackConfig {
   const parsed = stackConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `gonka:${i.path.join(".")}: ${i.message}`);
@@ -197,13 +206,23 @@ export function parseStackConfig(raw: unknown): StackConfig {
     if (ids.filter((x) => x === id).length > 1)
       problems.push(`model ${id} is listed twice; raise its replicas instead`);
   for (const m of models) problems.push(...memoryProblems(m.preset, m.layout));
-  if (cfg.gateway.replicas > 1) {
+  problems.push(
+    ...databaseProblems(cfg.database, {
+      target: cfg.target,
+      gatewayReplicas: cfg.gateway.replicas,
+      secretKeys,
+    }),
+  );
+  if (cfg.gateway.maxReplicas !== undefined && cfg.gateway.maxReplicas < cfg.gateway.replicas)
     problems.push(
-      `gonka:gateway.replicas is ${cfg.gateway.replicas}, but the gateway keeps API keys and usage in its own ` +
-        "SQLite file: a second replica would not know the keys the first one issued. Run 1 replica until the " +
-        "store's Postgres dialect exists (rate limits are already shared through Redis).",
+      `gonka:gateway.maxReplicas (${cfg.gateway.maxReplicas}) is below gonka:gateway.replicas (${cfg.gateway.replicas})`,
     );
-  }
+  // Docker runs one gateway container with host networking on the gateway host's API port.
+  if (cfg.target === "docker" && cfg.gateway.replicas > 1)
+    problems.push(
+      `gonka:gateway.replicas is ${cfg.gateway.replicas}; the docker target runs one gateway container ` +
+        "(host networking on gonka:docker.gatewayHost): use the kubernetes target for more",
+    );
   if (cfg.target === "docker") {
     const dockerIssues = dockerProblems(cfg.docker, models);
     problems.push(...dockerIssues);
@@ -251,47 +270,4 @@ export function memoryProblems(preset: ModelPreset, layout: Layout): string[] {
     `${where}: weights need ${preset.weights.sizeGiB} GiB but ${layout.nodes}×${layout.gpusPerNode}×${layout.gpuType} ` +
       `hold ${Math.floor(capacity)} GiB usable (${gpuGiB} GiB GPU)`,
   ];
-}
-
-function dockerProblems(docker: z.infer<typeof dockerSchema>, models: readonly ResolvedModel[]): string[] {
-  if (docker.hosts.length === 0)
-    return ["target docker needs gonka:docker.hosts (at least one GPU host reachable over SSH)"];
-  const problems: string[] = [];
-  const byName = new Map(docker.hosts.map((h) => [h.name, h]));
-  if (byName.size !== docker.hosts.length) problems.push("gonka:docker.hosts: host names must be unique");
-  if (docker.gatewayHost && !byName.has(docker.gatewayHost))
-    problems.push(`gonka:docker.gatewayHost "${docker.gatewayHost}" is not in gonka:docker.hosts`);
-  const gatewayHost = docker.gatewayHost ?? docker.hosts[0]?.name;
-  for (const m of models) {
-    const need = m.replicas * m.layout.nodes;
-    const where = `model ${m.preset.id}`;
-    if (m.hosts.length !== need) {
-      problems.push(
-        `${where}: docker target needs hosts for ${m.replicas} replica(s) × ${m.layout.nodes} node(s) = ${need}, got ${m.hosts.length}`,
-      );
-      continue;
-    }
-    for (const name of m.hosts) {
-      const host = byName.get(name);
-      if (!host) problems.push(`${where}: host "${name}" is not in gonka:docker.hosts`);
-      else if (host.gpuType !== m.layout.gpuType)
-        problems.push(
-          `${where}: layout ${m.layout.id} needs ${m.layout.gpuType}, host ${name} has ${host.gpuType}`,
-        );
-      // Engines listen on the private network only: the gateway's host reaches them on loopback,
-      // every other caller (other gateways, multi-node peers) needs the host's private address.
-      else if (!host.privateAddress && (name !== gatewayHost || m.layout.nodes > 1))
-        problems.push(
-          `${where}: host ${name} needs privateAddress (engines and ${m.layout.nodes > 1 ? "multi-node rendezvous" : "the gateway on another host"} use the private network only)`,
-        );
-      else if (m.layout.offloadExperts && host.ramGiB !== undefined) {
-        const need = engineResources(m.preset, m.layout).memoryGiB;
-        if (host.ramGiB < need)
-          problems.push(
-            `${where}: needs ${need} GiB host RAM (offloaded experts included), ${name} has ${host.ramGiB}`,
-          );
-      }
-    }
-  }
-  return problems;
 }

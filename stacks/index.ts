@@ -9,23 +9,38 @@ import { deployDocker } from "./targets/docker.ts";
 import { deployKubernetes } from "./targets/kubernetes.ts";
 
 const config = new pulumi.Config("gonka");
+// Which keys the CLI holds as secrets (`isConfigSecret` is the SDK's own, marked internal): a
+// database URL or password set without `--secret` is refused before anything is created.
+const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
+const secretKeys = ["database", "databasePassword"].filter((k) => isConfigSecret(`gonka:${k}`));
 // Validation throws before any resource is registered.
-const cfg = parseStackConfig({
-  target: config.get("target"),
-  models: config.getObject("models"),
-  gateway: config.getObject("gateway"),
-  images: config.getObject("images"),
-  docker: config.getObject("docker"),
-  kubernetes: config.getObject("kubernetes"),
-  fabric: config.getObject("fabric"),
-});
+const cfg = parseStackConfig(
+  {
+    target: config.get("target"),
+    models: config.getObject("models"),
+    gateway: config.getObject("gateway"),
+    images: config.getObject("images"),
+    docker: config.getObject("docker"),
+    kubernetes: config.getObject("kubernetes"),
+    fabric: config.getObject("fabric"),
+    database: config.getObject("database"),
+  },
+  secretKeys,
+);
 const sshPrivateKey = config.getSecret("sshPrivateKey");
+const databasePassword = config.getSecret("databasePassword");
+// Read again as a secret so the URL stays wrapped in every resource input.
+const databaseUrl = cfg.database.url
+  ? config.requireSecretObject<{ url: string }>("database").apply((d) => d.url)
+  : undefined;
 const secrets = {
   adminKey: config.requireSecret("adminKey"),
   hfToken: config.requireSecret("hfToken"),
   engineApiKey: config.requireSecret("engineApiKey"),
   redisPassword: config.requireSecret("redisPassword"),
   ...(sshPrivateKey ? { sshPrivateKey } : {}),
+  ...(databasePassword ? { databasePassword } : {}),
+  ...(databaseUrl ? { databaseUrl } : {}),
 };
 
 const images = new EngineImages("images", {

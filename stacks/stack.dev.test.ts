@@ -1,6 +1,7 @@
 // One program run per file: Pulumi's runtime is global, vitest isolates files.
-import { beforeAll, describe, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { runStack, type StackRun } from "./testing/runStack.ts";
+import { assertScalesOut, deployedGatewayReplicas } from "./testing/scaleAssertions.ts";
 import { assertServes } from "./testing/servingAssertions.ts";
 import { assertStackInvariants } from "./testing/stackAssertions.ts";
 import { readStackFile } from "./testing/stackFiles.ts";
@@ -18,5 +19,15 @@ describe("Pulumi.dev.yaml under mocks", () => {
 
   it("would serve: engines run once, write where they can, rendezvous privately, keep ops and engines private", () => {
     assertServes(run, edit(readStackFile("dev").values));
+  });
+
+  it("keeps keys and usage in its database and scales the gateway out (issue 11)", () => {
+    assertScalesOut(run, edit(readStackFile("dev").values));
+  });
+  it("dev: one gateway container on its SQLite volume, no Postgres", () => {
+    expect(deployedGatewayReplicas(run)).toEqual({ min: 1, max: 1 });
+    const names = run.resources.map((r) => (r.inputs as { name?: string }).name);
+    expect(names).not.toContain("gonka-postgres");
+    expect(names).toContain("gonka-gateway-data");
   });
 });

@@ -1,6 +1,7 @@
 // One program run per file: Pulumi's runtime is global, vitest isolates files.
 import { beforeAll, describe, it } from "vitest";
 import { runStack, type StackRun } from "./testing/runStack.ts";
+import { assertScalesOut } from "./testing/scaleAssertions.ts";
 import { assertServes } from "./testing/servingAssertions.ts";
 import { assertStackInvariants } from "./testing/stackAssertions.ts";
 import { readStackFile } from "./testing/stackFiles.ts";
@@ -13,11 +14,16 @@ beforeAll(async () => {
 });
 
 describe("Pulumi.prod.yaml (asDocker,withBaseDigests) under mocks", () => {
-  it("meets the stack invariants and passes the policy pack", () => {
-    assertStackInvariants(run, edit(readStackFile("prod").values));
+  // Docker runs one gateway container, and prod needs two: the policy pack refuses exactly that.
+  it("meets the stack invariants; the policy pack refuses it only for its single gateway", () => {
+    assertStackInvariants(run, edit(readStackFile("prod").values), ["prod-gateway-replicas"]);
   });
 
   it("would serve: engines run once, write where they can, rendezvous privately, keep ops and engines private", () => {
     assertServes(run, edit(readStackFile("prod").values));
+  });
+
+  it("keeps keys and usage in its database and scales the gateway out (issue 11)", () => {
+    assertScalesOut(run, edit(readStackFile("prod").values));
   });
 });

@@ -1,6 +1,7 @@
 // One program run per file: Pulumi's runtime is global, vitest isolates files.
 import { beforeAll, describe, it } from "vitest";
 import { runStack, type StackRun } from "./testing/runStack.ts";
+import { assertScalesOut } from "./testing/scaleAssertions.ts";
 import { assertServes } from "./testing/servingAssertions.ts";
 import { assertStackInvariants } from "./testing/stackAssertions.ts";
 import { readStackFile } from "./testing/stackFiles.ts";
@@ -19,5 +20,9 @@ describe("Pulumi.staging.yaml (asDocker) under mocks", () => {
 
   it("would serve: engines run once, write where they can, rendezvous privately, keep ops and engines private", () => {
     assertServes(run, edit(readStackFile("staging").values));
+  });
+
+  it("keeps keys and usage in its database and scales the gateway out (issue 11)", () => {
+    assertScalesOut(run, edit(readStackFile("staging").values));
   });
 });

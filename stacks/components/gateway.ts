@@ -1,10 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { DeployedModel } from "../../gateway/config/fromCatalog.ts";
 import type { TierConfig } from "../../gateway/config/schema.ts";
 import {
   configChecksum,
+  DATABASE_URL_ENV,
   GATEWAY_COMMAND,
   GATEWAY_CONFIG_PATH,
   GATEWAY_DATA_DIR,
@@ -13,18 +13,27 @@ import {
   gatewayConfig,
   gatewayEnv,
   gatewayIngressSpec,
-  gatewayPdbSpec,
   gatewayServiceSpec,
-  gatewayStatefulSetSpec,
   OPS_PORT,
+  type StackModel,
   stableJson,
 } from "../specs/gateway.ts";
+import {
+  ENVIRONMENT_LABEL,
+  gatewayDataClaimSpec,
+  gatewayDeploymentSpec,
+  gatewayHpaSpec,
+  gatewayPdbSpec,
+  gatewayRoleBindingSpec,
+  gatewayRoleSpec,
+  gatewayServiceAccountSpec,
+} from "../specs/gatewayWorkload.ts";
 import { REDIS_IMAGE } from "../specs/images.ts";
 import { REDIS_PORT, redisArgs, redisDeploymentSpec, redisServiceSpec, redisUrl } from "../specs/redis.ts";
 
 interface CommonArgs {
-  /** Deployed models with their service addresses; resolved when the servers exist. */
-  readonly models: pulumi.Input<DeployedModel[]>;
+  /** Deployed models with their addresses (and, on Kubernetes, pod discovery); resolved when the servers exist. */
+  readonly models: pulumi.Input<StackModel[]>;
   /** Digest-pinned gateway image. */
   readonly image: pulumi.Input<string>;
   /** Admin API token (a Pulumi secret). */
@@ -41,7 +50,16 @@ interface CommonArgs {
 export interface K8sGatewayArgs extends CommonArgs {
   readonly target: "kubernetes";
   readonly namespace: string;
+  /** Deployment replicas; with `maxReplicas` above it, the HPA's floor. */
   readonly replicas: number;
+  readonly maxReplicas: number;
+  /**
+   * Postgres: a Secret key the operator writes (CloudNativePG), or an external URL (a Pulumi
+   * secret, stored in the gateway's Secret). Absent: SQLite on a volume, one replica.
+   */
+  readonly database?:
+    | { readonly secretRef: { readonly name: string; readonly key: string } }
+    | { readonly url: pulumi.Output<string> };
   /** Public host name; an Ingress is created for it. */
   readonly domain?: string;
   readonly ingressClassName: string;
@@ -56,9 +74,14 @@ export interface DockerGatewayArgs extends CommonArgs {
   readonly hostAddress: string;
   /** The host's private address: the ops listener binds it (loopback when absent). */
   readonly privateAddress?: string;
+  /** Postgres URL (a secret: the container beside the gateway, or external); absent: SQLite. */
+  readonly databaseUrl?: pulumi.Output<string>;
 }
 
-/** The Koa gateway with its generated config, Redis for shared limits and a volume for SQLite. */
+/**
+ * The Koa gateway with its generated config and Redis for shared limits; its keys and usage in
+ * Postgres (GONKA_DATABASE_URL from a secret) or, with one replica, a SQLite volume.
+ */
 export class Gateway extends pulumi.ComponentResource {
   public readonly url: pulumi.Output<string>;
   /** Origin of the ops listener (admin API, metrics, per-model health); not public. */
@@ -88,6 +111,8 @@ export class Gateway extends pulumi.ComponentResource {
     );
     if (args.target === "kubernetes") {
       const ns = args.namespace;
+      const db = args.database;
+      const externalUrl = db && "url" in db ? db.url : undefined;
       const secret = new k8s.core.v1.Secret(
         `${name}-secret`,
         {
@@ -100,6 +125,7 @@ export class Gateway extends pulumi.ComponentResource {
             redisUrl: pulumi.secret(
               args.redisPassword.apply((pw) => redisUrl(pw, `gonka-redis.${ns}.svc.cluster.local`)),
             ),
+            ...(externalUrl ? { databaseUrl: pulumi.secret(externalUrl) } : {}),
           } satisfies Record<keyof typeof GATEWAY_SECRET_ENV | "redisPassword", pulumi.Input<string>>,
         },
         { parent: this },
@@ -119,25 +145,52 @@ export class Gateway extends pulumi.ComponentResource {
         { parent: this },
       );
       new k8s.core.v1.Service(`${name}-redis-svc`, redisServiceSpec(ns), { parent: this });
-      const sts = pulumi
-        .all([args.image, cm.metadata.name, secret.metadata.name, this.configJson])
-        .apply(([image, configMapName, secretName, json]) =>
-          gatewayStatefulSetSpec({
+      const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, gatewayServiceAccountSpec(ns), {
+        parent: this,
+      });
+      const role = new k8s.rbac.v1.Role(`${name}-role`, gatewayRoleSpec(ns), { parent: this });
+      const binding = new k8s.rbac.v1.RoleBinding(`${name}-rolebinding`, gatewayRoleBindingSpec(ns), {
+        parent: this,
+        dependsOn: [role, sa],
+      });
+      const dataClaim = db
+        ? undefined
+        : new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, gatewayDataClaimSpec(ns, args.storageClass), {
+            parent: this,
+          });
+      const autoscaled = args.maxReplicas > args.replicas;
+      const deployment = pulumi
+        .all([args.image, cm.metadata.name, secret.metadata.name, sa.metadata.name, this.configJson])
+        .apply(([image, configMapName, secretName, serviceAccountName, json]) =>
+          gatewayDeploymentSpec({
             namespace: ns,
             image,
             replicas: args.replicas,
+            autoscaled,
             port: args.port,
             configMapName,
             configChecksum: configChecksum(json),
             secretName,
-            ...(args.storageClass ? { storageClass: args.storageClass } : {}),
+            serviceAccountName,
+            environment: pulumi.getStack(),
+            ...(db
+              ? {
+                  databaseSecret: "secretRef" in db ? db.secretRef : { name: secretName, key: "databaseUrl" },
+                }
+              : {}),
           }),
         );
-      new k8s.apps.v1.StatefulSet(
-        `${name}-sts`,
-        { metadata: sts.metadata, spec: sts.spec },
-        { parent: this },
+      new k8s.apps.v1.Deployment(
+        `${name}-deployment`,
+        { metadata: deployment.metadata, spec: deployment.spec },
+        { parent: this, dependsOn: [binding, ...(dataClaim ? [dataClaim] : [])] },
       );
+      if (autoscaled)
+        new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+          `${name}-hpa`,
+          gatewayHpaSpec(ns, args.replicas, args.maxReplicas),
+          { parent: this },
+        );
       const svc = new k8s.core.v1.Service(`${name}-svc`, gatewayServiceSpec(ns, args.port), { parent: this });
       new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, gatewayPdbSpec(ns), { parent: this });
       if (args.domain) {
@@ -184,14 +237,16 @@ export class Gateway extends pulumi.ComponentResource {
           name: "gonka-gateway",
           image: image.imageId,
           command: [...GATEWAY_COMMAND],
+          labels: [{ label: ENVIRONMENT_LABEL, value: pulumi.getStack() }],
           envs: pulumi.secret(
             pulumi
-              .all([args.adminKey, args.engineApiKey, args.redisPassword])
-              .apply(([adminKey, engineKey, pw]) => [
+              .all([args.adminKey, args.engineApiKey, args.redisPassword, args.databaseUrl])
+              .apply(([adminKey, engineKey, pw, databaseUrl]) => [
                 ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
                 `${GATEWAY_SECRET_ENV.adminKey}=${adminKey}`,
                 `${GATEWAY_SECRET_ENV.engineApiKey}=${engineKey}`,
                 `${GATEWAY_SECRET_ENV.redisUrl}=${redisUrl(pw, "127.0.0.1")}`,
+                ...(databaseUrl ? [`${DATABASE_URL_ENV}=${databaseUrl}`] : []),
               ]),
           ),
           uploads: [{ file: GATEWAY_CONFIG_PATH, content: this.configJson }],

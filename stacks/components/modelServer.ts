@@ -9,6 +9,7 @@ import {
   type K8sFabric,
   type K8sModelInput,
   leaderWorkerSetSpec,
+  modelPodsServiceSpec,
   modelServiceSpec,
   serviceUrl,
   type Toleration,
@@ -55,8 +56,10 @@ export interface DockerModelServerArgs {
  */
 export class ModelServer extends pulumi.ComponentResource {
   public readonly presetId: string;
-  /** Base URLs the gateway proxies to (no `/v1`). */
+  /** Base URLs the gateway proxies to (no `/v1`); on Kubernetes the `-api` Service's. */
   public readonly replicaUrls: pulumi.Output<string[]>;
+  /** Kubernetes: the headless Service whose EndpointSlices the gateway watches, one replica per pod. */
+  public readonly podsService?: pulumi.Output<{ namespace: string; service: string }>;
 
   constructor(
     name: string,
@@ -111,6 +114,16 @@ export class ModelServer extends pulumi.ComponentResource {
         { parent: this },
       );
       this.replicaUrls = service.metadata.name.apply((n) => [serviceUrl(n, args.namespace, ENGINE_PORT)]);
+      const pods = input.apply(modelPodsServiceSpec);
+      const podsService = new k8s.core.v1.Service(
+        `${name}-pods-svc`,
+        { metadata: pods.metadata, spec: pods.spec },
+        { parent: this },
+      );
+      this.podsService = podsService.metadata.name.apply((service) => ({
+        namespace: args.namespace,
+        service,
+      }));
     } else {
       const urls: string[] = [];
       const bindOf = (host: string) => {

@@ -19,6 +19,7 @@ import {
   policy,
   SECRET_ENV,
 } from "./resources.ts";
+import { SCALE_POLICIES, SCALE_STACK_POLICIES } from "./scalePolicies.ts";
 import { SERVING_POLICIES, SERVING_STACK_POLICIES } from "./servingPolicies.ts";
 
 export { podTemplates } from "./resources.ts";
@@ -115,10 +116,14 @@ export const GONKA_POLICIES: readonly ResourceValidationPolicy[] = [
   imagesPinned,
   secretsOnlyViaSecrets,
   ...SERVING_POLICIES,
+  ...SCALE_POLICIES,
 ];
 
 /** Rules that need the whole stack (e.g. two resources sharing a name). */
-export const GONKA_STACK_POLICIES: readonly StackValidationPolicy[] = [...SERVING_STACK_POLICIES];
+export const GONKA_STACK_POLICIES: readonly StackValidationPolicy[] = [
+  ...SERVING_STACK_POLICIES,
+  ...SCALE_STACK_POLICIES,
+];
 
 /** Runs every policy over plain resources (what the mocks captured); returns the violations. */
 export function evaluatePolicies(

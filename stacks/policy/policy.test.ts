@@ -21,6 +21,7 @@ const badModelServer = {
               env: [
                 { name: "HF_TOKEN", value: "hf_plaintext" },
                 { name: "HF_HOME", value: "/models/.hf-home" },
+                { name: "GONKA_DATABASE_URL", value: "postgres://gonka:pw@gonka-db-rw:5432/gonka" },
               ],
               volumeMounts: [{ name: "weights", mountPath: "/models", readOnly: true }],
               resources: { limits: { memory: "64Gi" } },
@@ -64,6 +65,7 @@ describe("policy pack", () => {
   it("fails the bad fixture on every rule", () => {
     const violated = new Set(evaluatePolicies([badModelServer]).map((v) => v.policy));
     expect([...violated].sort()).toEqual([
+      "database-url-from-secret",
       "engine-argv-matches-entrypoint",
       "env-paths-writable",
       "gpu-limits-on-model-servers",
@@ -190,6 +192,80 @@ describe("serving policies (issue 19: specs that deploy and never serve)", () =>
     expect(found).toEqual([
       'engine-argv-matches-entrypoint: qwen: model server container repeats the executable after the ENTRYPOINT: "vllm serve vllm serve"',
       'engine-argv-matches-entrypoint: q2: container engine runs "llama-server" instead of the image\'s "/app/llama-server"',
+    ]);
+  });
+});
+
+describe("scale policies (issue 11)", () => {
+  const messages = (resources: Parameters<typeof evaluatePolicies>[0]) =>
+    evaluatePolicies(resources).map((v) => `${v.policy}: ${v.message}`);
+  const gateway = (environment: string, replicas?: number) => ({
+    type: "kubernetes:apps/v1:Deployment",
+    name: "gw",
+    props: {
+      metadata: { name: "gonka-gateway", labels: { "gonka.ai/environment": environment } },
+      spec: { ...(replicas === undefined ? {} : { replicas }), template: { spec: { containers: [] } } },
+    },
+  });
+  const hpa = (minReplicas: number) => ({
+    type: "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+    name: "gw-hpa",
+    props: {
+      spec: { scaleTargetRef: { kind: "Deployment", name: "gonka-gateway" }, minReplicas, maxReplicas: 6 },
+    },
+  });
+  const replicaRule = (resources: Parameters<typeof evaluatePolicies>[0]) =>
+    messages(resources).filter((m) => m.startsWith("prod-gateway-replicas"));
+
+  it("refuses prod with fewer than 2 gateway replicas, on either target", () => {
+    const refusal =
+      "prod-gateway-replicas: gw: prod runs 1 gateway replica(s); it needs at least 2 (gonka:gateway.replicas on the kubernetes target, with a Postgres database)";
+    expect(replicaRule([gateway("prod", 1)])).toEqual([refusal]);
+    // No replicas and no HPA: Kubernetes runs one.
+    expect(replicaRule([gateway("prod")])).toEqual([refusal]);
+    expect(replicaRule([gateway("prod"), hpa(1)])).toEqual([refusal]);
+    const docker = {
+      type: "docker:index/container:Container",
+      name: "gonka-gateway-c",
+      props: { name: "gonka-gateway", labels: [{ label: "gonka.ai/environment", value: "prod" }] },
+    };
+    expect(replicaRule([docker])).toEqual([
+      "prod-gateway-replicas: gonka-gateway-c: prod runs 1 gateway replica(s); it needs at least 2 (gonka:gateway.replicas on the kubernetes target, with a Postgres database)",
+    ]);
+    // Two or more (the HPA's floor when it owns the count), or another environment: accepted.
+    expect(replicaRule([gateway("prod", 3)])).toEqual([]);
+    expect(replicaRule([gateway("prod"), hpa(2)])).toEqual([]);
+    expect(replicaRule([gateway("staging", 1)])).toEqual([]);
+  });
+
+  it("refuses a database URL as an env literal or in a ConfigMap, accepts it from a Secret", () => {
+    const deployment = (env: Record<string, unknown>[]) => ({
+      type: "kubernetes:apps/v1:Deployment",
+      name: "gw",
+      props: { spec: { template: { spec: { containers: [{ name: "gateway", env }] } } } },
+    });
+    const url = "postgres://gonka:s3cret@gonka-db-rw.gonka:5432/gonka";
+    const found = messages([
+      deployment([{ name: "GONKA_DATABASE_URL", value: url }]),
+      deployment([{ name: "PGCONN", value: url }]),
+      {
+        type: "kubernetes:core/v1:ConfigMap",
+        name: "cm",
+        props: { data: { "gateway.json": `{"db":"${url}"}` } },
+      },
+      deployment([
+        { name: "GONKA_DATABASE_URL", valueFrom: { secretKeyRef: { name: "gonka-db-app", key: "uri" } } },
+      ]),
+      {
+        type: "kubernetes:core/v1:ConfigMap",
+        name: "ok",
+        props: { data: { host: "postgres://gonka-db-rw:5432" } },
+      },
+    ]).filter((m) => m.startsWith("database-url"));
+    expect(found).toEqual([
+      "database-url-from-secret: gw: container gateway sets GONKA_DATABASE_URL as a literal; use valueFrom.secretKeyRef",
+      "database-url-from-secret: gw: container gateway sets PGCONN as a literal; use valueFrom.secretKeyRef",
+      "database-url-from-secret: cm: ConfigMap key gateway.json holds a database URL with its password",
     ]);
   });
 });

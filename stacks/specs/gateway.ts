@@ -4,6 +4,7 @@
  * deployed. The start command is the local stack's, so one image runs both.
  */
 import { createHash } from "node:crypto";
+import { getPreset } from "../../catalog/index.ts";
 import { buildGatewayConfig, type DeployedModel } from "../../gateway/config/fromCatalog.ts";
 import { parseConfig } from "../../gateway/config/load.ts";
 import type { GatewayConfigInput, TierConfig } from "../../gateway/config/schema.ts";
@@ -18,8 +19,13 @@ export const GATEWAY_UID = 10001;
 /** The gateway's ops listener (`/metrics`, `/health/models`, `/gonka/info`, `/admin/*`); never on the Ingress. */
 export const OPS_PORT = 8081;
 
+/** A deployed model; on Kubernetes with the headless Service its pods are discovered from. */
+export interface StackModel extends DeployedModel {
+  readonly discovery?: { readonly namespace: string; readonly service: string };
+}
+
 export interface GatewayConfigArgs {
-  readonly models: readonly DeployedModel[];
+  readonly models: readonly StackModel[];
   readonly port: number;
   /**
    * Address the ops listener binds: 0.0.0.0 inside a pod (the Service exposes it in-cluster,
@@ -31,13 +37,28 @@ export interface GatewayConfigArgs {
 }
 
 export function gatewayConfig(args: GatewayConfigArgs): GatewayConfigInput {
+  const base = buildGatewayConfig({
+    models: args.models,
+    // Inside a container the gateway must listen on all interfaces, not loopback.
+    listen: { host: "0.0.0.0", port: args.port },
+    ...(args.tiers ? { tiers: args.tiers } : {}),
+    ...(args.reasoningOutput ? { reasoningOutput: args.reasoningOutput } : {}),
+  });
+  const discoveryById = new Map(
+    args.models.flatMap((m) => (m.discovery ? [[getPreset(m.preset).id, m.discovery] as const] : [])),
+  );
   const config: GatewayConfigInput = {
-    ...buildGatewayConfig({
-      models: args.models,
-      // Inside a container the gateway must listen on all interfaces, not loopback.
-      listen: { host: "0.0.0.0", port: args.port },
-      ...(args.tiers ? { tiers: args.tiers } : {}),
-      ...(args.reasoningOutput ? { reasoningOutput: args.reasoningOutput } : {}),
+    ...base,
+    // Kubernetes: each ready pod of the model's headless Service is a replica (balancing,
+    // affinity, failover per pod), instead of the one `-api` Service URL.
+    models: base.models.map((m) => {
+      const d = discoveryById.get(m.id);
+      if (!d) return m;
+      const { replicas: _serviceUrl, ...rest } = m;
+      return {
+        ...rest,
+        discovery: { kind: "kubernetes", namespace: d.namespace, service: d.service, portName: "http" },
+      };
     }),
     opsListen: { host: args.opsHost, port: OPS_PORT },
   };
@@ -81,109 +102,11 @@ export const GATEWAY_SECRET_ENV = {
   redisUrl: "REDIS_URL",
 } as const;
 
-const labels = { "app.kubernetes.io/name": "gonka-gateway" };
+/** The gateway's Postgres URL (unset: its embedded SQLite file in GONKA_DATA_DIR). Always from a secret. */
+export const DATABASE_URL_ENV = "GONKA_DATABASE_URL";
 
-export interface K8sGatewayInput {
-  readonly namespace: string;
-  readonly image: string;
-  readonly replicas: number;
-  readonly port: number;
-  readonly configMapName: string;
-  readonly configChecksum: string;
-  readonly secretName: string;
-  readonly storageClass?: string;
-}
-
-/**
- * A StatefulSet so each replica keeps its own SQLite volume across restarts.
- * Several replicas share rate limits through Redis; keys and usage still live per
- * replica until the store's Postgres dialect exists (see stacks/README.md).
- */
-export function gatewayStatefulSetSpec(input: K8sGatewayInput) {
-  const probe = (path: string, period: number) => ({
-    httpGet: { path, port: input.port },
-    periodSeconds: period,
-    timeoutSeconds: 3,
-    failureThreshold: 3,
-  });
-  const env = gatewayEnv(input.port);
-  return {
-    metadata: { name: "gonka-gateway", namespace: input.namespace, labels },
-    spec: {
-      serviceName: "gonka-gateway",
-      replicas: input.replicas,
-      podManagementPolicy: "Parallel",
-      selector: { matchLabels: labels },
-      template: {
-        metadata: {
-          labels,
-          annotations: {
-            "gonka.ai/config-checksum": input.configChecksum,
-            // /metrics lives on the ops listener only.
-            "prometheus.io/scrape": "true",
-            "prometheus.io/port": String(OPS_PORT),
-            "prometheus.io/path": "/metrics",
-          },
-        },
-        spec: {
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: GATEWAY_UID,
-            runAsGroup: GATEWAY_UID,
-            fsGroup: GATEWAY_UID,
-          },
-          terminationGracePeriodSeconds: 45,
-          containers: [
-            {
-              name: "gateway",
-              image: input.image,
-              command: [...GATEWAY_COMMAND],
-              ports: [
-                { name: "http", containerPort: input.port },
-                { name: "ops", containerPort: OPS_PORT },
-              ],
-              env: [
-                ...Object.entries(env).map(([name, value]) => ({ name, value })),
-                ...Object.entries(GATEWAY_SECRET_ENV).map(([key, name]) => ({
-                  name,
-                  valueFrom: { secretKeyRef: { name: input.secretName, key } },
-                })),
-              ],
-              resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "1Gi" } },
-              livenessProbe: probe("/healthz", 10),
-              readinessProbe: probe("/readyz", 5),
-              securityContext: {
-                privileged: false,
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ["ALL"] },
-              },
-              volumeMounts: [
-                { name: "config", mountPath: GATEWAY_CONFIG_DIR, readOnly: true },
-                { name: "data", mountPath: GATEWAY_DATA_DIR },
-                { name: "tmp", mountPath: "/tmp" },
-              ],
-            },
-          ],
-          volumes: [
-            { name: "config", configMap: { name: input.configMapName } },
-            { name: "tmp", emptyDir: {} },
-          ],
-        },
-      },
-      volumeClaimTemplates: [
-        {
-          metadata: { name: "data" },
-          spec: {
-            accessModes: ["ReadWriteOnce"],
-            resources: { requests: { storage: "20Gi" } },
-            ...(input.storageClass ? { storageClassName: input.storageClass } : {}),
-          },
-        },
-      ],
-    },
-  };
-}
+export const GATEWAY_LABELS = { "app.kubernetes.io/name": "gonka-gateway" };
+const labels = GATEWAY_LABELS;
 
 /** `http` is what the Ingress routes to; `ops` is reachable in-cluster (Prometheus, port-forward) only. */
 export function gatewayServiceSpec(namespace: string, port: number) {
@@ -196,14 +119,6 @@ export function gatewayServiceSpec(namespace: string, port: number) {
         { name: "ops", port: OPS_PORT, targetPort: OPS_PORT },
       ],
     },
-  };
-}
-
-/** Keep all but one replica up through node drains (and the only one, when there is one, is drainable). */
-export function gatewayPdbSpec(namespace: string) {
-  return {
-    metadata: { name: "gonka-gateway", namespace, labels },
-    spec: { maxUnavailable: 1, selector: { matchLabels: labels } },
   };
 }
 

@@ -11,6 +11,13 @@ export const REDIS_IMAGE =
 export const DCGM_EXPORTER_IMAGE =
   "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless@sha256:e9030b4fca0c8f110032f3b151b030e7e9db56604b407cf79631e1a3218b35e0";
 
+/**
+ * The docker target's Postgres (database kind `container`). The digest is the multi-arch index
+ * many public repositories pin for this tag; refresh with `docker buildx imagetools inspect`.
+ */
+export const POSTGRES_IMAGE =
+  "postgres:17.6-alpine@sha256:ef257d85f76e48da1c64832459b59fcaba1a4dac97bf5d7450c77753542eee94";
+
 /** Helm charts the Kubernetes target installs unless the cluster already has them. */
 export const CHARTS = {
   devicePlugin: {
@@ -20,6 +27,11 @@ export const CHARTS = {
   },
   gpuOperator: { chart: "gpu-operator", version: "v25.10.1", repo: "https://helm.ngc.nvidia.com/nvidia" },
   lws: { chart: "oci://registry.k8s.io/lws/charts/lws", version: "0.8.0" },
+  /**
+   * CloudNativePG operator 1.30.0. Its version also pins the PostgreSQL image of the clusters
+   * (the operator's default), and it is the last minor with in-tree Barman Cloud backups.
+   */
+  cnpg: { chart: "cloudnative-pg", version: "0.29.0", repo: "https://cloudnative-pg.github.io/charts" },
 } as const;
 
 export type BuiltImage = "vllm" | "llamacpp" | "gateway";

@@ -248,6 +248,39 @@ export function modelServiceSpec(input: K8sModelInput) {
   };
 }
 
+/** Headless Service whose EndpointSlices list the model's serving pods (the gateway's replicas). */
+export function modelPodsServiceName(presetId: string): string {
+  return `${k8sName(presetId)}-pods`;
+}
+
+/** The label the LeaderWorkerSet controller puts on every pod; the leader is worker 0. */
+export const LWS_WORKER_INDEX_LABEL = "leaderworkerset.sigs.k8s.io/worker-index";
+
+/**
+ * Per-pod routing: a headless Service (`clusterIP: None`, no virtual IP, no kube-proxy
+ * balancing) over the pods that serve HTTP, so its EndpointSlices give the gateway one
+ * address per pod. LeaderWorkerSet: the leaders only (worker index 0); workers serve nothing.
+ * Beside the ClusterIP `<model>-api` Service, which stays for in-cluster callers.
+ */
+export function modelPodsServiceSpec(input: K8sModelInput) {
+  const selector: Record<string, string> = modelLabels(input.preset.id);
+  if (input.layout.nodes > 1) selector[LWS_WORKER_INDEX_LABEL] = "0";
+  return {
+    metadata: {
+      name: modelPodsServiceName(input.preset.id),
+      namespace: input.namespace,
+      labels: modelLabels(input.preset.id),
+    },
+    spec: {
+      clusterIP: "None",
+      selector,
+      // Not-ready pods (loading weights) stay out of the slices' ready endpoints.
+      publishNotReadyAddresses: false,
+      ports: [{ name: "http", port: ENGINE_PORT, targetPort: ENGINE_PORT }],
+    },
+  };
+}
+
 export function serviceUrl(name: string, namespace: string, port: number): string {
   return `http://${name}.${namespace}.svc.cluster.local:${port}`;
 }

@@ -1,6 +1,7 @@
 /** Wires the components for the Docker target (GPU hosts over SSH); called by the entry point. */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { Database } from "../components/database.ts";
 import type { EngineImages } from "../components/engineImages.ts";
 import { Gateway } from "../components/gateway.ts";
 import { GpuHost } from "../components/gpuHost.ts";
@@ -8,6 +9,7 @@ import { ModelServer } from "../components/modelServer.ts";
 import { Observability } from "../components/observability.ts";
 import { WeightStaging } from "../components/weightStaging.ts";
 import type { StackConfig } from "../config.ts";
+import { databaseKind } from "../databaseConfig.ts";
 import { k8sName } from "../specs/k8sModelServer.ts";
 import { placeOnDockerHosts } from "../specs/placement.ts";
 import type { Secrets, TargetDeployment } from "./types.ts";
@@ -112,19 +114,36 @@ export function deployDocker(cfg: StackConfig, images: EngineImages, secrets: Se
       extraAliases: [...m.extraAliases],
     })),
   );
-  const gateway = new Gateway("gateway", {
-    target: "docker",
-    models,
-    image: images.ref("gateway"),
-    adminKey: secrets.adminKey,
-    engineApiKey: secrets.engineApiKey,
-    redisPassword: secrets.redisPassword,
-    port: cfg.gateway.port,
-    provider: gwHost.host.provider,
-    hostAddress: gwHost.config.address,
-    ...(gwHost.config.privateAddress ? { privateAddress: gwHost.config.privateAddress } : {}),
-    ...(cfg.gateway.tiers ? { tiers: cfg.gateway.tiers } : {}),
-    ...(cfg.gateway.reasoningOutput ? { reasoningOutput: cfg.gateway.reasoningOutput } : {}),
-  });
+  const dbKind = databaseKind(cfg.database, "docker");
+  let databaseUrl = dbKind === "external" ? secrets.databaseUrl : undefined;
+  let database: Database | undefined;
+  if (dbKind === "container") {
+    if (!secrets.databasePassword) throw new Error("gonka:databasePassword is not set");
+    database = new Database(
+      "database",
+      { target: "docker", provider: gwHost.host.provider, password: secrets.databasePassword },
+      { dependsOn: [gwHost.host.checked] },
+    );
+    databaseUrl = database.url;
+  }
+  const gateway = new Gateway(
+    "gateway",
+    {
+      target: "docker",
+      models,
+      image: images.ref("gateway"),
+      adminKey: secrets.adminKey,
+      engineApiKey: secrets.engineApiKey,
+      redisPassword: secrets.redisPassword,
+      port: cfg.gateway.port,
+      provider: gwHost.host.provider,
+      hostAddress: gwHost.config.address,
+      ...(gwHost.config.privateAddress ? { privateAddress: gwHost.config.privateAddress } : {}),
+      ...(cfg.gateway.tiers ? { tiers: cfg.gateway.tiers } : {}),
+      ...(cfg.gateway.reasoningOutput ? { reasoningOutput: cfg.gateway.reasoningOutput } : {}),
+      ...(databaseUrl ? { databaseUrl } : {}),
+    },
+    { dependsOn: database?.ready ?? [] },
+  );
   return { gateway, servers };
 }

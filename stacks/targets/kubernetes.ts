@@ -1,6 +1,7 @@
 /** Wires the components for the Kubernetes target; called by the entry point. */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { Database } from "../components/database.ts";
 import type { EngineImages } from "../components/engineImages.ts";
 import { Gateway } from "../components/gateway.ts";
 import { GpuCluster } from "../components/gpuCluster.ts";
@@ -8,6 +9,7 @@ import { ModelServer } from "../components/modelServer.ts";
 import { Observability } from "../components/observability.ts";
 import { WeightStaging } from "../components/weightStaging.ts";
 import type { StackConfig } from "../config.ts";
+import { databaseKind } from "../databaseConfig.ts";
 import { k8sName } from "../specs/k8sModelServer.ts";
 import type { Secrets, TargetDeployment } from "./types.ts";
 
@@ -77,7 +79,7 @@ export function deployKubernetes(cfg: StackConfig, images: EngineImages, secrets
       { dependsOn: [staging, ...cluster.ready] },
     );
   });
-  const observability = new Observability(
+  new Observability(
     "observability",
     {
       target: "kubernetes",
@@ -93,15 +95,31 @@ export function deployKubernetes(cfg: StackConfig, images: EngineImages, secrets
     },
     { dependsOn: cluster.ready },
   );
-  const gpuMetricsUrl = observability.gpuMetricsUrls["*"];
-  const models = pulumi.all(servers.map((s) => s.replicaUrls)).apply((urls) =>
-    cfg.models.map((m, i) => ({
-      preset: m.preset.id,
-      replicaUrls: urls[i] ?? [],
-      gpuMetricsUrls: (urls[i] ?? []).map(() => gpuMetricsUrl),
-      extraAliases: [...m.extraAliases],
-    })),
-  );
+  // The gateway discovers each model's pods (headless Service); the `-api` URL stays in the outputs.
+  const models = pulumi
+    .all(servers.map((s) => pulumi.all([s.replicaUrls, s.podsService])))
+    .apply((byServer) =>
+      cfg.models.map((m, i) => {
+        const [urls, discovery] = byServer[i] ?? [[], undefined];
+        return {
+          preset: m.preset.id,
+          replicaUrls: urls,
+          extraAliases: [...m.extraAliases],
+          ...(discovery ? { discovery } : {}),
+        };
+      }),
+    );
+  const dbKind = databaseKind(cfg.database, "kubernetes");
+  const database =
+    dbKind === "cnpg"
+      ? new Database(
+          "database",
+          { target: "kubernetes", namespace: ns, settings: cfg.database.cnpg },
+          { dependsOn: cluster.ready },
+        )
+      : undefined;
+  if (dbKind === "external" && !secrets.databaseUrl) throw new Error("gonka:database.url is not set");
+  const gw = cfg.gateway;
   const gateway = new Gateway(
     "gateway",
     {
@@ -113,14 +131,18 @@ export function deployKubernetes(cfg: StackConfig, images: EngineImages, secrets
       redisPassword: secrets.redisPassword,
       port: cfg.gateway.port,
       namespace: ns,
-      replicas: cfg.gateway.replicas,
+      replicas: gw.replicas,
+      // No HPA on one replica (SQLite, or a stack that asked for one).
+      maxReplicas: gw.maxReplicas ?? (gw.replicas > 1 ? gw.replicas * 2 : 1),
+      ...(database?.secretRef ? { database: { secretRef: database.secretRef } } : {}),
+      ...(dbKind === "external" && secrets.databaseUrl ? { database: { url: secrets.databaseUrl } } : {}),
       ingressClassName: cfg.gateway.ingressClassName,
       ...(cfg.gateway.domain ? { domain: cfg.gateway.domain } : {}),
       ...(cfg.gateway.tiers ? { tiers: cfg.gateway.tiers } : {}),
       ...(cfg.gateway.reasoningOutput ? { reasoningOutput: cfg.gateway.reasoningOutput } : {}),
       ...(kc.gatewayStorageClass ? { storageClass: kc.gatewayStorageClass } : {}),
     },
-    { dependsOn: cluster.ready },
+    { dependsOn: [...cluster.ready, ...(database?.ready ?? [])] },
   );
   return { gateway, servers };
 }

@@ -11,6 +11,10 @@ export interface Secrets {
   /** Redis `requirepass`; reaches the gateway only inside REDIS_URL from a secret. */
   readonly redisPassword: pulumi.Output<string>;
   readonly sshPrivateKey?: pulumi.Output<string>;
+  /** Password of the `postgres` container (database kind `container`). */
+  readonly databasePassword?: pulumi.Output<string>;
+  /** `gonka:database.url` (database kind `external`); carries a password. */
+  readonly databaseUrl?: pulumi.Output<string>;
 }
 
 export interface TargetDeployment {

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type * as pulumiType from "@pulumi/pulumi";
-import { type Environment, readStackFile, toPulumiConfig } from "./stackFiles.ts";
+import { type Environment, readStackFile, secretKeysOf, toPulumiConfig } from "./stackFiles.ts";
 
 export interface CapturedResource {
   readonly type: string;
@@ -66,7 +66,8 @@ export async function runStack(
     false,
   );
   const file = readStackFile(env);
-  pulumi.runtime.setAllConfig(toPulumiConfig(edit(file.values)), [...file.secretKeys]);
+  const values = edit(file.values);
+  pulumi.runtime.setAllConfig(toPulumiConfig(values), secretKeysOf(file, values));
   const program = (await import("../index.ts")) as Record<string, unknown>;
   const outputs: Record<string, unknown> = {};
   const secretOutputs: string[] = [];
@@ -89,6 +90,8 @@ export async function runStack(
 export async function runStackExpectingError(
   env: Environment,
   edit: (values: Record<string, unknown>) => Record<string, unknown>,
+  /** Keys set without `--secret` even though they carry a secret. */
+  plaintext: readonly string[] = [],
 ): Promise<{ error: Error; registered: number }> {
   let registered = 0;
   const pulumi: typeof pulumiType = await import("@pulumi/pulumi");
@@ -105,7 +108,8 @@ export async function runStackExpectingError(
     false,
   );
   const file = readStackFile(env);
-  pulumi.runtime.setAllConfig(toPulumiConfig(edit(file.values)), [...file.secretKeys]);
+  const values = edit(file.values);
+  pulumi.runtime.setAllConfig(toPulumiConfig(values), secretKeysOf(file, values, plaintext));
   try {
     await import("../index.ts");
   } catch (error) {

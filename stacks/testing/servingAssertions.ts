@@ -31,7 +31,8 @@ function flag(args: readonly string[], name: string): string | undefined {
 const isSecret = (v: unknown) => Boolean(v && typeof v === "object" && SECRET_SIG_KEY in (v as object));
 
 export function assertServes(run: StackRun, values: Record<string, unknown>): void {
-  const cfg = parseStackConfig(projectConfig(values));
+  const projected = projectConfig(values);
+  const cfg = parseStackConfig(projected, Object.keys(projected));
   // Items 3 and 4: ENTRYPOINT + container overrides run the engine exactly once.
   for (const v of engineViews(run.resources))
     expect(engineArgvProblems(getPreset(v.model).engine, v.command), `${v.model} ${v.role} argv`).toEqual([]);
@@ -106,8 +107,10 @@ function assertKubernetes(run: StackRun, cfg: StackConfig): void {
     expect(paths.map((p: Any) => p.path).sort()).toEqual(["/healthz", "/v1"]);
     for (const p of paths) expect(p.backend.service.port).toEqual({ name: "http" });
   }
-  const sts = ofType(run, "kubernetes:apps/v1:StatefulSet").map(props)[0] as Any;
-  const pod = sts.spec.template;
+  const gwDeployment = ofType(run, "kubernetes:apps/v1:Deployment")
+    .map(props)
+    .find((d) => d.metadata.name === "gonka-gateway") as Any;
+  const pod = gwDeployment.spec.template;
   expect(pod.metadata.annotations["prometheus.io/port"]).toBe("8081");
   const gwc = pod.spec.containers[0];
   expect(gwc.readinessProbe.httpGet).toEqual({ path: "/readyz", port: cfg.gateway.port });

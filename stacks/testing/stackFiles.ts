@@ -18,7 +18,25 @@ export const DUMMY_SECRETS: Readonly<Record<string, string>> = {
   "gonka:hfToken": "hf_DUMMY_token_4b8e21",
   "gonka:engineApiKey": "eng-DUMMY-key-93d1c7",
   "gonka:redisPassword": "redis-DUMMY-pw-5e02aa",
+  "gonka:databasePassword": "pg-DUMMY-pw-1c94e0",
+  "gonka:database.url": "postgres://gonka:pgurl-DUMMY-pw-77b2d1@db.example.internal:5432/gonka",
 };
+
+/**
+ * Keys the CLI would hold as secrets: the file's `secure:` keys plus every key whose value
+ * carries a dummy secret (a variant's `gonka:databasePassword`, a `gonka:database` with `url`),
+ * as `pulumi config set --secret [--path]` would mark them; `plaintext` keys are left out.
+ */
+export function secretKeysOf(
+  file: StackFile,
+  values: Record<string, unknown>,
+  plaintext: readonly string[] = [],
+): string[] {
+  const dummies = Object.values(DUMMY_SECRETS);
+  const carriesDummy = (v: unknown) => dummies.some((d) => JSON.stringify(v ?? null).includes(d));
+  const keys = new Set([...file.secretKeys, ...Object.keys(values).filter((k) => carriesDummy(values[k]))]);
+  return [...keys].filter((k) => k in values && !plaintext.includes(k));
+}
 
 export interface StackFile {
   /** Values by full key, e.g. `gonka:models`, decoded from YAML. */

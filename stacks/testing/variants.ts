@@ -4,6 +4,7 @@
  */
 import { getLayout, getPreset } from "../../catalog/index.ts";
 import { k8sName } from "../specs/k8sModelServer.ts";
+import { DUMMY_SECRETS } from "./stackFiles.ts";
 
 interface ModelEntry {
   preset: string;
@@ -43,12 +44,17 @@ export function asDocker(values: Record<string, unknown>): Record<string, unknow
     return { ...m, hosts: names };
   });
   const { "gonka:kubernetes": _k8s, ...rest } = values;
-  const gateway = { ...(values["gonka:gateway"] as Record<string, unknown>), replicas: 1 };
+  // Docker runs one gateway container; on Postgres in a container beside it unless on SQLite.
+  const { maxReplicas: _max, ...gatewayRest } = values["gonka:gateway"] as Record<string, unknown>;
+  const gateway = { ...gatewayRest, replicas: 1 };
+  const sqlite = (values["gonka:database"] as { kind?: string } | undefined)?.kind === "sqlite";
   return {
     ...rest,
     "gonka:target": "docker",
     "gonka:models": models,
     "gonka:gateway": gateway,
+    "gonka:database": sqlite ? { kind: "sqlite" } : { kind: "container" },
+    ...(sqlite ? {} : { "gonka:databasePassword": DUMMY_SECRETS["gonka:databasePassword"] }),
     "gonka:docker": { hosts, gatewayHost: hosts[0]?.["name"] },
   };
 }
