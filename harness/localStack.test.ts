@@ -2,9 +2,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { spawnNode } from "./childProcess.ts";
 import { LOCAL_MODELS, type LocalStackInfo } from "./localStack.ts";
+import { startPostgresServer } from "./postgresServer.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "gonka-local-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -60,4 +62,44 @@ describe("npm start (local stack)", () => {
     await expect(fetch(`${info.gatewayUrl}/healthz`)).rejects.toThrow();
     for (const b of info.backends) await expect(fetch(`${b.url}/health`)).rejects.toThrow();
   }, 90_000);
+
+  it("keeps keys and usage in Postgres when GONKA_DATABASE_URL is set", async () => {
+    const pgServer = await startPostgresServer();
+    const pgDataDir = mkdtempSync(join(tmpdir(), "gonka-local-pg-"));
+    const client = new pg.Client({ connectionString: pgServer.url });
+    try {
+      const stack = await spawnNode({
+        name: "local stack on Postgres",
+        script: fileURLToPath(new URL("./localStack.ts", import.meta.url)),
+        env: { ...process.env, GONKA_DATA_DIR: pgDataDir, GONKA_PORT: "0", GONKA_DATABASE_URL: pgServer.url },
+        ready: (line) => (line.includes("Ctrl-C stops everything") ? true : undefined),
+        timeoutMs: 60_000,
+      });
+      const info = JSON.parse(readFileSync(join(pgDataDir, "local-stack.json"), "utf8")) as LocalStackInfo;
+      const res = await fetch(`${info.gatewayUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${info.apiKey}` },
+        body: JSON.stringify({
+          model: "kimi-k2.5",
+          messages: [{ role: "user", content: "hi" }],
+          max_tokens: 5,
+        }),
+      });
+      expect(res.status).toBe(200);
+      // Stopping drains the usage journal into the database.
+      await stack.stop();
+      expect(await stack.exited).toBe(0);
+      await client.connect();
+      const keys = await client.query("SELECT count(*)::int AS n FROM api_keys");
+      expect(keys.rows[0].n).toBe(1);
+      const usage = await client.query("SELECT count(*)::int AS n FROM usage_rows");
+      expect(usage.rows[0].n).toBe(1);
+      // Nothing went to SQLite instead.
+      expect(existsSync(join(pgDataDir, "gateway.sqlite"))).toBe(false);
+    } finally {
+      await client.end().catch(() => {});
+      await pgServer.stop();
+      rmSync(pgDataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
