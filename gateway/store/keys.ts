@@ -64,6 +64,39 @@ export interface KeyRepository {
   rotate(id: string): Promise<IssuedKey>;
 }
 
+/** An `api_keys` row as both dialects return it (the columns in KEY_COLUMNS). */
+export interface KeyRow {
+  id: string;
+  name: string;
+  prefix: string;
+  tier: string;
+  models: string | null;
+  status: KeyStatus;
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+export const KEY_COLUMNS =
+  "id, name, prefix, tier, models, status, created_at, updated_at, expires_at, revoked_at";
+
+/** The record a KeyRow describes (`models` is stored as JSON text in both dialects). */
+export function keyFromRow(row: KeyRow): KeyRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    tier: row.tier,
+    models: row.models === null ? null : (JSON.parse(row.models) as string[]),
+    status: row.status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
 export const SECRET_PREFIX = "gk-";
 const DISPLAY_PREFIX_LENGTH = 8;
 

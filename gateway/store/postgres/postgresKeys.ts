@@ -8,10 +8,13 @@ import {
   displayPrefix,
   hashSecret,
   type IssuedKey,
+  KEY_COLUMNS,
   type KeyChanges,
   type KeyRecord,
   type KeyRepository,
+  type KeyRow,
   type KeyStatus,
+  keyFromRow,
   keyNotFound,
   keyRevokedError,
   type NewKey,
@@ -27,51 +30,22 @@ import type { Query } from "./database.ts";
 /** The channel key changes are published on; the payload is the key id. */
 export const KEY_CHANNEL = "gonka_key_changed";
 
-interface KeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  tier: string;
-  models: string | null;
-  status: KeyStatus;
-  created_at: number;
-  updated_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-}
-
-const COLUMNS = "id, name, prefix, tier, models, status, created_at, updated_at, expires_at, revoked_at";
 /** Appended to RETURNING: publishes the change when the statement's transaction commits. */
 const NOTIFY = `pg_notify('${KEY_CHANNEL}', id)`;
-
-function toRecord(row: KeyRow): KeyRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    prefix: row.prefix,
-    tier: row.tier,
-    models: row.models === null ? null : (JSON.parse(row.models) as string[]),
-    status: row.status,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-  };
-}
 
 export function createPostgresKeyRepository(query: Query, now: () => number = Date.now): KeyRepository {
   async function one(sql: string, params: unknown[]): Promise<KeyRecord | undefined> {
     const { rows } = await query<KeyRow>(sql, params);
-    return rows[0] ? toRecord(rows[0]) : undefined;
+    return rows[0] ? keyFromRow(rows[0]) : undefined;
   }
 
   async function mustGet(id: string): Promise<KeyRecord> {
-    const key = await one(`SELECT ${COLUMNS} FROM api_keys WHERE id = $1`, [id]);
+    const key = await one(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1`, [id]);
     if (!key) throw keyNotFound(id);
     return key;
   }
 
-  const byHash = (hash: string) => one(`SELECT ${COLUMNS} FROM api_keys WHERE secret_hash = $1`, [hash]);
+  const byHash = (hash: string) => one(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE secret_hash = $1`, [hash]);
 
   return {
     async create(input: NewKey): Promise<IssuedKey> {
@@ -83,7 +57,7 @@ export function createPostgresKeyRepository(query: Query, now: () => number = Da
       const at = now();
       const key = await one(
         `INSERT INTO api_keys (id, name, prefix, secret_hash, tier, models, status, created_at, updated_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7, $8) RETURNING ${COLUMNS}`,
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7, $8) RETURNING ${KEY_COLUMNS}`,
         [
           newKeyId(),
           name,
@@ -102,15 +76,16 @@ export function createPostgresKeyRepository(query: Query, now: () => number = Da
 
     findByHash: byHash,
 
-    get: (id: string) => one(`SELECT ${COLUMNS} FROM api_keys WHERE id = $1`, [id]),
+    get: (id: string) => one(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1`, [id]),
 
     async list(filter: { status?: KeyStatus } = {}): Promise<KeyRecord[]> {
       const { rows } = filter.status
-        ? await query<KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE status = $1 ORDER BY created_at, seq`, [
-            filter.status,
-          ])
-        : await query<KeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, seq`);
-      return rows.map(toRecord);
+        ? await query<KeyRow>(
+            `SELECT ${KEY_COLUMNS} FROM api_keys WHERE status = $1 ORDER BY created_at, seq`,
+            [filter.status],
+          )
+        : await query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_at, seq`);
+      return rows.map(keyFromRow);
     },
 
     async update(id: string, changes: KeyChanges): Promise<KeyRecord> {
@@ -118,7 +93,7 @@ export function createPostgresKeyRepository(query: Query, now: () => number = Da
       const models = changes.models === undefined ? current.models : validateModels(changes.models);
       const updated = await one(
         `UPDATE api_keys SET name = $2, tier = $3, models = $4, expires_at = $5, updated_at = $6
-         WHERE id = $1 RETURNING ${COLUMNS}, ${NOTIFY}`,
+         WHERE id = $1 RETURNING ${KEY_COLUMNS}, ${NOTIFY}`,
         [
           id,
           changes.name === undefined ? current.name : validateName(changes.name),
@@ -136,7 +111,7 @@ export function createPostgresKeyRepository(query: Query, now: () => number = Da
       const at = now();
       const revoked = await one(
         `UPDATE api_keys SET status = 'revoked', revoked_at = $2, updated_at = $2
-         WHERE id = $1 AND status = 'active' RETURNING ${COLUMNS}, ${NOTIFY}`,
+         WHERE id = $1 AND status = 'active' RETURNING ${KEY_COLUMNS}, ${NOTIFY}`,
         [id, at],
       );
       return revoked ?? (await mustGet(id));
@@ -147,7 +122,7 @@ export function createPostgresKeyRepository(query: Query, now: () => number = Da
       // One statement: a revoke committed meanwhile cannot be undone by a rotate that read "active".
       const rotated = await one(
         `UPDATE api_keys SET secret_hash = $2, prefix = $3, updated_at = $4
-         WHERE id = $1 AND status = 'active' RETURNING ${COLUMNS}, ${NOTIFY}`,
+         WHERE id = $1 AND status = 'active' RETURNING ${KEY_COLUMNS}, ${NOTIFY}`,
         [id, hashSecret(secret), displayPrefix(secret), now()],
       );
       if (rotated) return { key: rotated, secret };

@@ -8,10 +8,13 @@ import {
   displayPrefix,
   hashSecret,
   type IssuedKey,
+  KEY_COLUMNS,
   type KeyChanges,
   type KeyRecord,
   type KeyRepository,
+  type KeyRow,
   type KeyStatus,
+  keyFromRow,
   keyNotFound,
   keyRevokedError,
   type NewKey,
@@ -24,36 +27,6 @@ import {
 } from "../keys.ts";
 import type { SqliteDatabase } from "./database.ts";
 
-interface KeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  tier: string;
-  models: string | null;
-  status: KeyStatus;
-  created_at: number;
-  updated_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-}
-
-const COLUMNS = "id, name, prefix, tier, models, status, created_at, updated_at, expires_at, revoked_at";
-
-function toRecord(row: KeyRow): KeyRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    prefix: row.prefix,
-    tier: row.tier,
-    models: row.models === null ? null : (JSON.parse(row.models) as string[]),
-    status: row.status,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-  };
-}
-
 export function createSqliteKeyRepository(
   db: SqliteDatabase,
   onChange: (keyId: string) => void = () => {},
@@ -63,11 +36,11 @@ export function createSqliteKeyRepository(
     `INSERT INTO api_keys (id, name, prefix, secret_hash, tier, models, status, created_at, updated_at, expires_at)
      VALUES (@id, @name, @prefix, @secretHash, @tier, @models, 'active', @now, @now, @expiresAt)`,
   );
-  const byHash = db.prepare<[string], KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE secret_hash = ?`);
-  const byId = db.prepare<[string], KeyRow>(`SELECT ${COLUMNS} FROM api_keys WHERE id = ?`);
-  const all = db.prepare<[], KeyRow>(`SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, rowid`);
+  const byHash = db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE secret_hash = ?`);
+  const byId = db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`);
+  const all = db.prepare<[], KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY created_at, rowid`);
   const byStatus = db.prepare<[KeyStatus], KeyRow>(
-    `SELECT ${COLUMNS} FROM api_keys WHERE status = ? ORDER BY created_at, rowid`,
+    `SELECT ${KEY_COLUMNS} FROM api_keys WHERE status = ? ORDER BY created_at, rowid`,
   );
   const setFields = db.prepare(
     `UPDATE api_keys SET name = @name, tier = @tier, models = @models, expires_at = @expiresAt, updated_at = @now
@@ -83,7 +56,7 @@ export function createSqliteKeyRepository(
   function mustGet(id: string): KeyRecord {
     const row = byId.get(id);
     if (!row) throw keyNotFound(id);
-    return toRecord(row);
+    return keyFromRow(row);
   }
 
   return {
@@ -109,22 +82,22 @@ export function createSqliteKeyRepository(
 
     async findBySecret(secret: string): Promise<KeyRecord | undefined> {
       const row = byHash.get(hashSecret(secret));
-      return row ? toRecord(row) : undefined;
+      return row ? keyFromRow(row) : undefined;
     },
 
     async findByHash(secretHash: string): Promise<KeyRecord | undefined> {
       const row = byHash.get(secretHash);
-      return row ? toRecord(row) : undefined;
+      return row ? keyFromRow(row) : undefined;
     },
 
     async get(id: string): Promise<KeyRecord | undefined> {
       const row = byId.get(id);
-      return row ? toRecord(row) : undefined;
+      return row ? keyFromRow(row) : undefined;
     },
 
     async list(filter: { status?: KeyStatus } = {}): Promise<KeyRecord[]> {
       const rows = filter.status ? byStatus.all(filter.status) : all.all();
-      return rows.map(toRecord);
+      return rows.map(keyFromRow);
     },
 
     async update(id: string, changes: KeyChanges): Promise<KeyRecord> {
