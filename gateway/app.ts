@@ -37,6 +37,8 @@ export interface GatewayOptions {
   readonly admit?: Step;
   /** Mounts extra routes (the admin API) on the operational listener's router. */
   readonly mount?: (router: Router<GatewayState>) => void;
+  /** Mounts extra `/v1` routes on the API listener; each must begin with `auth` (the key check). */
+  readonly mountApi?: (router: Router<GatewayState>, auth: readonly Step[]) => void;
   /** Why the gateway's own dependencies cannot serve (the store); empty when they can. */
   readonly notReady?: () => string[] | Promise<string[]>;
   /** Start periodic health probes (tests may drive probes by hand). */
@@ -116,6 +118,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   mountProbeRoutes(api, notReady);
   const auth: Step[] = options.authenticate ? [options.authenticate] : [];
   mountModelRoutes(api, registry, auth);
+  options.mountApi?.(api, auth);
   const body = jsonBody(config.bodyLimitBytes);
   const proxyOptions = {
     reasoningOutput: config.reasoningOutput,

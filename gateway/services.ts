@@ -10,6 +10,7 @@ import { createRateLimits, createRedisClient, type RateLimits, redisReady } from
 import { UsageJournal } from "./metering/usageJournal.ts";
 import { usageRecorder } from "./metering/usageRecorder.ts";
 import { modelHealth } from "./routes/health.ts";
+import { mountKeyUsageRoute } from "./routes/keyUsage.ts";
 import type { ModelRegistry } from "./routing/modelRegistry.ts";
 import { createKeyCache, type KeyCache, openStore, type Store } from "./store/index.ts";
 
@@ -45,7 +46,10 @@ export interface Services {
   /** The parts of createGateway's options these services provide. */
   gatewayOptions(
     registry: () => ModelRegistry,
-  ): Pick<GatewayOptions, "authenticate" | "admit" | "onOutcome" | "mount" | "engineApiKey" | "notReady">;
+  ): Pick<
+    GatewayOptions,
+    "authenticate" | "admit" | "onOutcome" | "mount" | "mountApi" | "engineApiKey" | "notReady"
+  >;
   close(): Promise<void>;
 }
 
@@ -102,6 +106,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
         authenticate: authenticate(keyCache, tierNames),
         admit: admission(limits, config.tiers, log),
         onOutcome: usageRecorder(store.usage, log),
+        mountApi: (router, auth) => mountKeyUsageRoute(router, auth, store),
         engineApiKey: env.engineApiKey,
         notReady: async () => {
           try {

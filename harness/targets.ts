@@ -41,6 +41,8 @@ export interface TargetOptions {
   adminUrl?: string | undefined;
   opsUrl?: string | undefined;
   dataDir?: string | undefined;
+  /** `--target local` starts the local stack when it is not running (default true). */
+  startLocal?: boolean;
   /** Runs `pulumi`; injectable for tests. */
   pulumi?: (args: string[]) => Promise<string>;
   log?: (line: string) => void;
@@ -105,6 +107,14 @@ async function withTemporaryKey(target: Target, log?: (line: string) => void): P
   };
 }
 
+/**
+ * The target's URLs and keys as given, without side effects beyond `startLocal`: no
+ * temporary key is created (for read-only tools such as the usage view).
+ */
+export async function resolveEndpoints(opts: TargetOptions): Promise<Target> {
+  return resolveBase(opts);
+}
+
 async function resolveBase(opts: TargetOptions): Promise<Target> {
   const none = async () => {};
   if (opts.baseUrl) {
@@ -166,6 +176,11 @@ async function resolveLocal(opts: TargetOptions): Promise<Target> {
   if (running) {
     opts.log?.(`using the local stack at ${running.gatewayUrl}`);
     return fromLocal(running, opts, async () => {});
+  }
+  if (opts.startLocal === false) {
+    throw new Error(
+      `the local stack is not running (no live ${localStackFile(dataDir)}): start it with \`npm start\``,
+    );
   }
   opts.log?.("starting the local stack for this run…");
   const stack = await startLocalStack({

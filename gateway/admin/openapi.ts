@@ -138,7 +138,11 @@ export const adminOpenApi = {
           { name: "session_id", in: "query", schema: { type: "string" } },
         ],
         responses: {
-          "200": ok("Summary rows sorted by group.", ref("UsageList")),
+          "200": {
+            description:
+              "Summary rows sorted by group; with `Accept: text/csv`, the same rows as CSV (a header line, percentiles as `latency_ms_p50` … `ttft_ms_p99`).",
+            content: { ...json(ref("UsageList")), "text/csv": { schema: { type: "string" } } },
+          },
           "400": error("`invalid_usage_query`."),
           ...common,
         },

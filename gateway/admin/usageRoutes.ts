@@ -3,11 +3,12 @@
  * percentiles from the usage ledger, grouped by any of key, model, session and period.
  */
 import type { Router } from "@koa/router";
-import type { Middleware } from "koa";
+import type { Context, Middleware } from "koa";
 import { z } from "zod";
 import type { GatewayState } from "../state.ts";
-import type { Store, UsageGroupField, UsageQuery } from "../store/index.ts";
+import type { Store, UsageGroupField, UsageQuery, UsageSummaryRow } from "../store/index.ts";
 import { usageObject } from "./serialize.ts";
+import { usageCsv } from "./usageCsv.ts";
 import { type FieldHelp, invalidField, parseOr400 } from "./validate.ts";
 
 const GROUP_FIELDS: readonly UsageGroupField[] = ["key", "model", "session", "period"];
@@ -93,12 +94,22 @@ export function mountUsageRoutes(
 ): void {
   router.get("/admin/usage", guard, async (ctx) => {
     const query = parseUsageQuery({ ...ctx.query });
-    const rows = await store.usage.summary(query);
-    ctx.body = {
-      object: "list",
-      group_by: query.groupBy,
-      period: query.period ?? null,
-      data: rows.map(usageObject),
-    };
+    sendUsage(ctx, query, await store.usage.summary(query));
   });
+}
+
+/** JSON by default; CSV when the client prefers `text/csv` (`Accept: text/csv`). */
+export function sendUsage(ctx: Context, query: UsageQuery, rows: readonly UsageSummaryRow[]): void {
+  ctx.vary("Accept");
+  if (ctx.accepts("application/json", "text/csv") === "text/csv") {
+    ctx.type = "text/csv; charset=utf-8";
+    ctx.body = usageCsv(query, rows);
+    return;
+  }
+  ctx.body = {
+    object: "list",
+    group_by: query.groupBy,
+    period: query.period ?? null,
+    data: rows.map(usageObject),
+  };
 }
