@@ -10,6 +10,7 @@ import { errorCases } from "./cases/errors.ts";
 import { extensionCases } from "./cases/extensions.ts";
 import { pythonCases } from "./cases/python.ts";
 import { reasoningCasesFor } from "./cases/reasoning.ts";
+import { tieringCases } from "./cases/tiering.ts";
 import {
   concurrentStreamingToolCallsCase,
   kimiToolIdCase,
@@ -52,5 +53,6 @@ export function registerConformance(suite: SuiteContext): void {
   describe("known vLLM K2.5 bugs", () => add([concurrentStreamingToolCallsCase]));
   describe("errors", () => add(errorCases));
   describe("gateway extensions", () => add(extensionCases));
+  describe("tiering", () => add(tieringCases));
   describe("second client (Python openai)", () => add(pythonCases));
 }

@@ -23,8 +23,15 @@ import { type Discovery, type KubeApi, startDiscovery } from "./routing/discover
 import { HealthProber } from "./routing/healthProber.ts";
 import { ModelRegistry } from "./routing/modelRegistry.ts";
 import type { GatewayState } from "./state.ts";
+import { type AliasRouter, createAliasRouter } from "./tiering/aliasRouter.ts";
 
 type Step = Middleware<GatewayState>;
+
+/** What the gateway built that extra routes may use. */
+export interface MountedParts {
+  /** The router-alias (tiering) router; undefined without `routers` in the config. */
+  readonly aliases: AliasRouter | undefined;
+}
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -36,7 +43,7 @@ export interface GatewayOptions {
   /** Runs after routing, before the upstream call: model allow-lists and rate limits. */
   readonly admit?: Step;
   /** Mounts extra routes (the admin API) on the operational listener's router. */
-  readonly mount?: (router: Router<GatewayState>) => void;
+  readonly mount?: (router: Router<GatewayState>, parts: MountedParts) => void;
   /** Mounts extra `/v1` routes on the API listener; each must begin with `auth` (the key check). */
   readonly mountApi?: (router: Router<GatewayState>, auth: readonly Step[]) => void;
   /** Why the gateway's own dependencies cannot serve (the store); empty when they can. */
@@ -127,9 +134,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     log,
     engineApiKey: options.engineApiKey,
   };
+  // Tiering: router aliases (`auto`) pick a model per request by the config's rules.
+  const aliases =
+    config.routers.length > 0
+      ? createAliasRouter(config.routers, config.tiers, {
+          registry,
+          onOutcome,
+          replicaCooldownMs: config.replicaCooldownMs,
+          engineApiKey: options.engineApiKey,
+          log,
+        })
+      : undefined;
   for (const { endpoint, path } of PROXIED_ENDPOINTS) {
     // Authentication before the body: a keyless client cannot make us read 8 MiB for its 401.
-    const steps: Step[] = [...auth, body, routeModel(endpoint, registry)];
+    const steps: Step[] = [...auth, body, routeModel(endpoint, registry, aliases)];
     if (options.admit) steps.push(options.admit);
     steps.push(proxyHandler(endpoint, proxyOptions));
     api.post(path, ...steps);
@@ -143,18 +161,23 @@ export function createGateway(options: GatewayOptions): Gateway {
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
   });
-  mountInfoRoute(ops, registry, {
-    api_keys: options.authenticate !== undefined,
-    rate_limits: options.admit !== undefined,
-    admin: options.mount !== undefined,
-    sessions: false,
-    memory: false,
-    async_jobs: false,
-    webhooks: false,
-    tiering: false,
-    ...options.features,
-  });
-  options.mount?.(ops);
+  mountInfoRoute(
+    ops,
+    registry,
+    {
+      api_keys: options.authenticate !== undefined,
+      rate_limits: options.admit !== undefined,
+      admin: options.mount !== undefined,
+      sessions: false,
+      memory: false,
+      async_jobs: false,
+      webhooks: false,
+      tiering: config.routers.length > 0,
+      ...options.features,
+    },
+    config.routers,
+  );
+  options.mount?.(ops, { aliases });
 
   const drainGuard: Step = async function drainGuard(ctx, next) {
     // server.close() ends only the connections idle at that moment. One that becomes idle

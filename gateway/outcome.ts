@@ -16,6 +16,8 @@ export interface RequestOutcome {
   endpoint: Endpoint;
   modelRequested: string;
   modelServed: string | null;
+  /** Tiering: the router rule that chose `modelServed` when `modelRequested` is a router alias. */
+  route: string | null;
   replica: string | null;
   sessionId: string | null;
   keyId: string | null;

@@ -118,8 +118,9 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
         },
         ...(env.adminKey
           ? {
-              mount: (router) =>
+              mount: (router, parts) =>
                 mountAdminRoutes(router, {
+                  routing: { routers: config.routers, models: config.models, aliases: () => parts.aliases },
                   adminKey: env.adminKey!,
                   store,
                   keyCache,

@@ -8,6 +8,10 @@ export interface RouteState {
   requested: string;
   pool: ModelPool;
   body: Record<string, unknown>;
+  /** Tiering: tried in order when `pool` cannot serve before the first byte (router aliases only). */
+  fallbacks?: ModelPool[];
+  /** Tiering: the router alias and the rule that chose `pool`. */
+  tiering?: { router: string; rule: string; classifier: string | null };
 }
 
 /** What middleware put on `ctx.state`, in request-path order. */

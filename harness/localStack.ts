@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { buildGatewayConfig } from "../gateway/config/fromCatalog.ts";
+import { EXAMPLE_ROUTER } from "../gateway/tiering/exampleRouter.ts";
 import { ensureInstalled } from "../reference-engine/ensureInstalled.ts";
 import { type ReferenceVllm, startReferenceVllm } from "../reference-engine/referenceVllm.ts";
 import { type ScriptingProxy, startScriptingProxy } from "../reference-engine/scriptingProxy.ts";
@@ -123,6 +124,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         preset: m.preset,
         replicaUrls: backends.filter((b) => b.model === m.preset).map((b) => b.url),
       })),
+      // Tiering's worked example: `model: "auto"` (README, Tiering).
+      routers: [EXAMPLE_ROUTER],
     });
     const configPath = resolve(dataDir, "gateway.json");
     writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);

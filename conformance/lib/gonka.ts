@@ -22,6 +22,8 @@ export interface GonkaInfo {
   features: Partial<Record<Feature, boolean>>;
   /** The gateway reports `backend_versions` (one per distinct replica version); `backend_version` is accepted too. */
   models: Array<{ id: string; engine?: string; backend_version?: string; backend_versions?: string[] }>;
+  /** Router aliases (tiering), when the target has any. */
+  routers?: Array<{ alias: string; rules: string[]; default: string }>;
 }
 
 /** `/gonka/info`, or why there is none (a gateway from before it existed answers 404). */

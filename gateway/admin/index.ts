@@ -12,6 +12,7 @@ import type { Store } from "../store/index.ts";
 import { adminGuard } from "./guard.ts";
 import { mountKeyRoutes } from "./keysRoutes.ts";
 import { adminOpenApi } from "./openapi.ts";
+import { mountRoutingRoutes, type RoutingDeps } from "./routingRoutes.ts";
 import { tierObject } from "./serialize.ts";
 import { mountUsageRoutes } from "./usageRoutes.ts";
 
@@ -30,6 +31,8 @@ export interface AdminDeps {
   bodyLimitBytes?: number;
   /** Audit log of key changes (ids and prefixes only, never secrets). */
   log?: Logger;
+  /** Tiering: router aliases, the models' prices, and the gateway's alias router (explain). */
+  routing?: Omit<RoutingDeps, "store">;
 }
 
 export function mountAdminRoutes(router: Router<GatewayState>, deps: AdminDeps): void {
@@ -46,6 +49,12 @@ export function mountAdminRoutes(router: Router<GatewayState>, deps: AdminDeps):
     audit,
   });
   mountUsageRoutes(router, guard, deps.store);
+  mountRoutingRoutes(router, guard, body, {
+    store: deps.store,
+    routers: deps.routing?.routers ?? [],
+    models: deps.routing?.models ?? [],
+    aliases: deps.routing?.aliases ?? (() => undefined),
+  });
 
   router.get("/admin/models", guard, (ctx) => {
     ctx.body = { object: "list", data: deps.modelStatus() };

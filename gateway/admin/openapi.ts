@@ -148,6 +148,49 @@ export const adminOpenApi = {
         },
       },
     },
+    "/admin/usage/savings": {
+      get: {
+        operationId: "getTieringSavings",
+        summary:
+          "Per router alias: tokens each model served, their cost, and the cost of the same tokens on the router's baseline model",
+        parameters: [
+          {
+            name: "group_by",
+            in: "query",
+            description:
+              "Comma-separated subset of key, session, period (each row is broken down by model already).",
+            schema: { type: "string", example: "key,period" },
+          },
+          { name: "period", in: "query", schema: { type: "string", enum: ["hour", "day", "month"] } },
+          { name: "from", in: "query", description: "Inclusive.", schema: time },
+          { name: "to", in: "query", description: "Exclusive.", schema: time },
+          { name: "key_id", in: "query", schema: { type: "string" } },
+          { name: "session_id", in: "query", schema: { type: "string" } },
+        ],
+        responses: {
+          "200": ok("One row per router and group.", ref("SavingsList")),
+          "400": error("`invalid_usage_query`."),
+          ...common,
+        },
+      },
+    },
+    "/admin/routing/explain": {
+      post: {
+        operationId: "explainRouting",
+        summary:
+          "Dry-run a request through the router rules: the rule that matches, why, and the models it would use",
+        requestBody: { required: true, content: json(ref("ExplainRequest")) },
+        responses: {
+          "200": ok(
+            "The decision and each rule's conditions with the values they saw.",
+            ref("RoutingExplanation"),
+          ),
+          "400": error("`invalid_explain_request` (not a router alias, bad field) or `key_not_found`."),
+          "403": error("`model_not_allowed`: the key may use none of the rule's models."),
+          ...common,
+        },
+      },
+    },
     "/admin/models": {
       get: {
         operationId: "listModelStatus",

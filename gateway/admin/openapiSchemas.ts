@@ -197,4 +197,114 @@ export const adminSchemas = {
     },
     additionalProperties: false,
   }),
+  ExplainRequest: {
+    type: "object",
+    required: ["request"],
+    additionalProperties: false,
+    properties: {
+      request: {
+        type: "object",
+        required: ["model"],
+        description: "A chat completion request body whose `model` is a router alias.",
+        properties: { model: { type: "string" } },
+      },
+      key_id: { type: "string", description: "Apply this key's tier and model allow-list." },
+      tier_hint: {
+        type: "string",
+        description: "What the `x-gonka-tier` header would say: economy or premium.",
+      },
+      classifier_verdict: {
+        type: "string",
+        description: "The classifier's answer to assume; explain never calls a model (absent: unsure).",
+      },
+    },
+  },
+  RoutingExplanation: {
+    type: "object",
+    required: ["object", "router", "rule", "model", "fallback", "classifier", "trace"],
+    properties: {
+      object: { const: "routing.explanation" },
+      router: { type: "string" },
+      rule: { type: "string", description: "The matching rule, or `default`." },
+      model: { type: "string", description: "The model that would serve (first allowed candidate)." },
+      fallback: { type: "array", items: { type: "string" } },
+      classifier: { type: ["string", "null"], description: "The verdict used; null when no rule needed it." },
+      trace: {
+        type: "array",
+        description: "Each rule tried, in order, up to the match.",
+        items: {
+          type: "object",
+          required: ["rule", "matched", "conditions"],
+          properties: {
+            rule: { type: "string" },
+            matched: { type: "boolean" },
+            conditions: {
+              type: "array",
+              items: {
+                type: "object",
+                required: ["field", "expected", "actual", "matched"],
+                properties: {
+                  field: { type: "string" },
+                  expected: {},
+                  actual: {},
+                  matched: { type: "boolean" },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  SavingsList: listOf({
+    type: "object",
+    required: [
+      "router",
+      "baseline_model",
+      "requests",
+      "prompt_tokens",
+      "completion_tokens",
+      "models",
+      "classifier",
+      "cost_cents",
+      "baseline_cost_cents",
+      "saved_cents",
+      "saved_percent",
+    ],
+    properties: {
+      router: { type: "string" },
+      key_id: { type: ["string", "null"] },
+      session_id: { type: ["string", "null"] },
+      period: { type: "string" },
+      baseline_model: { type: "string" },
+      requests: { type: "integer" },
+      prompt_tokens: { type: "integer" },
+      completion_tokens: { type: "integer" },
+      models: {
+        type: "array",
+        items: {
+          type: "object",
+          required: ["model", "requests", "prompt_tokens", "completion_tokens", "cost_cents"],
+          properties: {
+            model: { type: "string" },
+            requests: { type: "integer" },
+            prompt_tokens: { type: "integer" },
+            completion_tokens: { type: "integer" },
+            cost_cents: { type: ["number", "null"] },
+          },
+        },
+      },
+      classifier: { type: ["object", "null"] },
+      cost_cents: {
+        type: ["number", "null"],
+        description: "US cents at the models' prices, classifier included.",
+      },
+      baseline_cost_cents: {
+        type: ["number", "null"],
+        description: "The same tokens on the baseline model.",
+      },
+      saved_cents: { type: ["number", "null"] },
+      saved_percent: { type: ["number", "null"] },
+    },
+  }),
 } as const;

@@ -239,7 +239,7 @@ describe("models, tiers and the OpenAPI document", () => {
       }
     }
     expect([...mounted].sort()).toEqual([...documented].sort());
-    expect(mounted.size).toBe(11);
+    expect(mounted.size).toBe(13);
     const served = await fx.call("GET", "/admin/openapi.json");
     expect(served.json).toEqual(JSON.parse(JSON.stringify(adminOpenApi)));
     expect(served.json.openapi).toBe("3.1.0");

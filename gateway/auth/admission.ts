@@ -3,8 +3,8 @@ import type { Logger } from "pino";
 import type { TierConfig } from "../config/schema.ts";
 import { errors } from "../errors.ts";
 import type { RateLimits } from "../limits/index.ts";
-import type { ModelPool } from "../routing/replicaPool.ts";
 import type { GatewayState } from "../state.ts";
+import { listAllows } from "./allowList.ts";
 
 /** Output tokens assumed for a request that sets no `max_tokens`, for the tokens/min reservation. */
 const DEFAULT_COMPLETION_ESTIMATE = 1_024;
@@ -22,13 +22,6 @@ export function estimateTokens(body: Record<string, unknown>, bodyBytes: number)
   return prompt + (typeof max === "number" ? max : DEFAULT_COMPLETION_ESTIMATE) * n;
 }
 
-/** An allow-list may name the model by id or by any alias. */
-function allowed(list: readonly string[] | null | undefined, pool: ModelPool): boolean {
-  if (!list || list.length === 0) return true;
-  const { id, aliases } = pool.model;
-  return list.some((name) => name === id || aliases.includes(name));
-}
-
 /**
  * After routing: the key's and its tier's model allow-lists, then the rate limits.
  * The limits' headers go on every response; the reservation is settled when the
@@ -44,7 +37,7 @@ export function admission(
     const route = ctx.state.route!;
     if (!key) return next();
     const tier = tiers[key.tier]!;
-    if (!allowed(key.models, route.pool) || !allowed(tier.models, route.pool)) {
+    if (!listAllows(key.models, route.pool) || !listAllows(tier.models, route.pool)) {
       throw errors.modelNotAllowed(route.requested);
     }
     const estimate = estimateTokens(route.body, ctx.state.rawBody?.length ?? 0);

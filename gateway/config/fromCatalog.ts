@@ -1,4 +1,5 @@
 import { getPreset } from "../../catalog/index.ts";
+import type { RouterConfigInput } from "../tiering/schema.ts";
 import { parseConfig } from "./load.ts";
 import type { GatewayConfigInput, TierConfigInput } from "./schema.ts";
 
@@ -19,6 +20,8 @@ export interface GatewayDeployment {
   readonly listen?: { host?: string; port?: number };
   readonly tiers?: Record<string, TierConfigInput>;
   readonly reasoningOutput?: "both" | "reasoning" | "reasoning_content";
+  /** Router aliases (tiering); their model names must be among `models`. */
+  readonly routers?: readonly RouterConfigInput[];
 }
 
 /**
@@ -38,6 +41,7 @@ export function buildGatewayConfig(deployment: GatewayDeployment): GatewayConfig
         capabilities: [...preset.capabilities],
         contextLength: preset.contextLength,
         costTier: preset.costTier,
+        price: { ...preset.pricePerMTokens },
         ownedBy: preset.weights.repo.split("/")[0] ?? "gonka",
         backendReasoningField: preset.reasoningField ?? "reasoning",
         replicas: m.replicaUrls.map((url, i) => {
@@ -52,6 +56,7 @@ export function buildGatewayConfig(deployment: GatewayDeployment): GatewayConfig
     models,
     ...(deployment.tiers ? { tiers: deployment.tiers } : {}),
     ...(deployment.reasoningOutput ? { reasoningOutput: deployment.reasoningOutput } : {}),
+    ...(deployment.routers ? { routers: [...deployment.routers] } : {}),
   };
   // The schema's checks (a name used by two models, a model deployed twice) fail here, at
   // stack time, rather than when the gateway starts.

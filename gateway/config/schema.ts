@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { checkRouters, routerSchema } from "../tiering/schema.ts";
 
 /** Timeouts for one model's upstream calls; slow reasoning models need long first-byte budgets. */
 export const timeoutsSchema = z.object({
@@ -72,6 +73,8 @@ export const modelSchema = z.object({
   contextLength: z.number().int().positive().optional(),
   costTier: z.enum(["premium", "standard", "economy"]).default("standard"),
   ownedBy: z.string().default("gonka"),
+  /** US cents per million tokens (the catalog's prices): the savings report's costs. */
+  price: z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() }).optional(),
   /** Field the backend reads reasoning from in assistant messages sent back to it. */
   backendReasoningField: z.enum(["reasoning", "reasoning_content"]).default("reasoning"),
   /** Fixed replicas (docker target, local stack); exactly one of `replicas` and `discovery`. */
@@ -171,6 +174,8 @@ export const gatewayConfigSchema = z
         url: z.string().optional(),
       })
       .prefault({}),
+    /** Router aliases (`auto`): rules that pick a concrete model per request (tiering). */
+    routers: z.array(routerSchema).default([]),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((config, ctx) => {
@@ -204,6 +209,13 @@ export const gatewayConfigSchema = z
         owners.set(name, m.id);
       }
     });
+    for (const issue of checkRouters(config.routers, {
+      owners,
+      chatModels: new Set(config.models.filter((m) => m.capabilities.includes("chat")).map((m) => m.id)),
+      tiers: new Set(Object.keys(config.tiers)),
+    })) {
+      ctx.addIssue({ code: "custom", ...issue });
+    }
   });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

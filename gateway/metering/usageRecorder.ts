@@ -24,6 +24,7 @@ export function usageRecorder(ledger: UsageLedger, log: Logger): OutcomeSink {
           tier: o.tier,
           modelRequested: o.modelRequested,
           modelServed: o.modelServed,
+          route: o.route,
           replica: o.replica,
           sessionId: o.sessionId,
           endpoint: o.endpoint,

@@ -4,13 +4,48 @@ import { errors } from "../errors.ts";
 import type { Endpoint } from "../outcome.ts";
 import type { ModelRegistry } from "../routing/modelRegistry.ts";
 import type { GatewayState } from "../state.ts";
+import type { AliasRouter } from "../tiering/aliasRouter.ts";
 import { validateRequest } from "./validateRequest.ts";
 
-/** Validates the body and resolves its `model` to a pool of replicas. */
-export function routeModel(endpoint: Endpoint, registry: ModelRegistry): Middleware<GatewayState> {
+/**
+ * Validates the body and resolves its `model` to a pool of replicas: a model's id or alias
+ * directly, a router alias (tiering) through its rules, with fallbacks.
+ */
+export function routeModel(
+  endpoint: Endpoint,
+  registry: ModelRegistry,
+  aliases?: AliasRouter,
+): Middleware<GatewayState> {
   return async function routeModel(ctx, next) {
     const body = ctx.state.body;
     validateRequest(endpoint, body);
+    const session = ctx.get("x-session-id");
+    if (session) ctx.state.sessionId = session.slice(0, 256);
+    if (aliases?.has(body.model)) {
+      if (endpoint !== "chat.completions") {
+        throw errors.invalidRequest(
+          `\`${body.model}\` is a router alias: it serves chat completions only; name a model here.`,
+          "model",
+          "model_not_supported",
+        );
+      }
+      const { decision, pools } = await aliases.route(body, ctx.state, ctx.get("x-gonka-tier"));
+      const headers: Record<string, string> = {
+        "x-gonka-route": decision.rule,
+        "x-gonka-model-requested": body.model,
+      };
+      if (decision.classifier !== null) headers["x-gonka-classifier"] = decision.classifier;
+      Object.assign(ctx.state.responseHeaders, headers);
+      ctx.set(headers);
+      ctx.state.route = {
+        requested: body.model,
+        pool: pools[0]!,
+        body,
+        fallbacks: pools.slice(1),
+        tiering: { router: decision.router, rule: decision.rule, classifier: decision.classifier },
+      };
+      return next();
+    }
     const pool = registry.resolve(body.model);
     if (!pool) throw errors.modelNotFound(body.model);
     if (!pool.model.capabilities.includes(endpointSpec(endpoint).capability)) {
@@ -20,8 +55,6 @@ export function routeModel(endpoint: Endpoint, registry: ModelRegistry): Middlew
         "model_not_supported",
       );
     }
-    const session = ctx.get("x-session-id");
-    if (session) ctx.state.sessionId = session.slice(0, 256);
     ctx.state.route = { requested: body.model, pool, body };
     await next();
   };

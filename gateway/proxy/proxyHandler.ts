@@ -1,6 +1,7 @@
 import type { Middleware } from "koa";
 import type { Logger } from "pino";
 import { endpointSpec } from "../endpoints.ts";
+import { GatewayError } from "../errors.ts";
 import type { Endpoint, OutcomeSink } from "../outcome.ts";
 import type { GatewayState } from "../state.ts";
 import { callUpstream, type UpstreamResponse } from "../upstream/callUpstream.ts";
@@ -32,26 +33,47 @@ export interface ProxyOptions {
 export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middleware<GatewayState> {
   return async function proxy(ctx) {
     const route = ctx.state.route!;
-    const model = route.pool.model;
+    let model = route.pool.model;
     const stream = endpoint !== "embeddings" && route.body["stream"] === true;
     const clientWantsUsage =
       (route.body["stream_options"] as Record<string, unknown> | undefined)?.["include_usage"] === true;
     const recorder = startOutcome(ctx.state, endpoint, stream, options.onOutcome);
-    const body = upstreamBody(endpoint, model, route.body, ctx.state.rawBody, stream);
     const abort = abortOnClientClose(ctx.res, recorder.outcome);
     let upstream: UpstreamResponse | undefined;
     try {
-      upstream = await callUpstream({
-        pool: route.pool,
-        path: endpointSpec(endpoint).path,
-        body,
-        stream,
-        engineApiKey: options.engineApiKey,
-        requestId: ctx.state.requestId,
-        sessionId: ctx.state.sessionId,
-        signal: abort.signal,
-        cooldownMs: options.replicaCooldownMs,
-      });
+      // A router alias may name fallbacks: tried in order while nothing has reached the client.
+      const pools = [route.pool, ...(route.fallbacks ?? [])];
+      for (let i = 0; ; i++) {
+        const pool = pools[i]!;
+        model = pool.model;
+        recorder.outcome.modelServed = model.id;
+        try {
+          upstream = await callUpstream({
+            pool,
+            path: endpointSpec(endpoint).path,
+            body: upstreamBody(endpoint, model, route.body, i === 0 ? ctx.state.rawBody : undefined, stream),
+            stream,
+            engineApiKey: options.engineApiKey,
+            requestId: ctx.state.requestId,
+            sessionId: ctx.state.sessionId,
+            signal: abort.signal,
+            cooldownMs: options.replicaCooldownMs,
+          });
+          route.pool = pool;
+          break;
+        } catch (err) {
+          if (i + 1 >= pools.length || abort.signal.aborted || !fallsBack(err, stream)) throw err;
+          options.log.info(
+            {
+              requestId: ctx.state.requestId,
+              from: model.id,
+              to: pools[i + 1]!.model.id,
+              reason: (err as Error).message,
+            },
+            "tiering fallback",
+          );
+        }
+      }
       recorder.outcome.replica = upstream.replica.id;
       if (upstream.statusCode !== 200)
         throw fromUpstreamError(upstream.statusCode, await upstream.body.text());
@@ -83,4 +105,15 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
       abort.dispose();
     }
   };
+}
+
+/**
+ * Whether the next model of a tiering rule should serve after this failure: the model had
+ * no healthy replica, every replica answered 5xx or could not be reached, or (streamed) none
+ * sent a first byte in time. A non-streamed request that outlived its generation budget was
+ * being worked on, so it is not sent again (the same reason replicas do not retry it).
+ */
+function fallsBack(err: unknown, stream: boolean): boolean {
+  if (!(err instanceof GatewayError)) return false;
+  return err.status === 502 || err.status === 503 || (err.status === 504 && stream);
 }

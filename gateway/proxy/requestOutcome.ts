@@ -25,6 +25,7 @@ export function startOutcome(
     endpoint,
     modelRequested: route.requested,
     modelServed: route.pool.model.id,
+    route: route.tiering?.rule ?? null,
     replica: null,
     sessionId: state.sessionId ?? null,
     keyId: state.key?.id ?? null,

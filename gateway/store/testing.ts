@@ -22,6 +22,7 @@ export function usageRow(overrides: Partial<UsageRow> = {}): UsageRow {
     tier: "standard",
     modelRequested: "kimi-k2.5",
     modelServed: "kimi-k2.5",
+    route: null,
     replica: "r1",
     sessionId: null,
     endpoint: "chat.completions",

@@ -22,6 +22,8 @@ export interface UsageRow {
   tier: string | null;
   modelRequested: string;
   modelServed: string | null;
+  /** The router rule that chose the served model (tiering); null for a request naming a model. */
+  route?: string | null;
   replica: string | null;
   sessionId: string | null;
   endpoint: UsageEndpoint;
@@ -52,6 +54,8 @@ export interface UsageQuery {
   keyId?: string;
   /** Matches the served model, or the requested one when nothing was served. */
   model?: string;
+  /** Matches the name the client sent (a router alias, for tiering reports). */
+  requested?: string;
   sessionId?: string;
 }
 

@@ -65,4 +65,10 @@ export const postgresMigrations: readonly Migration[] = [
     name: "usage client request id",
     sql: "ALTER TABLE usage_rows ADD COLUMN client_request_id TEXT;",
   },
+  {
+    // Tiering: the router rule that chose the served model (model_requested keeps the alias).
+    version: 6,
+    name: "usage route",
+    sql: "ALTER TABLE usage_rows ADD COLUMN route TEXT;",
+  },
 ];

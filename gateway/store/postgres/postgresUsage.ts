@@ -31,7 +31,7 @@ interface FactRow {
   client_aborted: boolean;
 }
 
-type FilterName = "from" | "to" | "keyId" | "model" | "sessionId";
+type FilterName = "from" | "to" | "keyId" | "model" | "requested" | "sessionId";
 
 /** Each filter's SQL with a placeholder for its value; the same filters as sqliteUsage.ts. */
 const FILTERS: ReadonlyArray<[FilterName, (p: string) => string]> = [
@@ -39,6 +39,7 @@ const FILTERS: ReadonlyArray<[FilterName, (p: string) => string]> = [
   ["to", (p) => `ts < ${p}`],
   ["keyId", (p) => `key_id = ${p}`],
   ["model", (p) => `coalesce(model_served, model_requested) = ${p}`],
+  ["requested", (p) => `model_requested = ${p}`],
   ["sessionId", (p) => `session_id = ${p}`],
 ];
 
@@ -51,6 +52,7 @@ const INSERT_COLUMNS: ReadonlyArray<[string, string, (r: UsageRow) => unknown]> 
   ["tier", "text", (r) => r.tier],
   ["model_requested", "text", (r) => r.modelRequested],
   ["model_served", "text", (r) => r.modelServed],
+  ["route", "text", (r) => r.route ?? null],
   ["replica", "text", (r) => r.replica],
   ["session_id", "text", (r) => r.sessionId],
   ["endpoint", "text", (r) => r.endpoint],

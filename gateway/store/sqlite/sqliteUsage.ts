@@ -25,7 +25,7 @@ interface FactRow {
   client_aborted: number;
 }
 
-type FilterName = "from" | "to" | "keyId" | "model" | "sessionId";
+type FilterName = "from" | "to" | "keyId" | "model" | "requested" | "sessionId";
 
 /** Each filter's SQL; time, key and session are served by indexes from migration 2. */
 const FILTERS: ReadonlyArray<[FilterName, string]> = [
@@ -33,6 +33,7 @@ const FILTERS: ReadonlyArray<[FilterName, string]> = [
   ["to", "ts < @to"],
   ["keyId", "key_id = @keyId"],
   ["model", "coalesce(model_served, model_requested) = @model"],
+  ["requested", "model_requested = @requested"],
   ["sessionId", "session_id = @sessionId"],
 ];
 
@@ -60,10 +61,10 @@ function toFact(row: FactRow): UsageFact {
 export function createSqliteUsageLedger(db: SqliteDatabase): UsageLedger {
   // ON CONFLICT DO NOTHING (also valid Postgres): a retried record() of the same request is a no-op.
   const insert = db.prepare(
-    `INSERT INTO usage_rows (request_id, client_request_id, ts, key_id, tier, model_requested, model_served, replica, session_id,
+    `INSERT INTO usage_rows (request_id, client_request_id, ts, key_id, tier, model_requested, model_served, route, replica, session_id,
        endpoint, prompt_tokens, completion_tokens, reasoning_tokens, cached_tokens, ttft_ms, latency_ms, status,
        streamed, client_aborted, error_code)
-     VALUES (@requestId, @clientRequestId, @ts, @keyId, @tier, @modelRequested, @modelServed, @replica, @sessionId,
+     VALUES (@requestId, @clientRequestId, @ts, @keyId, @tier, @modelRequested, @modelServed, @route, @replica, @sessionId,
        @endpoint, @promptTokens, @completionTokens, @reasoningTokens, @cachedTokens, @ttftMs, @latencyMs, @status,
        @streamed, @clientAborted, @errorCode)
      ON CONFLICT (request_id) DO NOTHING`,
@@ -73,6 +74,7 @@ export function createSqliteUsageLedger(db: SqliteDatabase): UsageLedger {
     ...row,
     // Rows journaled before the column existed have no client id.
     clientRequestId: row.clientRequestId ?? null,
+    route: row.route ?? null,
     streamed: row.streamed ? 1 : 0,
     clientAborted: row.clientAborted ? 1 : 0,
   });
