@@ -23,7 +23,7 @@ import { type Discovery, type KubeApi, startDiscovery } from "./routing/discover
 import { HealthProber } from "./routing/healthProber.ts";
 import { ModelRegistry } from "./routing/modelRegistry.ts";
 import type { GatewayState } from "./state.ts";
-import { type AliasRouter, createAliasRouter } from "./tiering/aliasRouter.ts";
+import { type AliasRouter, type AliasRouterDeps, createAliasRouter } from "./tiering/aliasRouter.ts";
 
 type Step = Middleware<GatewayState>;
 
@@ -56,6 +56,8 @@ export interface GatewayOptions {
    * `Authorization`/`api-key` headers are never forwarded.
    */
   readonly engineApiKey?: string | undefined;
+  /** Tiering: the model that last answered a key's session through a router alias (the usage ledger). */
+  readonly sessionModel?: AliasRouterDeps["sessionModel"];
   /** Extensions this instance offers beyond what the options above imply (sessions, memory…). */
   readonly features?: Partial<Features>;
   /** The Kubernetes API, required when a model discovers its replicas (`models[].discovery`). */
@@ -143,6 +145,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           replicaCooldownMs: config.replicaCooldownMs,
           engineApiKey: options.engineApiKey,
           log,
+          ...(options.sessionModel ? { sessionModel: options.sessionModel } : {}),
         })
       : undefined;
   for (const { endpoint, path } of PROXIED_ENDPOINTS) {

@@ -48,7 +48,14 @@ export interface Services {
     registry: () => ModelRegistry,
   ): Pick<
     GatewayOptions,
-    "authenticate" | "admit" | "onOutcome" | "mount" | "mountApi" | "engineApiKey" | "notReady"
+    | "authenticate"
+    | "admit"
+    | "onOutcome"
+    | "mount"
+    | "mountApi"
+    | "sessionModel"
+    | "engineApiKey"
+    | "notReady"
   >;
   close(): Promise<void>;
 }
@@ -107,6 +114,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
         admit: admission(limits, config.tiers, log),
         onOutcome: usageRecorder(store.usage, log),
         mountApi: (router, auth) => mountKeyUsageRoute(router, auth, store),
+        sessionModel: (keyId, sessionId, alias) => store.usage.lastServed(keyId, sessionId, alias),
         engineApiKey: env.engineApiKey,
         notReady: async () => {
           try {

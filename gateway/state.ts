@@ -11,7 +11,13 @@ export interface RouteState {
   /** Tiering: tried in order when `pool` cannot serve before the first byte (router aliases only). */
   fallbacks?: ModelPool[];
   /** Tiering: the router alias and the rule that chose `pool`. */
-  tiering?: { router: string; rule: string; classifier: string | null };
+  tiering?: {
+    router: string;
+    rule: string;
+    classifier: string | null;
+    /** Called with the model that answered, so the session stays on it. */
+    onServed?: (modelId: string) => void;
+  };
 }
 
 /** What middleware put on `ctx.state`, in request-path order. */

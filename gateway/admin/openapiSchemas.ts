@@ -217,6 +217,10 @@ export const adminSchemas = {
         type: "string",
         description: "The classifier's answer to assume; explain never calls a model (absent: unsure).",
       },
+      session_id: {
+        type: "string",
+        description: "An X-Session-Id (with key_id): the conversation keeps the model that answered it.",
+      },
     },
   },
   RoutingExplanation: {
@@ -229,6 +233,10 @@ export const adminSchemas = {
       model: { type: "string", description: "The model that would serve (first allowed candidate)." },
       fallback: { type: "array", items: { type: "string" } },
       classifier: { type: ["string", "null"], description: "The verdict used; null when no rule needed it." },
+      session: {
+        type: ["string", "null"],
+        description: "The model this session was answered by before (rule `session` when it keeps it).",
+      },
       trace: {
         type: "array",
         description: "Each rule tried, in order, up to the match.",

@@ -32,12 +32,15 @@ const HELP: FieldHelp = {
   tier_hint: "`tier_hint` is what the `x-gonka-tier` header would say: economy or premium.",
   classifier_verdict:
     "`classifier_verdict` is the classifier's answer to assume (explain never calls a model).",
+  session_id:
+    "`session_id` is an X-Session-Id: a conversation keeps the model that answered it (with `key_id`).",
 };
 const explainBody = z.strictObject({
   request: z.looseObject({ model: z.string() }),
   key_id: z.string().min(1).max(200).optional(),
   tier_hint: z.string().max(40).optional(),
   classifier_verdict: z.string().max(40).optional(),
+  session_id: z.string().min(1).max(256).optional(),
 });
 
 export function mountRoutingRoutes(
@@ -60,7 +63,13 @@ export function mountRoutingRoutes(
     const key = input.key_id ? await deps.store.keys.get(input.key_id) : undefined;
     if (input.key_id && !key)
       throw errors.invalidRequest(`No key \`${input.key_id}\`.`, "key_id", "key_not_found");
-    const state = { requestId: "explain", startedAt: Date.now(), responseHeaders: {}, key } as GatewayState;
+    const state = {
+      requestId: "explain",
+      startedAt: Date.now(),
+      responseHeaders: {},
+      key,
+      sessionId: input.session_id,
+    } as GatewayState;
     const verdict = input.classifier_verdict ?? null;
     const { decision, pools } = await aliases.route(
       structuredClone(input.request),
@@ -75,6 +84,7 @@ export function mountRoutingRoutes(
       model: pools[0]!.model.id,
       fallback: pools.slice(1).map((p) => p.model.id),
       classifier: decision.classifier,
+      session: decision.session ?? null,
       trace: decision.trace,
     };
   });

@@ -108,6 +108,15 @@ export class UsageJournal implements UsageLedger {
     return this.ledger.summary(query);
   }
 
+  /**
+   * Not flushed first: it is on the request path. This process's own recent turns are
+   * remembered by the tiering router itself; other replicas' reach the ledger within an
+   * import interval.
+   */
+  lastServed(keyId: string | null, sessionId: string, requested: string): Promise<string | null> {
+    return this.ledger.lastServed(keyId, sessionId, requested);
+  }
+
   async count(): Promise<number> {
     await this.flush();
     return this.ledger.count();

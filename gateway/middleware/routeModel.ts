@@ -29,7 +29,7 @@ export function routeModel(
           "model_not_supported",
         );
       }
-      const { decision, pools } = await aliases.route(body, ctx.state, ctx.get("x-gonka-tier"));
+      const { decision, pools, onServed } = await aliases.route(body, ctx.state, ctx.get("x-gonka-tier"));
       const headers: Record<string, string> = {
         "x-gonka-route": decision.rule,
         "x-gonka-model-requested": body.model,
@@ -42,7 +42,12 @@ export function routeModel(
         pool: pools[0]!,
         body,
         fallbacks: pools.slice(1),
-        tiering: { router: decision.router, rule: decision.rule, classifier: decision.classifier },
+        tiering: {
+          router: decision.router,
+          rule: decision.rule,
+          classifier: decision.classifier,
+          ...(onServed ? { onServed } : {}),
+        },
       };
       return next();
     }

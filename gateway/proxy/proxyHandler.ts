@@ -77,6 +77,7 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
       recorder.outcome.replica = upstream.replica.id;
       if (upstream.statusCode !== 200)
         throw fromUpstreamError(upstream.statusCode, await upstream.body.text());
+      route.tiering?.onServed?.(model.id);
       // Both relays write to the socket themselves (streaming needs to; see each module).
       ctx.respond = false;
       if (stream) {

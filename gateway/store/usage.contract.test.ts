@@ -130,6 +130,8 @@ describe.each(dialects)("usage ledger contract: $name", (dialect) => {
     const row = usageRow({
       requestId: "req_cols",
       clientRequestId: "client-7",
+      modelRequested: "auto",
+      route: "tools",
       ttftMs: 12.5,
       latencyMs: 99.25,
     });
@@ -138,6 +140,8 @@ describe.each(dialects)("usage ledger contract: $name", (dialect) => {
     expect(stored).toMatchObject({
       request_id: "req_cols",
       client_request_id: "client-7",
+      model_requested: "auto",
+      route: "tools",
       key_id: row.keyId,
       tier: row.tier,
       replica: row.replica,
@@ -150,6 +154,69 @@ describe.each(dialects)("usage ledger contract: $name", (dialect) => {
     expect(Number(stored!["ts"])).toBe(row.ts);
     expect(Boolean(stored!["streamed"])).toBe(true);
     expect(Boolean(stored!["client_aborted"])).toBe(false);
+  });
+
+  it("filters by the name the client sent (a router alias), beside the served-model filter", async () => {
+    await store.usage.recordMany([
+      usageRow({ requestId: "r1", modelRequested: "auto", modelServed: "qwen3-32b", route: "short" }),
+      usageRow({ requestId: "r2", modelRequested: "auto", modelServed: "kimi-k2.5", route: "tools" }),
+      usageRow({ requestId: "r3", modelRequested: "kimi-k2.5", modelServed: "kimi-k2.5" }),
+    ]);
+    const byModel = await store.usage.summary({ groupBy: ["model"], requested: "auto" });
+    expect(byModel.map((r) => [r.model, r.requests])).toEqual([
+      ["kimi-k2.5", 1],
+      ["qwen3-32b", 1],
+    ]);
+    const kimi = await store.usage.summary({ groupBy: [], requested: "auto", model: "kimi-k2.5" });
+    expect(kimi[0]!.requests).toBe(1);
+  });
+
+  it("finds the model that last answered a key's session through an alias", async () => {
+    const at = (i: number) => Date.UTC(2025, 0, 31, 13, i);
+    await store.usage.recordMany([
+      usageRow({
+        requestId: "s1",
+        ts: at(1),
+        sessionId: "conv",
+        modelRequested: "auto",
+        modelServed: "qwen3-32b",
+      }),
+      usageRow({
+        requestId: "s2",
+        ts: at(2),
+        sessionId: "conv",
+        modelRequested: "auto",
+        modelServed: "kimi-k2.5",
+      }),
+      // Later but failed, another alias, another key, another session: none counts.
+      usageRow({
+        requestId: "s3",
+        ts: at(3),
+        sessionId: "conv",
+        modelRequested: "auto",
+        modelServed: "deepseek-v3.1",
+        status: 503,
+      }),
+      usageRow({
+        requestId: "s4",
+        ts: at(4),
+        sessionId: "conv",
+        modelRequested: "cheap",
+        modelServed: "llama-4-maverick",
+      }),
+      usageRow({
+        requestId: "s5",
+        ts: at(5),
+        sessionId: "conv",
+        keyId: "key_b",
+        modelRequested: "auto",
+        modelServed: "qwen3-32b",
+      }),
+    ]);
+    expect(await store.usage.lastServed("key_a", "conv", "auto")).toBe("kimi-k2.5");
+    expect(await store.usage.lastServed("key_b", "conv", "auto")).toBe("qwen3-32b");
+    expect(await store.usage.lastServed("key_a", "other", "auto")).toBeNull();
+    expect(await store.usage.lastServed(null, "conv", "auto")).toBeNull();
   });
 
   it("recordMany skips ids already recorded, and repeats within one batch", async () => {

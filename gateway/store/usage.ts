@@ -97,6 +97,11 @@ export interface UsageLedger {
   /** Many rows in one transaction: all or none; rows already recorded are skipped. */
   recordMany(rows: readonly UsageRow[]): Promise<void>;
   summary(query: UsageQuery): Promise<UsageSummaryRow[]>;
+  /**
+   * The model that last answered (status < 400) this key's session through `requested` (a
+   * router alias), or null: a tiered conversation stays on the model it started on.
+   */
+  lastServed(keyId: string | null, sessionId: string, requested: string): Promise<string | null>;
   count(): Promise<number>;
 }
 

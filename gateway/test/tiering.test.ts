@@ -21,7 +21,13 @@ const ROUTER: RouterConfigInput = {
   classifier: { model: "qwen3-32b", labels: ["easy", "hard"], timeoutMs: 400 },
   rules: [
     { name: "tools", when: { tools: true }, model: "kimi-k2.5", fallback: ["deepseek-v3.1"] },
-    { name: "reasoning", when: { reasoning: true }, model: "kimi-k2.5", fallback: ["deepseek-v3.1"] },
+    {
+      name: "reasoning",
+      when: { reasoning: true },
+      model: "kimi-k2.5",
+      fallback: ["deepseek-v3.1"],
+      overrideSession: true,
+    },
     {
       name: "short-extraction",
       when: { promptTokensAtMost: 300, lastUserMessage: "\\b(classify|extract|label|sentiment)\\b" },
@@ -197,6 +203,54 @@ describe("router alias auto", () => {
       { authorization: `Bearer ${key.secret}` },
     );
     expect(res.status).toBe(400);
+  });
+});
+
+describe("sessions and tiering", () => {
+  it("a conversation stays on the model it started on unless a rule overrides it, also on another replica", async () => {
+    const session = { "x-session-id": `conv-${Date.now()}` };
+    const turn = async (body: Record<string, unknown>, url = gw.url) => {
+      const res = await post(
+        `${url}/v1/chat/completions`,
+        { model: "auto", max_tokens: 16, ...body },
+        { authorization: `Bearer ${key.secret}`, ...session },
+      );
+      const json = (await res.json()) as { model: string };
+      expect(res.status, JSON.stringify(json)).toBe(200);
+      return [res.headers.get("x-gonka-route"), json.model];
+    };
+    expect(await turn(REQUESTS["short-extraction"]!)).toEqual(["short-extraction", "qwen3-32b"]);
+    // Tools would pick K2.5, but the conversation's tool ids and format are qwen's now.
+    expect(await turn(REQUESTS["tools"]!)).toEqual(["session", "qwen3-32b"]);
+    // The reasoning rule says otherwise (overrideSession): the conversation moves to K2.5.
+    expect(await turn(REQUESTS["reasoning"]!)).toEqual(["reasoning", "kimi-k2.5"]);
+    expect(await turn(REQUESTS["short-extraction"]!)).toEqual(["session", "kimi-k2.5"]);
+    const explained = await admin("POST", "/admin/routing/explain", {
+      request: { model: "auto", ...REQUESTS["short-extraction"] },
+      key_id: key.id,
+      session_id: session["x-session-id"],
+    });
+    expect(explained).toMatchObject({ rule: "session", model: "kimi-k2.5", session: "kimi-k2.5" });
+
+    // A second gateway process on the same data folder knows the session from the usage ledger.
+    const other = await spawnGateway({
+      configPath: join(dir, "gateway.json"),
+      env: { GONKA_DATA_DIR: join(dir, "data"), GONKA_ADMIN_KEY: ADMIN_KEY },
+    });
+    try {
+      await until(
+        async () =>
+          ((
+            (await admin("GET", `/admin/usage?session_id=${session["x-session-id"]}`))["data"] as {
+              requests: number;
+            }[]
+          )[0]?.requests ?? 0) >= 4,
+        "the session's rows imported",
+      );
+      expect(await turn(REQUESTS["short-extraction"]!, other.url)).toEqual(["session", "kimi-k2.5"]);
+    } finally {
+      await other.stop();
+    }
   });
 });
 

@@ -17,6 +17,8 @@ export interface TieredRoute {
   readonly decision: RouteDecision;
   /** First the pool to use, then its fallbacks; never empty. */
   readonly pools: ModelPool[];
+  /** For a session: record the model that answered, so its next turn stays there. */
+  readonly onServed?: (modelId: string) => void;
 }
 
 export interface AliasRouter {
@@ -33,12 +35,37 @@ export interface AliasRouter {
   ): Promise<TieredRoute>;
 }
 
+export interface AliasRouterDeps extends ClassifierDeps {
+  /** The model that last answered a key's session through an alias (the usage ledger), or null. */
+  readonly sessionModel?: (keyId: string | null, sessionId: string, alias: string) => Promise<string | null>;
+}
+
+/** Sessions remembered in memory per process (the ledger answers for the rest). */
+const REMEMBERED_SESSIONS = 10_000;
+
 export function createAliasRouter(
   routers: readonly RouterConfig[],
   tiers: Record<string, TierConfig>,
-  deps: ClassifierDeps,
+  deps: AliasRouterDeps,
 ): AliasRouter {
   const byAlias = new Map(routers.map((r) => [r.alias, r]));
+  // This process's own recent turns: the ledger may not have the previous row yet (the
+  // journal imports in batches), and asking it costs a query per request.
+  const remembered = new Map<string, string>();
+  const remember = (id: string, model: string) => {
+    remembered.delete(id);
+    remembered.set(id, model);
+    if (remembered.size > REMEMBERED_SESSIONS) remembered.delete(remembered.keys().next().value!);
+  };
+  const sessionModel = async (router: RouterConfig, state: GatewayState, id: string) => {
+    const known = remembered.get(id);
+    if (known !== undefined) return known;
+    // The lookup failing (a database hiccup) must not fail the request: route by the rules.
+    return (
+      (await deps.sessionModel?.(state.key?.id ?? null, state.sessionId!, router.alias).catch(() => null)) ??
+      null
+    );
+  };
   return {
     has: (name) => typeof name === "string" && byAlias.has(name),
     async route(body, state, tierHeader, classify) {
@@ -51,11 +78,29 @@ export function createAliasRouter(
         );
       }
       const features = requestFeatures(body, { tierHint: tierHeader, keyTier: state.key?.tier });
-      const decision = await decideRoute(
+      let decision = await decideRoute(
         router,
         features,
         classify ?? (() => runClassifier(router, features.lastUserMessage, state, deps)),
       );
+      const sessionKey = state.sessionId
+        ? JSON.stringify([state.key?.id ?? null, state.sessionId, router.alias])
+        : undefined;
+      if (sessionKey) {
+        const previous = await sessionModel(router, state, sessionKey);
+        const rule = router.rules.find((r) => r.name === decision.rule);
+        if (previous !== null && deps.registry.resolve(previous) && !rule?.overrideSession) {
+          // The conversation stays where it started; the rules' choice remains as fallback.
+          decision = {
+            ...decision,
+            rule: "session",
+            session: previous,
+            models: [previous, ...decision.models],
+          };
+        } else {
+          decision = { ...decision, session: previous };
+        }
+      }
       const key = state.key;
       const tier = key ? tiers[key.tier] : undefined;
       const pools: ModelPool[] = [];
@@ -75,7 +120,11 @@ export function createAliasRouter(
           message: `This API key may use none of the models \`${router.alias}\` chose (rule \`${decision.rule}\`: ${decision.models.map((m) => `\`${m}\``).join(", ")}).`,
         });
       }
-      return { decision, pools };
+      return {
+        decision,
+        pools,
+        ...(sessionKey ? { onServed: (model: string) => remember(sessionKey, model) } : {}),
+      };
     },
   };
 }

@@ -21,8 +21,10 @@ export interface RuleResult {
 
 export interface RouteDecision {
   router: string;
-  /** The matching rule's name, or `default`. */
+  /** The matching rule's name, `default`, or `session` when the conversation keeps its model. */
   rule: string;
+  /** The model this session was answered by before, when it had one. */
+  session?: string | null;
   /** Model names as configured (id or alias), first the one to use, then its fallbacks. */
   models: string[];
   /** The classifier's verdict when it was asked; `unsure` when it timed out or said something else. */

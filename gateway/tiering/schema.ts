@@ -48,6 +48,12 @@ export const ruleSchema = z.strictObject({
   model: z.string().min(1),
   /** Tried in order when `model` has no healthy replica, answers 503 or times out before its first byte. */
   fallback: z.array(z.string().min(1)).default([]),
+  /**
+   * A conversation (`X-Session-Id`) stays on the model that first answered it through this
+   * alias (tool-call ids and reasoning formats differ between models); a matching rule with
+   * `overrideSession: true` moves it to the rule's model instead.
+   */
+  overrideSession: z.boolean().default(false),
 });
 
 export const routerSchema = z.strictObject({

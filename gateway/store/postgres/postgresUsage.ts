@@ -138,6 +138,17 @@ export function createPostgresUsageLedger(run: Query): UsageLedger {
       return summarize(facts, query);
     },
 
+    async lastServed(keyId, sessionId, requested) {
+      const { rows } = await run<{ model_served: string }>(
+        `SELECT model_served FROM usage_rows
+          WHERE session_id = $1 AND key_id IS NOT DISTINCT FROM $2 AND model_requested = $3
+            AND status < 400 AND model_served IS NOT NULL
+          ORDER BY ts DESC, id DESC LIMIT 1`,
+        [sessionId, keyId, requested],
+      );
+      return rows[0]?.model_served ?? null;
+    },
+
     async count(): Promise<number> {
       const { rows } = await run<{ n: number }>("SELECT count(*) AS n FROM usage_rows");
       return rows[0]?.n ?? 0;

@@ -70,6 +70,12 @@ export function createSqliteUsageLedger(db: SqliteDatabase): UsageLedger {
      ON CONFLICT (request_id) DO NOTHING`,
   );
   const countRows = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM usage_rows");
+  // The (session_id, ts) index finds the session's rows; the newest successful one wins.
+  const lastServed = db.prepare<[string, string | null, string], { model_served: string | null }>(
+    `SELECT model_served FROM usage_rows
+      WHERE session_id = ? AND key_id IS ? AND model_requested = ? AND status < 400 AND model_served IS NOT NULL
+      ORDER BY ts DESC, id DESC LIMIT 1`,
+  );
   const toParams = (row: UsageRow) => ({
     ...row,
     // Rows journaled before the column existed have no client id.
@@ -114,6 +120,10 @@ export function createSqliteUsageLedger(db: SqliteDatabase): UsageLedger {
         for (const row of scan!.iterate(params)) yield toFact(row);
       }
       return summarize(facts(), query);
+    },
+
+    async lastServed(keyId, sessionId, requested) {
+      return lastServed.get(sessionId, keyId, requested)?.model_served ?? null;
     },
 
     async count(): Promise<number> {
