@@ -11,6 +11,7 @@ import { UsageJournal } from "./metering/usageJournal.ts";
 import { usageRecorder } from "./metering/usageRecorder.ts";
 import { modelHealth } from "./routes/health.ts";
 import type { ModelRegistry } from "./routing/modelRegistry.ts";
+import { createSessions, type Sessions } from "./sessions/index.ts";
 import { createKeyCache, type KeyCache, openStore, type Store } from "./store/index.ts";
 
 /** What the gateway process needs besides its config, read from the environment. */
@@ -42,10 +43,14 @@ export interface Services {
   keyCache: KeyCache;
   limits: RateLimits;
   redis: Redis | undefined;
+  sessions: Sessions;
   /** The parts of createGateway's options these services provide. */
   gatewayOptions(
     registry: () => ModelRegistry,
-  ): Pick<GatewayOptions, "authenticate" | "admit" | "onOutcome" | "mount" | "engineApiKey" | "notReady">;
+  ): Pick<
+    GatewayOptions,
+    "authenticate" | "admit" | "onOutcome" | "mount" | "engineApiKey" | "notReady" | "sessions"
+  >;
   close(): Promise<void>;
 }
 
@@ -82,6 +87,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
   }
   const limits = createRateLimits({ redis, failurePolicy: config.rateLimits.failurePolicy, logger: log });
   const tierNames = new Set(Object.keys(config.tiers));
+  const sessions = createSessions(store.sessions, config, log);
   log.info(
     {
       store: store.location,
@@ -97,8 +103,10 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
     keyCache,
     limits,
     redis,
+    sessions,
     gatewayOptions(registry) {
       return {
+        sessions,
         authenticate: authenticate(keyCache, tierNames),
         admit: admission(limits, config.tiers, log),
         onOutcome: usageRecorder(store.usage, log),
@@ -128,6 +136,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
       };
     },
     async close() {
+      await sessions.close();
       await limits.close();
       redis?.disconnect();
       unsubscribe();
