@@ -119,7 +119,7 @@ describe("sessions on two gateway replicas sharing Postgres", () => {
     const stored = await messages(b, "burst");
     expect(stored).toHaveLength(ok * 2);
     // user, assistant, user, assistant…: never two users in a row, never a lost reply.
-    stored.forEach((m, i) => expect(m["role"]).toBe(i % 2 === 0 ? "user" : "assistant"));
+    expect(stored.map((m) => m["role"])).toEqual(stored.map((_, i) => (i % 2 === 0 ? "user" : "assistant")));
     const sent = new Set(results.map((_, i) => `turn ${i}`));
     for (const m of stored.filter((x) => x["role"] === "user"))
       expect(sent.has(m["content"] as string)).toBe(true);

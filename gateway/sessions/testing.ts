@@ -64,6 +64,8 @@ export async function startRecordingProxy(target: string): Promise<Recorder> {
 
 export interface SessionFixture {
   url: string;
+  /** The gateway's data folder (the SQLite file, unless a Postgres URL was given). */
+  dataDir: string;
   opsUrl: string;
   sim: SpawnedSimulator;
   recorder: Recorder;
@@ -110,6 +112,7 @@ export async function startSessionFixture(
   const opsUrl = await gateway.listenOps(0, "127.0.0.1");
   return {
     url,
+    dataDir: data.dir,
     opsUrl,
     sim,
     recorder,
