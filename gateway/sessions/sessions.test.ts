@@ -233,6 +233,19 @@ describe("forks, failures, limits and ownership", () => {
     await chat([user("hi")], auth(alice, "agent-7.run_2:step-3"), { tool_choice: "none" });
   });
 
+  it("refuses n > 1 on a session (one answer per turn) with 400", async () => {
+    const res = await post(
+      `${fx.url}/v1/chat/completions`,
+      { model: "kimi-k2.5", n: 2, temperature: 1, messages: [user("two answers?")] },
+      auth(alice, "one-answer"),
+    );
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: Msg }).error).toMatchObject({
+      code: "session_n_unsupported",
+      param: "n",
+    });
+  });
+
   it("another key's session is 404 on every route, and its X-Session-Id starts a separate session", async () => {
     await chat([user("alice's secret plan")], auth(alice, "private"), { tool_choice: "none" });
     expect((await getSession(bob, "private")).status).toBe(404);
