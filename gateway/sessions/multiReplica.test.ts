@@ -49,7 +49,7 @@ async function turn(gw: SpawnedGateway, session: string, content: string, stream
     headers(session),
   );
   const text = await res.text();
-  return { status: res.status, text, json: () => JSON.parse(text) as Msg };
+  return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) as Msg };
 }
 
 async function messages(gw: SpawnedGateway, session: string): Promise<Msg[]> {
@@ -94,6 +94,7 @@ describe("sessions on two gateway replicas sharing Postgres", () => {
     expect(slow.status).toBe(200);
     const rival = await turn(b, "contended", "rival on B");
     expect(rival.status).toBe(409);
+    expect(rival.headers.get("retry-after")).toBe("1");
     expect(rival.json()).toMatchObject({
       error: { code: "session_busy", type: "invalid_request_error" },
     });

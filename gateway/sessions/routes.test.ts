@@ -89,6 +89,10 @@ describe("/v1/sessions", () => {
     const bad = await call("POST", "/v1/sessions", alice, { metadata: "not an object" });
     expect(bad.status).toBe(400);
     expect(bad.json).toMatchObject({ error: { param: "metadata", code: "invalid_session_field" } });
+    const huge = await call("POST", "/v1/sessions", alice, { metadata: { notes: "x".repeat(16 * 1024) } });
+    expect(huge.status).toBe(400);
+    expect(huge.json).toMatchObject({ error: { param: "metadata", code: "invalid_session_field" } });
+    expect((huge.json["error"] as Json)["message"]).toContain("16384 bytes");
     const unknown = await call("POST", "/v1/sessions", alice, { name: "x" });
     expect(unknown.json).toMatchObject({ error: { param: "name", code: "invalid_session_field" } });
   });

@@ -348,6 +348,26 @@ describe("forks, failures, limits and ownership", () => {
     expect((await getSession(carol, "capped")).body["message_count"]).toBe(4);
   });
 
+  it("a turn that cannot be stored (session deleted meanwhile) ends in that error, not [DONE]", async () => {
+    const h = auth(alice, "deleted-midway");
+    await setSimFaults([{ mode: "slow_tokens", ms: 30, count: 1 }]);
+    const res = await post(
+      `${fx.url}/v1/chat/completions`,
+      { model: "kimi-k2.5", stream: true, messages: [user("long answer please")], tool_choice: "none" },
+      h,
+    );
+    expect(res.status).toBe(200);
+    const del = await fetch(`${fx.url}/v1/sessions/deleted-midway`, {
+      method: "DELETE",
+      headers: auth(alice),
+    });
+    expect(del.status).toBe(200);
+    const data = await readSse(res);
+    expect(data).not.toContain("[DONE]");
+    expect(JSON.parse(data.at(-1)!)).toMatchObject({ error: { code: "session_changed" } });
+    expect((await getSession(alice, "deleted-midway")).status).toBe(404);
+  });
+
   it("meters usage per session: totals in the session, session id on the usage rows", async () => {
     const h = auth(bob, "metered");
     const a = await post(
