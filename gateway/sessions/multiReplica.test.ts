@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PostgresServer, startPostgresServer } from "../../harness/postgresServer.ts";
 import type { SpawnedGateway } from "../../harness/spawnGateway.ts";
-import { post } from "../test/fixtures.ts";
+import { post, setFaults } from "../test/fixtures.ts";
 import { type ProcessFixture, startProcessFixture } from "../test/processFixture.ts";
 
 type Msg = Record<string, unknown>;
@@ -21,7 +21,7 @@ let secret: string;
 beforeAll(async () => {
   postgres = await startPostgresServer();
   const databaseUrl = await postgres.createDatabase("sessions");
-  // 20 ms per token: a turn takes about half a second, long enough to overlap another.
+  // 20 ms per token: turns take a fraction of a second and overlap in the burst below.
   fx = await startProcessFixture({ preset: "qwen3-32b", simArgs: ["--tpot-ms", "20"] });
   const replica = (name: string) =>
     fx.startGateway({ GONKA_DATA_DIR: join(fx.dir, `data-${name}`), GONKA_DATABASE_URL: databaseUrl });
@@ -80,13 +80,13 @@ describe("sessions on two gateway replicas sharing Postgres", () => {
   });
 
   it("a turn started while another runs on the other replica gets 409 session_busy, and nothing interleaves", async () => {
-    // A streams a long answer; once its headers arrive, A holds the session.
+    // A streams a slow answer (40 ms more per token: seconds); once its headers arrive, A holds the session.
+    await setFaults(fx.sims[0]!, [{ mode: "slow_tokens", ms: 40, count: 1 }]);
     const slow = await post(
       `${a.url}/v1/chat/completions`,
       {
         model: "qwen3-32b",
         stream: true,
-        max_tokens: 60,
         messages: [{ role: "user", content: "slow one on A" }],
       },
       headers("contended"),
