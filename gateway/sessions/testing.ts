@@ -67,8 +67,11 @@ export interface SessionFixture {
   /** The gateway's data folder (the SQLite file, unless a Postgres URL was given). */
   dataDir: string;
   opsUrl: string;
+  /** The first replica's simulator and recorder (the only ones unless `replicas` > 1). */
   sim: SpawnedSimulator;
   recorder: Recorder;
+  /** One recorder per replica, in config order. */
+  recorders: Recorder[];
   services: Services;
   gateway: Gateway;
   /** A new API key's secret on `tier` (default `standard`). */
@@ -81,13 +84,20 @@ export async function startSessionFixture(
     preset?: string;
     databaseUrl?: string;
     simArgs?: string[];
+    /** Engine replicas of the model, each a simulator behind its own recorder (default 1). */
+    replicas?: number;
     config?: (c: GatewayConfigInput) => GatewayConfigInput;
   } = {},
 ): Promise<SessionFixture> {
   const preset = opts.preset ?? "kimi-k2.5";
-  const sim = await spawnSimulator({ model: preset, ...(opts.simArgs ? { args: opts.simArgs } : {}) });
-  const recorder = await startRecordingProxy(sim.url);
-  const base = buildGatewayConfig({ models: [{ preset, replicaUrls: [recorder.url] }] });
+  const sims = await Promise.all(
+    Array.from({ length: opts.replicas ?? 1 }, () =>
+      spawnSimulator({ model: preset, ...(opts.simArgs ? { args: opts.simArgs } : {}) }),
+    ),
+  );
+  const recorders = await Promise.all(sims.map((s) => startRecordingProxy(s.url)));
+  const [sim, recorder] = [sims[0]!, recorders[0]!];
+  const base = buildGatewayConfig({ models: [{ preset, replicaUrls: recorders.map((r) => r.url) }] });
   const config = parseConfig(opts.config ? opts.config(base) : base);
   const data = tempDataDir();
   const log = createLogger(process.env["GONKA_TEST_LOG"] ?? "silent");
@@ -116,6 +126,7 @@ export async function startSessionFixture(
     opsUrl,
     sim,
     recorder,
+    recorders,
     services,
     gateway,
     async newKey(tier = "standard") {
@@ -125,8 +136,8 @@ export async function startSessionFixture(
     async close() {
       await gateway.shutdown(1_000);
       await services.close();
-      await recorder.close();
-      await sim.stop();
+      await Promise.all(recorders.map((r) => r.close()));
+      await Promise.all(sims.map((s) => s.stop()));
       data.remove();
     },
   };
