@@ -22,6 +22,7 @@ import { mountModelRoutes } from "./routes/models.ts";
 import { type Discovery, type KubeApi, startDiscovery } from "./routing/discovery/index.ts";
 import { HealthProber } from "./routing/healthProber.ts";
 import { ModelRegistry } from "./routing/modelRegistry.ts";
+import type { SessionsWiring } from "./sessions/index.ts";
 import type { GatewayState } from "./state.ts";
 import { type AliasRouter, type AliasRouterDeps, createAliasRouter } from "./tiering/aliasRouter.ts";
 
@@ -58,6 +59,8 @@ export interface GatewayOptions {
   readonly engineApiKey?: string | undefined;
   /** Tiering: the model that last answered a key's session through a router alias (the usage ledger). */
   readonly sessionModel?: AliasRouterDeps["sessionModel"];
+  /** Server-side sessions: X-Session-Id on chat completions and `/v1/sessions` (needs `authenticate`). */
+  readonly sessions?: SessionsWiring;
   /** Extensions this instance offers beyond what the options above imply (sessions, memory…). */
   readonly features?: Partial<Features>;
   /** The Kubernetes API, required when a model discovers its replicas (`models[].discovery`). */
@@ -152,9 +155,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     // Authentication before the body: a keyless client cannot make us read 8 MiB for its 401.
     const steps: Step[] = [...auth, body, routeModel(endpoint, registry, aliases)];
     if (options.admit) steps.push(options.admit);
+    if (options.sessions && endpoint === "chat.completions") steps.push(options.sessions.chatStep);
     steps.push(proxyHandler(endpoint, proxyOptions));
     api.post(path, ...steps);
   }
+  options.sessions?.mount(api, auth, body);
 
   // The operational listener: metrics, per-model health, info, admin. Never on the API port.
   const ops = new Router<GatewayState>();
@@ -171,7 +176,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       api_keys: options.authenticate !== undefined,
       rate_limits: options.admit !== undefined,
       admin: options.mount !== undefined,
-      sessions: false,
+      sessions: options.sessions !== undefined,
       memory: false,
       async_jobs: false,
       webhooks: false,
@@ -180,6 +185,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     config.routers,
   );
+  options.sessions?.mountOps(ops);
   options.mount?.(ops, { aliases });
 
   const drainGuard: Step = async function drainGuard(ctx, next) {

@@ -4,7 +4,7 @@
  * mapper turns it into OpenAI's error object.
  */
 
-import { InvalidInput, NotFound, StoreUnavailable } from "./store/errors.ts";
+import { Conflict, InvalidInput, NotFound, StoreUnavailable } from "./store/errors.ts";
 
 export type OpenAIErrorType =
   | "invalid_request_error"
@@ -175,6 +175,16 @@ export function toGatewayError(err: unknown): GatewayError {
     });
   }
   if (err instanceof InvalidInput) return errors.invalidRequest(err.message, err.param, err.code);
+  if (err instanceof Conflict) {
+    return new GatewayError({
+      status: 409,
+      type: "invalid_request_error",
+      code: err.code,
+      param: err.param,
+      message: err.message,
+      headers: { "retry-after": "1" },
+    });
+  }
   if (err instanceof StoreUnavailable) {
     return new GatewayError({
       status: 503,

@@ -12,6 +12,7 @@ import { usageRecorder } from "./metering/usageRecorder.ts";
 import { modelHealth } from "./routes/health.ts";
 import { mountKeyUsageRoute } from "./routes/keyUsage.ts";
 import type { ModelRegistry } from "./routing/modelRegistry.ts";
+import { createSessions, type Sessions } from "./sessions/index.ts";
 import { createKeyCache, type KeyCache, openStore, type Store } from "./store/index.ts";
 
 /** What the gateway process needs besides its config, read from the environment. */
@@ -43,6 +44,7 @@ export interface Services {
   keyCache: KeyCache;
   limits: RateLimits;
   redis: Redis | undefined;
+  sessions: Sessions;
   /** The parts of createGateway's options these services provide. */
   gatewayOptions(
     registry: () => ModelRegistry,
@@ -54,6 +56,7 @@ export interface Services {
     | "mount"
     | "mountApi"
     | "sessionModel"
+    | "sessions"
     | "engineApiKey"
     | "notReady"
   >;
@@ -93,6 +96,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
   }
   const limits = createRateLimits({ redis, failurePolicy: config.rateLimits.failurePolicy, logger: log });
   const tierNames = new Set(Object.keys(config.tiers));
+  const sessions = createSessions(store.sessions, config, log);
   log.info(
     {
       store: store.location,
@@ -108,8 +112,10 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
     keyCache,
     limits,
     redis,
+    sessions,
     gatewayOptions(registry) {
       return {
+        sessions,
         authenticate: authenticate(keyCache, tierNames),
         admit: admission(limits, config.tiers, log),
         onOutcome: usageRecorder(store.usage, log),
@@ -142,6 +148,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
       };
     },
     async close() {
+      await sessions.close();
       await limits.close();
       redis?.disconnect();
       unsubscribe();

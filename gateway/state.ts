@@ -20,6 +20,18 @@ export interface RouteState {
   };
 }
 
+/**
+ * Sees a chat answer on its way to the client (the session step stores the turn). The
+ * relays call `finish` before the response's last bytes, only for a complete, successful
+ * answer; when it rejects, the client gets that error instead of the end of the answer.
+ */
+export interface ReplyObserver {
+  /** Streams: every event (parsed, after reasoning normalisation), before it is written. */
+  event(event: Record<string, unknown>): void;
+  /** The non-streamed body, or undefined for a stream (its events came through `event`). */
+  finish(json: Record<string, unknown> | undefined): Promise<void>;
+}
+
 /** What middleware put on `ctx.state`, in request-path order. */
 export interface GatewayState {
   /** The gateway's own id for this request. */
@@ -35,6 +47,8 @@ export interface GatewayState {
   key?: KeyRecord;
   sessionId?: string | undefined;
   route?: RouteState;
+  /** Set by the session step on a chat request carrying X-Session-Id. */
+  replyObserver?: ReplyObserver;
   /** Set by the proxy when the request is over; read by admission to settle the reservation. */
   outcome?: RequestOutcome;
   /** Headers every response must carry (rate-limit headers, for one). */

@@ -100,6 +100,51 @@ export const extensionCases: Case[] = [
       throw new Error(`no usage with tokens for key ${s.ownKeyId}: ${JSON.stringify(last).slice(0, 400)}`);
     },
   },
+  {
+    name: "sessions: turns sent with only the new messages continue the stored conversation (X-Session-Id, /v1/sessions)",
+    async run(s, skip) {
+      const sessions = s.feature("sessions");
+      if (!sessions.on) return skip(sessions.reason);
+      const model = modelFor(s, "chat", skip);
+      const created = await s.raw("/v1/sessions", {
+        method: "POST",
+        body: { metadata: { suite: "conformance" } },
+      });
+      assert(created.status === 200, `POST /v1/sessions HTTP ${created.status}`);
+      const { id } = (await jsonBody(created)) as { id: string };
+      assert(typeof id === "string" && id.length > 0, "POST /v1/sessions returned no id");
+      const headers = { "x-session-id": id };
+      const first = await s.client.chat.completions.create(
+        { model, max_tokens: 16, messages: [{ role: "user", content: "Remember the word teal." }] },
+        { headers },
+      );
+      await s.client.chat.completions.create(
+        { model, max_tokens: 16, messages: [{ role: "user", content: "Which word?" }] },
+        { headers },
+      );
+      const got = await s.raw(`/v1/sessions/${id}`);
+      assert(got.status === 200, `GET /v1/sessions/{id} HTTP ${got.status}`);
+      const session = (await jsonBody(got)) as {
+        messages: Array<{ role: string; content: unknown }>;
+        usage: { requests: number };
+        expires_at: number;
+      };
+      const roles = session.messages.map((m) => m.role).join(",");
+      assert(roles === "user,assistant,user,assistant", `stored roles ${roles}`);
+      assert(
+        session.messages[1]!.content === first.choices[0]!.message.content,
+        "first reply not stored as sent",
+      );
+      assert(session.usage.requests === 2, `usage.requests ${session.usage.requests}`);
+      assert(session.expires_at * 1000 > Date.now(), "expires_at is not in the future");
+      const del = await s.raw(`/v1/sessions/${id}`, { method: "DELETE" });
+      assert(del.status === 200, `DELETE /v1/sessions/{id} HTTP ${del.status}`);
+      await del.body?.cancel();
+      const gone = await s.raw(`/v1/sessions/${id}`);
+      assert(gone.status === 404, `a deleted session answered HTTP ${gone.status}`);
+      await gone.body?.cancel();
+    },
+  },
 ];
 
 /** Sum of numeric fields whose names mention tokens. */

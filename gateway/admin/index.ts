@@ -7,6 +7,7 @@ import type { Router } from "@koa/router";
 import type { Logger } from "pino";
 import type { TierConfig } from "../config/schema.ts";
 import { jsonBody } from "../middleware/jsonBody.ts";
+import { mountAdminSessionRoutes } from "../sessions/routes.ts";
 import type { GatewayState } from "../state.ts";
 import type { Store } from "../store/index.ts";
 import { adminGuard } from "./guard.ts";
@@ -55,6 +56,7 @@ export function mountAdminRoutes(router: Router<GatewayState>, deps: AdminDeps):
     models: deps.routing?.models ?? [],
     aliases: deps.routing?.aliases ?? (() => undefined),
   });
+  mountAdminSessionRoutes(router, guard, deps.store.sessions);
 
   router.get("/admin/models", guard, (ctx) => {
     ctx.body = { object: "list", data: deps.modelStatus() };

@@ -3,6 +3,7 @@
  * it in step with the mounted routes (both directions) and checks live responses against
  * these schemas, so it cannot drift silently.
  */
+import { adminSessionPaths, sessionSchemas } from "../sessions/openapi.ts";
 import { adminSchemas } from "./openapiSchemas.ts";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -33,7 +34,7 @@ export const adminOpenApi = {
     title: "Gonka gateway admin API",
     version: "1.0.0",
     description:
-      "Key management, usage statistics, model status and tiers. Authenticate with `Authorization: Bearer $GONKA_ADMIN_KEY`; API keys (`gk-…`) are refused. Timestamps are unix seconds.",
+      "Key management, usage statistics, sessions of every key, model status and tiers. Authenticate with `Authorization: Bearer $GONKA_ADMIN_KEY`; API keys (`gk-…`) are refused. Timestamps are unix seconds.",
   },
   security: [{ adminKey: [] }],
   paths: {
@@ -191,6 +192,7 @@ export const adminOpenApi = {
         },
       },
     },
+    ...adminSessionPaths,
     "/admin/models": {
       get: {
         operationId: "listModelStatus",
@@ -217,6 +219,6 @@ export const adminOpenApi = {
     securitySchemes: {
       adminKey: { type: "http", scheme: "bearer", description: "The gateway's GONKA_ADMIN_KEY." },
     },
-    schemas: adminSchemas,
+    schemas: { ...adminSchemas, ...sessionSchemas },
   },
 } as const;

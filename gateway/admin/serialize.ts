@@ -49,6 +49,8 @@ export function tierObject(name: string, tier: TierConfig) {
     concurrent_requests: tier.concurrentRequests,
     models: tier.models ?? null,
     session_ttl_seconds: tier.sessionTtlSeconds,
+    session_max_messages: tier.sessionMaxMessages,
+    session_max_bytes: tier.sessionMaxBytes,
   };
 }
 

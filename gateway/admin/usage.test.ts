@@ -221,7 +221,9 @@ describe("models, tiers and the OpenAPI document", () => {
       tokens_per_minute: 100_000,
       concurrent_requests: 4,
       models: null,
-      session_ttl_seconds: 1_800,
+      session_ttl_seconds: 86_400,
+      session_max_messages: 1_000,
+      session_max_bytes: 4_194_304,
     });
   });
 
@@ -239,7 +241,7 @@ describe("models, tiers and the OpenAPI document", () => {
       }
     }
     expect([...mounted].sort()).toEqual([...documented].sort());
-    expect(mounted.size).toBe(13);
+    expect(mounted.size).toBe(16);
     const served = await fx.call("GET", "/admin/openapi.json");
     expect(served.json).toEqual(JSON.parse(JSON.stringify(adminOpenApi)));
     expect(served.json.openapi).toBe("3.1.0");

@@ -85,6 +85,13 @@ export const modelSchema = z.object({
   maxRetries: z.number().int().min(0).max(5).default(1),
 });
 
+/** Session TTL and caps of every built-in tier (and of a configured tier that omits them). */
+const SESSION_DEFAULTS = {
+  sessionTtlSeconds: 86_400,
+  sessionMaxMessages: 1_000,
+  sessionMaxBytes: 4 * 1024 * 1024,
+} as const;
+
 /** Per-tier limits; enforced by the limits module, read by sessions for their TTL. */
 export const tierSchema = z.object({
   requestsPerMinute: z.number().int().positive(),
@@ -92,7 +99,12 @@ export const tierSchema = z.object({
   concurrentRequests: z.number().int().positive(),
   /** Model ids or aliases this tier may use; absent means all. */
   models: z.array(z.string()).optional(),
-  sessionTtlSeconds: z.number().int().positive().default(3_600),
+  /** Sliding session expiry: a session unused this long is deleted (AGNT-06). */
+  sessionTtlSeconds: z.number().int().positive().default(SESSION_DEFAULTS.sessionTtlSeconds),
+  /** Most messages one session may hold; a turn that would exceed it is refused (400) before any backend call. */
+  sessionMaxMessages: z.number().int().positive().default(SESSION_DEFAULTS.sessionMaxMessages),
+  /** Most bytes (stored message JSON) one session may hold, checked like sessionMaxMessages. */
+  sessionMaxBytes: z.number().int().positive().default(SESSION_DEFAULTS.sessionMaxBytes),
 });
 
 export const gatewayConfigSchema = z
@@ -133,19 +145,19 @@ export const gatewayConfigSchema = z
         requestsPerMinute: 60,
         tokensPerMinute: 100_000,
         concurrentRequests: 4,
-        sessionTtlSeconds: 1_800,
+        ...SESSION_DEFAULTS,
       },
       standard: {
         requestsPerMinute: 600,
         tokensPerMinute: 2_000_000,
         concurrentRequests: 32,
-        sessionTtlSeconds: 3_600,
+        ...SESSION_DEFAULTS,
       },
       enterprise: {
         requestsPerMinute: 6_000,
         tokensPerMinute: 20_000_000,
         concurrentRequests: 256,
-        sessionTtlSeconds: 86_400,
+        ...SESSION_DEFAULTS,
       },
     }),
     rateLimits: z
@@ -176,6 +188,20 @@ export const gatewayConfigSchema = z
       .prefault({}),
     /** Router aliases (`auto`): rules that pick a concrete model per request (tiering). */
     routers: z.array(routerSchema).default([]),
+    /** Server-side sessions (X-Session-Id, /v1/sessions); per-tier TTL and caps are in `tiers`. */
+    sessions: z
+      .object({
+        /**
+         * A turn holds its session's lock this long, renewed while it runs: a gateway that dies
+         * mid-turn leaves a lock that lapses after this, not forever.
+         */
+        lockLeaseMs: z.number().int().positive().default(30_000),
+        /** How often each gateway deletes expired sessions. */
+        sweepIntervalMs: z.number().int().positive().default(60_000),
+        /** Sessions deleted per sweep transaction (short transactions, no long table locks). */
+        sweepBatchSize: z.number().int().positive().default(500),
+      })
+      .prefault({}),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((config, ctx) => {

@@ -14,6 +14,8 @@ export function tier(overrides: Partial<TierConfig> = {}): TierConfig {
     tokensPerMinute: 1_000_000,
     concurrentRequests: 100,
     sessionTtlSeconds: 3_600,
+    sessionMaxMessages: 1_000,
+    sessionMaxBytes: 4_194_304,
     ...overrides,
   };
 }

@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { errors } from "../errors.ts";
 import { type RequestOutcome, usageFromOpenAI } from "../outcome.ts";
+import type { ReplyObserver } from "../state.ts";
 import type { UpstreamResponse } from "../upstream/callUpstream.ts";
 import { normaliseReasoningOut, type ReasoningOutput } from "./reasoning.ts";
 import type { OutcomeRecorder } from "./requestOutcome.ts";
@@ -15,10 +16,12 @@ export async function relayJson(
   res: ServerResponse,
   upstream: UpstreamResponse,
   recorder: OutcomeRecorder,
-  options: { reasoningOutput: ReasoningOutput; fillNulls: boolean },
+  options: { reasoningOutput: ReasoningOutput; fillNulls: boolean; observer?: ReplyObserver | undefined },
 ): Promise<void> {
   const raw = Buffer.from(await upstream.body.arrayBuffer());
-  const answer = rewriteJson(raw, recorder.outcome, options.reasoningOutput, options.fillNulls);
+  const { answer, json } = rewriteJson(raw, recorder.outcome, options.reasoningOutput, options.fillNulls);
+  // Before the outcome and the bytes: a turn the session could not store fails the request.
+  await options.observer?.finish(json);
   recorder.record(200, null);
   res.writeHead(200, { "content-type": "application/json", "content-length": answer.length });
   res.end(answer);
@@ -30,7 +33,7 @@ function rewriteJson(
   outcome: RequestOutcome,
   mode: ReasoningOutput,
   fillNulls: boolean,
-): Buffer {
+): { answer: Buffer; json: Record<string, unknown> } {
   // The backend's bytes go back as they came unless something must change:
   // no re-encoding, and Koa need not measure a string.
   const text = raw.toString("utf8");
@@ -42,14 +45,14 @@ function rewriteJson(
   }
   outcome.usage = usageFromOpenAI(json["usage"]);
   const hasReasoning = text.includes('"reasoning');
-  if (!hasReasoning && !fillNulls) return raw;
+  if (!hasReasoning && !fillNulls) return { answer: raw, json };
   let changed = false;
   for (const choice of (json["choices"] ?? []) as Record<string, unknown>[]) {
     const message = choice?.["message"] as Record<string, unknown> | undefined;
     if (hasReasoning && message && normaliseReasoningOut(message, mode)) changed = true;
     if (fillNulls && choice && message) changed = fillRequiredNulls(choice, message) || changed;
   }
-  return changed ? Buffer.from(JSON.stringify(json)) : raw;
+  return { answer: changed ? Buffer.from(JSON.stringify(json)) : raw, json };
 }
 
 /**

@@ -90,6 +90,7 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
         await relayJson(ctx.res, upstream, recorder, {
           reasoningOutput: options.reasoningOutput,
           fillNulls: model.engine === "llamacpp",
+          observer: ctx.state.replyObserver,
         });
       }
     } catch (err) {

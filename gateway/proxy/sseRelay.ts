@@ -7,6 +7,8 @@ export interface RelayOptions {
   /** The client asked for `stream_options.include_usage`; otherwise the usage chunk is dropped. */
   readonly clientWantsUsage: boolean;
   readonly reasoningOutput: ReasoningOutput;
+  /** Sees every event, parsed (a session assembling the reply); without it most are not parsed. */
+  readonly observe?: ((event: Record<string, unknown>) => void) | undefined;
 }
 
 export interface RelayState {
@@ -77,7 +79,7 @@ export class SseRelay {
     const mayHaveUsage = data.includes('"usage"');
     const mayHaveReasoning = data.includes('"reasoning');
     const mayHaveError = data.startsWith('{"error"') || data.includes('"object":"error"');
-    if (!mayHaveUsage && !mayHaveReasoning && !mayHaveError) {
+    if (!mayHaveUsage && !mayHaveReasoning && !mayHaveError && !this.options.observe) {
       this.out += `data: ${data}\n\n`;
       return;
     }
@@ -89,6 +91,7 @@ export class SseRelay {
       return;
     }
     if (event["error"] || event["object"] === "error") this.state.sawError = true;
+    this.options.observe?.(event);
     let changed = false;
     if (mayHaveUsage && event["usage"]) {
       this.state.usage = event["usage"];

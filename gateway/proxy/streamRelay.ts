@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { errors, type GatewayError } from "../errors.ts";
+import { errors, type GatewayError, toGatewayError } from "../errors.ts";
 import { usageFromOpenAI } from "../outcome.ts";
 import type { GatewayState } from "../state.ts";
 import type { UpstreamResponse } from "../upstream/callUpstream.ts";
@@ -37,6 +37,7 @@ export async function relayStream(
   const relay = new SseRelay(res, {
     clientWantsUsage: options.clientWantsUsage,
     reasoningOutput: options.reasoningOutput,
+    observe: state.replyObserver ? (e) => state.replyObserver!.event(e) : undefined,
   });
   let failure: GatewayError | undefined;
   try {
@@ -62,6 +63,14 @@ export async function relayStream(
   }
   if (!failure && !sawDone && !sawError) {
     failure = errors.upstreamFailed("The model backend ended the stream before it was complete.");
+  }
+  if (!failure && !sawError && state.replyObserver) {
+    // A complete answer: the session stores the turn before [DONE], or the stream ends in its error.
+    try {
+      await state.replyObserver.finish(undefined);
+    } catch (err) {
+      failure = toGatewayError(err);
+    }
   }
   if (failure) {
     record(failure.status, failure.code);

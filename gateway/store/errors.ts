@@ -1,6 +1,7 @@
 /**
  * What the store says when it refuses: domain errors, no HTTP. The HTTP layer maps them
- * (errors.ts, toGatewayError): NotFound → 404, InvalidInput → 400, StoreUnavailable → 503.
+ * (errors.ts, toGatewayError): NotFound → 404, InvalidInput → 400, Conflict → 409,
+ * StoreUnavailable → 503.
  */
 export abstract class StoreError extends Error {
   /** Stable machine-readable reason (`key_not_found`, `invalid_key_field`…). */
@@ -23,6 +24,11 @@ export class NotFound extends StoreError {
 /** The input cannot be stored or queried as given (a bad field, a revoked key to rotate). */
 export class InvalidInput extends StoreError {
   override name = "InvalidInput";
+}
+
+/** The record is in use by another request (a session another request holds): retry later. */
+export class Conflict extends StoreError {
+  override name = "Conflict";
 }
 
 /** The database cannot be reached (down, failing over, network cut): worth a retry, not a bug. */

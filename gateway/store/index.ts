@@ -7,12 +7,15 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { KeyRepository } from "./keys.ts";
-import { openPostgres, queryOn, redactedUrl } from "./postgres/database.ts";
+import { openPostgres, queryOn, redactedUrl, transactionOn } from "./postgres/database.ts";
 import { listenForKeyChanges } from "./postgres/keyNotifications.ts";
 import { createPostgresKeyRepository } from "./postgres/postgresKeys.ts";
+import { createPostgresSessionRepository } from "./postgres/postgresSessions.ts";
 import { createPostgresUsageLedger } from "./postgres/postgresUsage.ts";
+import type { SessionRepository } from "./sessions.ts";
 import { openSqlite } from "./sqlite/database.ts";
 import { createSqliteKeyRepository } from "./sqlite/sqliteKeys.ts";
+import { createSqliteSessionRepository } from "./sqlite/sqliteSessions.ts";
 import { createSqliteUsageLedger } from "./sqlite/sqliteUsage.ts";
 import type { UsageLedger } from "./usage.ts";
 
@@ -32,6 +35,8 @@ export interface Store {
   dialect: "sqlite" | "postgres";
   keys: KeyRepository;
   usage: UsageLedger;
+  /** Conversation sessions and their messages (X-Session-Id, /v1/sessions). */
+  sessions: SessionRepository;
   /** Where the data lives, for logs (a Postgres password is masked). */
   location: string;
   /** Migration versions this open applied (empty when the schema was current). */
@@ -64,6 +69,7 @@ function openSqliteStore(opts: StoreOptions): Store {
     dialect: "sqlite",
     keys: createSqliteKeyRepository(db, (keyId) => changes.emit("change", keyId)),
     usage: createSqliteUsageLedger(db),
+    sessions: createSqliteSessionRepository(db),
     location: file,
     migrationsApplied: applied,
     onKeyChange(listener) {
@@ -89,6 +95,7 @@ async function openPostgresStore(url: string, log?: Logger): Promise<Store> {
     dialect: "postgres",
     keys: createPostgresKeyRepository(queryOn(pool)),
     usage: createPostgresUsageLedger(queryOn(pool)),
+    sessions: createPostgresSessionRepository(queryOn(pool), transactionOn(pool)),
     location: redactedUrl(url),
     migrationsApplied: applied,
     onKeyChange: (listener) => notifications.subscribe(listener),
@@ -116,6 +123,13 @@ export {
   type NewKey,
 } from "./keys.ts";
 export { SchemaTooNew } from "./migrations.ts";
+export type {
+  SessionCursor,
+  SessionRecord,
+  SessionRepository,
+  SessionUsage,
+  StoredMessage,
+} from "./sessions.ts";
 export type {
   Percentiles,
   UsageEndpoint,

@@ -120,18 +120,54 @@ function isUnavailable(err: unknown): boolean {
   );
 }
 
+function unavailable(err: unknown): unknown {
+  if (!isUnavailable(err)) return err;
+  return new StoreUnavailable(
+    "store_unavailable",
+    null,
+    `The gateway's database cannot be reached right now (${(err as Error).message}); retry shortly.`,
+  );
+}
+
 /** Runs queries on the pool; a database that cannot be reached becomes StoreUnavailable (a 503, not a 500). */
 export function queryOn(pool: pg.Pool): Query {
   return async <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => {
     try {
       return await pool.query<R>(sql, params);
     } catch (err) {
-      if (!isUnavailable(err)) throw err;
-      throw new StoreUnavailable(
-        "store_unavailable",
-        null,
-        `The gateway's database cannot be reached right now (${(err as Error).message}); retry shortly.`,
-      );
+      throw unavailable(err);
+    }
+  };
+}
+
+/** Runs `fn` in one transaction on one pooled connection (committed unless it throws). */
+export type Transaction = <T>(fn: (query: Query) => Promise<T>) => Promise<T>;
+
+export function transactionOn(pool: pg.Pool): Transaction {
+  return async (fn) => {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      throw unavailable(err);
+    }
+    const query: Query = async (sql, params) => {
+      try {
+        return await client.query(sql, params);
+      } catch (err) {
+        throw unavailable(err);
+      }
+    };
+    try {
+      await query("BEGIN");
+      const result = await fn(query);
+      await query("COMMIT");
+      return result;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw err;
+    } finally {
+      client.release();
     }
   };
 }

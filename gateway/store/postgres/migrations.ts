@@ -66,6 +66,44 @@ export const postgresMigrations: readonly Migration[] = [
     sql: "ALTER TABLE usage_rows ADD COLUMN client_request_id TEXT;",
   },
   {
+    // Sessions (issue 12) belong to an API key: the key id is part of the primary key, so two
+    // keys using one X-Session-Id have two sessions. Messages are the JSON as sent/answered.
+    version: 4,
+    name: "sessions",
+    sql: `
+      CREATE TABLE sessions (
+        key_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        metadata TEXT,
+        created_at BIGINT NOT NULL,
+        last_active_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        message_count BIGINT NOT NULL DEFAULT 0,
+        bytes BIGINT NOT NULL DEFAULT 0,
+        requests BIGINT NOT NULL DEFAULT 0,
+        prompt_tokens BIGINT NOT NULL DEFAULT 0,
+        completion_tokens BIGINT NOT NULL DEFAULT 0,
+        reasoning_tokens BIGINT NOT NULL DEFAULT 0,
+        cached_tokens BIGINT NOT NULL DEFAULT 0,
+        lock_token TEXT,
+        lock_until BIGINT,
+        PRIMARY KEY (key_id, id)
+      );
+      CREATE INDEX sessions_key_created ON sessions (key_id, created_at);
+      CREATE INDEX sessions_created ON sessions (created_at);
+      CREATE INDEX sessions_expires ON sessions (expires_at);
+      CREATE TABLE session_messages (
+        key_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        message TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (key_id, session_id, seq),
+        FOREIGN KEY (key_id, session_id) REFERENCES sessions (key_id, id) ON DELETE CASCADE
+      );
+    `,
+  },
+  {
     // Tiering: the router rule that chose the served model (model_requested keeps the alias).
     version: 6,
     name: "usage route",
