@@ -20,8 +20,8 @@ import { assert, type Case, kimiFor, modelFor, saveNoteTool, timeTool, weatherTo
 type Body = Record<string, unknown>;
 
 /** One chat request, non-streamed, as a ChoiceView (spec-checked). */
-export async function chatView(s: SuiteContext, body: Body): Promise<ChoiceView> {
-  const res = await s.raw("/v1/chat/completions", { body: { ...body, stream: false } });
+export async function chatView(s: SuiteContext, body: Body, timeoutMs?: number): Promise<ChoiceView> {
+  const res = await s.raw("/v1/chat/completions", { body: { ...body, stream: false }, timeoutMs });
   const json = (await jsonBody(res)) as { choices: Parameters<typeof viewOf>[0][] };
   assert(res.status === 200, `HTTP ${res.status}: ${JSON.stringify(json).slice(0, 300)}`);
   checkSpec("CreateChatCompletionResponse", json, "chat completion");
@@ -30,8 +30,8 @@ export async function chatView(s: SuiteContext, body: Body): Promise<ChoiceView>
 }
 
 /** One chat request, streamed, framing-checked and folded into a ChoiceView. */
-export async function streamView(s: SuiteContext, body: Body): Promise<ChoiceView> {
-  const res = await s.raw("/v1/chat/completions", { body: { ...body, stream: true } });
+export async function streamView(s: SuiteContext, body: Body, timeoutMs?: number): Promise<ChoiceView> {
+  const res = await s.raw("/v1/chat/completions", { body: { ...body, stream: true }, timeoutMs });
   if (res.status !== 200)
     throw new ConformanceFailure(`HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
   const read = await readSse(res);
@@ -78,7 +78,13 @@ export const longArgumentCases: Case[] = [
     async run(s, skip) {
       const model = modelFor(s, "tools", skip);
       const { text, body } = longArgument();
-      checkToolArgsIntact(await chatView(s, { ...body, model }), "save_note", "text", text);
+      // The request may take the case's whole budget (the raw default of 60 s would cut it).
+      checkToolArgsIntact(
+        await chatView(s, { ...body, model }, LONG_ARGUMENT_TIMEOUT_MS),
+        "save_note",
+        "text",
+        text,
+      );
     },
   },
   {
@@ -87,7 +93,12 @@ export const longArgumentCases: Case[] = [
     async run(s, skip) {
       const model = modelFor(s, "tools", skip);
       const { text, body } = longArgument();
-      checkToolArgsIntact(await streamView(s, { ...body, model }), "save_note", "text", text);
+      checkToolArgsIntact(
+        await streamView(s, { ...body, model }, LONG_ARGUMENT_TIMEOUT_MS),
+        "save_note",
+        "text",
+        text,
+      );
     },
   },
 ];

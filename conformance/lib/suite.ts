@@ -48,6 +48,8 @@ export interface RawInit {
   body?: unknown;
   headers?: Record<string, string>;
   auth?: boolean | string;
+  /** Whole request, body included (default 60 s); long generations pass their case's budget. */
+  timeoutMs?: number;
 }
 
 export interface SuiteOptions {
@@ -130,7 +132,7 @@ export async function createSuite(opts: SuiteOptions): Promise<SuiteContext> {
       method: init.method ?? (body === undefined ? "GET" : "POST"),
       headers,
       ...(body === undefined ? {} : { body }),
-      signal: AbortSignal.timeout(60_000),
+      signal: AbortSignal.timeout(init.timeoutMs ?? 60_000),
     });
   };
 
