@@ -4,7 +4,7 @@
  * mapper turns it into OpenAI's error object.
  */
 
-import { InvalidInput, NotFound, StoreUnavailable } from "./store/errors.ts";
+import { InvalidInput, NotFound, QuotaExceeded, StoreUnavailable } from "./store/errors.ts";
 
 export type OpenAIErrorType =
   | "invalid_request_error"
@@ -175,6 +175,16 @@ export function toGatewayError(err: unknown): GatewayError {
     });
   }
   if (err instanceof InvalidInput) return errors.invalidRequest(err.message, err.param, err.code);
+  if (err instanceof QuotaExceeded) {
+    // Not a 429: retrying does not help, and OpenAI clients retry 429s by themselves.
+    return new GatewayError({
+      status: 403,
+      type: "insufficient_quota",
+      code: err.code,
+      param: err.param,
+      message: err.message,
+    });
+  }
   if (err instanceof StoreUnavailable) {
     return new GatewayError({
       status: 503,

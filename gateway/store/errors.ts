@@ -29,3 +29,8 @@ export class InvalidInput extends StoreError {
 export class StoreUnavailable extends StoreError {
   override name = "StoreUnavailable";
 }
+
+/** A per-tier quota would be exceeded (items in a namespace): the write is refused, nothing changed. */
+export class QuotaExceeded extends StoreError {
+  override name = "QuotaExceeded";
+}

@@ -6,13 +6,16 @@
  */
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
+import type { MemoryRepository } from "../memory/types.ts";
 import type { KeyRepository } from "./keys.ts";
 import { openPostgres, queryOn, redactedUrl } from "./postgres/database.ts";
 import { listenForKeyChanges } from "./postgres/keyNotifications.ts";
 import { createPostgresKeyRepository } from "./postgres/postgresKeys.ts";
+import { createPostgresMemoryRepository } from "./postgres/postgresMemory.ts";
 import { createPostgresUsageLedger } from "./postgres/postgresUsage.ts";
 import { openSqlite } from "./sqlite/database.ts";
 import { createSqliteKeyRepository } from "./sqlite/sqliteKeys.ts";
+import { createSqliteMemoryRepository } from "./sqlite/sqliteMemory.ts";
 import { createSqliteUsageLedger } from "./sqlite/sqliteUsage.ts";
 import type { UsageLedger } from "./usage.ts";
 
@@ -32,6 +35,8 @@ export interface Store {
   dialect: "sqlite" | "postgres";
   keys: KeyRepository;
   usage: UsageLedger;
+  /** Memory items (`/v1/memory`); undefined on a Postgres without the pgvector extension. */
+  memory: MemoryRepository | undefined;
   /** Where the data lives, for logs (a Postgres password is masked). */
   location: string;
   /** Migration versions this open applied (empty when the schema was current). */
@@ -64,6 +69,7 @@ function openSqliteStore(opts: StoreOptions): Store {
     dialect: "sqlite",
     keys: createSqliteKeyRepository(db, (keyId) => changes.emit("change", keyId)),
     usage: createSqliteUsageLedger(db),
+    memory: createSqliteMemoryRepository(db),
     location: file,
     migrationsApplied: applied,
     onKeyChange(listener) {
@@ -85,10 +91,15 @@ async function openPostgresStore(url: string, log?: Logger): Promise<Store> {
   // Normally at once; a slow LISTEN only delays cross-replica invalidation (the TTL still applies).
   await Promise.race([notifications.ready, new Promise((r) => setTimeout(r, 5_000).unref())]);
   let closed = false;
+  const memory = await createPostgresMemoryRepository(pool);
+  if (!memory) {
+    log?.warn("memory is off: this Postgres has no pgvector extension (`vector`), so no memory tables");
+  }
   return {
     dialect: "postgres",
     keys: createPostgresKeyRepository(queryOn(pool)),
     usage: createPostgresUsageLedger(queryOn(pool)),
+    memory,
     location: redactedUrl(url),
     migrationsApplied: applied,
     onKeyChange: (listener) => notifications.subscribe(listener),

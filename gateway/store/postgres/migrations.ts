@@ -65,4 +65,36 @@ export const postgresMigrations: readonly Migration[] = [
     name: "usage client request id",
     sql: "ALTER TABLE usage_rows ADD COLUMN client_request_id TEXT;",
   },
+  {
+    // Version 4 is the sessions tables (another branch). Memory needs the pgvector extension
+    // (CloudNativePG's images ship it; creating it needs a superuser or a trusted install): on a
+    // server without it the version is recorded without the tables and the gateway runs with
+    // memory off (postgresMemory.ts says why in the log and /gonka/info shows memory: false).
+    version: 5,
+    name: "memory items",
+    sql: `
+      DO $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') THEN
+          CREATE EXTENSION IF NOT EXISTS vector;
+          CREATE TABLE memory_items (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            key_id TEXT NOT NULL,
+            namespace TEXT NOT NULL,
+            item_key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            metadata JSONB NOT NULL,
+            embedding vector NOT NULL,
+            embedding_model TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            expires_at BIGINT,
+            UNIQUE (key_id, namespace, item_key)
+          );
+          CREATE INDEX memory_items_expires ON memory_items (expires_at) WHERE expires_at IS NOT NULL;
+        END IF;
+      END
+      $$;
+    `,
+  },
 ];

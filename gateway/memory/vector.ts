@@ -1,0 +1,29 @@
+/** Embedding vectors as stored: unit length (so a dot product is the cosine), little-endian float32. */
+
+export function normalise(values: ArrayLike<number>): Float32Array {
+  const v = Float32Array.from(values);
+  let norm = 0;
+  for (let i = 0; i < v.length; i++) norm += v[i]! * v[i]!;
+  norm = Math.sqrt(norm);
+  if (norm > 0) for (let i = 0; i < v.length; i++) v[i] = v[i]! / norm;
+  return v;
+}
+
+export function dot(a: Float32Array, b: Float32Array): number {
+  const n = Math.min(a.length, b.length);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/** The vector's bytes, for a BLOB column (copies: a Buffer view could outlive a reused array). */
+export function toBlob(v: Float32Array): Buffer {
+  return Buffer.from(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+}
+
+export function fromBlob(b: Uint8Array): Float32Array {
+  // Copy into an aligned buffer: a Buffer from SQLite may start at any byte offset.
+  const out = new Float32Array(b.byteLength / 4);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}
