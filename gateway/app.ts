@@ -26,6 +26,19 @@ import type { GatewayState } from "./state.ts";
 
 type Step = Middleware<GatewayState>;
 
+/** What a route set mounted on the API listener (`apiRoutes`) builds on. */
+export interface ApiRouteDeps {
+  readonly registry: ModelRegistry;
+  /** Authentication (empty without keys); runs first on every `/v1` route. */
+  readonly auth: Step[];
+  /** The JSON body reader with the configured size limit. */
+  readonly body: Step;
+  /** Metering and metrics of calls to engines made on a client's behalf. */
+  readonly onOutcome: OutcomeSink;
+  readonly engineApiKey?: string | undefined;
+  readonly replicaCooldownMs: number;
+}
+
 export interface GatewayOptions {
   readonly config: GatewayConfig;
   readonly log?: Logger;
@@ -35,6 +48,8 @@ export interface GatewayOptions {
   readonly authenticate?: Step;
   /** Runs after routing, before the upstream call: model allow-lists and rate limits. */
   readonly admit?: Step;
+  /** Mounts extra `/v1` routes (memory) on the API listener's router. */
+  readonly apiRoutes?: (router: Router<GatewayState>, deps: ApiRouteDeps) => void;
   /** Mounts extra routes (the admin API) on the operational listener's router. */
   readonly mount?: (router: Router<GatewayState>) => void;
   /** Why the gateway's own dependencies cannot serve (the store); empty when they can. */
@@ -131,6 +146,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     steps.push(proxyHandler(endpoint, proxyOptions));
     api.post(path, ...steps);
   }
+  options.apiRoutes?.(api, {
+    registry,
+    auth,
+    body,
+    onOutcome,
+    engineApiKey: options.engineApiKey,
+    replicaCooldownMs: config.replicaCooldownMs,
+  });
 
   // The operational listener: metrics, per-model health, info, admin. Never on the API port.
   const ops = new Router<GatewayState>();

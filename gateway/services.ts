@@ -7,6 +7,12 @@ import { admission } from "./auth/admission.ts";
 import { authenticate } from "./auth/authenticate.ts";
 import type { GatewayConfig } from "./config/schema.ts";
 import { createRateLimits, createRedisClient, type RateLimits, redisReady } from "./limits/index.ts";
+import {
+  createEmbedder,
+  memoryEmbeddingModel,
+  mountMemoryRoutes,
+  startMemorySweeper,
+} from "./memory/index.ts";
 import { UsageJournal } from "./metering/usageJournal.ts";
 import { usageRecorder } from "./metering/usageRecorder.ts";
 import { modelHealth } from "./routes/health.ts";
@@ -45,7 +51,10 @@ export interface Services {
   /** The parts of createGateway's options these services provide. */
   gatewayOptions(
     registry: () => ModelRegistry,
-  ): Pick<GatewayOptions, "authenticate" | "admit" | "onOutcome" | "mount" | "engineApiKey" | "notReady">;
+  ): Pick<
+    GatewayOptions,
+    "authenticate" | "admit" | "onOutcome" | "mount" | "engineApiKey" | "notReady" | "apiRoutes" | "features"
+  >;
   close(): Promise<void>;
 }
 
@@ -82,6 +91,10 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
   }
   const limits = createRateLimits({ redis, failurePolicy: config.rateLimits.failurePolicy, logger: log });
   const tierNames = new Set(Object.keys(config.tiers));
+  // Memory needs a store with memory tables (Postgres: pgvector) and a configured embedding model.
+  const memoryModel = memoryEmbeddingModel(config);
+  const memory = memoryModel ? store.memory : undefined;
+  const stopSweeper = memory ? startMemorySweeper(memory, config.memory.sweepIntervalMs, log) : undefined;
   log.info(
     {
       store: store.location,
@@ -89,6 +102,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
       migrationsApplied: store.migrationsApplied,
       redis: env.redisUrl ? redactUrl(env.redisUrl) : null,
       admin: Boolean(env.adminKey),
+      memory: memory ? { embeddingModel: memoryModel } : false,
     },
     "services ready",
   );
@@ -103,6 +117,26 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
         admit: admission(limits, config.tiers, log),
         onOutcome: usageRecorder(store.usage, log),
         engineApiKey: env.engineApiKey,
+        features: { memory: memory !== undefined },
+        ...(memory
+          ? {
+              apiRoutes: (router, deps) =>
+                mountMemoryRoutes(router, {
+                  memory,
+                  config: config.memory,
+                  modelId: memoryModel!,
+                  auth: deps.auth,
+                  body: deps.body,
+                  embed: createEmbedder({
+                    registry: deps.registry,
+                    model: config.memory.embeddingModel,
+                    onOutcome: deps.onOutcome,
+                    replicaCooldownMs: deps.replicaCooldownMs,
+                    engineApiKey: deps.engineApiKey,
+                  }),
+                }),
+            }
+          : {}),
         notReady: async () => {
           try {
             await store.ping();
@@ -128,6 +162,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
       };
     },
     async close() {
+      await stopSweeper?.();
       await limits.close();
       redis?.disconnect();
       unsubscribe();

@@ -28,7 +28,12 @@ export class NamespaceIndex {
     return this.size;
   }
 
-  upsert(rowId: number, vector: Float32Array, metadata: Record<string, unknown>, expiresAt: number | null): void {
+  upsert(
+    rowId: number,
+    vector: Float32Array,
+    metadata: Record<string, unknown>,
+    expiresAt: number | null,
+  ): void {
     if (this.words === 0) this.words = Math.ceil(vector.length / 32);
     let slot = this.slotOf.get(rowId);
     if (slot === undefined) {

@@ -20,13 +20,15 @@ function bad(message: string): InvalidInput {
 }
 
 function scalar(v: unknown, where: string): Scalar {
-  if (typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v))) return v;
+  if (typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v)))
+    return v;
   throw bad(`${where} must be a string, number or boolean.`);
 }
 
 export function parseFilter(input: unknown): MemoryFilter {
   if (input === undefined || input === null) return [];
-  if (typeof input !== "object" || Array.isArray(input)) throw bad("`filter` must be an object of metadata fields.");
+  if (typeof input !== "object" || Array.isArray(input))
+    throw bad("`filter` must be an object of metadata fields.");
   const entries = Object.entries(input as Record<string, unknown>);
   if (entries.length > MAX_FIELDS) throw bad(`\`filter\` may name at most ${MAX_FIELDS} fields.`);
   return entries.map(([field, cond]) => {

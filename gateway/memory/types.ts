@@ -63,7 +63,11 @@ export interface MemoryRepository {
   /** False when there was no live item to delete. */
   delete(keyId: string, namespace: string, key: string, now: number): Promise<boolean>;
   /** Live items in key order, after the cursor (a key), at most `limit`. */
-  list(keyId: string, namespace: string, opts: { after?: string; limit: number; now: number }): Promise<MemoryListPage>;
+  list(
+    keyId: string,
+    namespace: string,
+    opts: { after?: string; limit: number; now: number },
+  ): Promise<MemoryListPage>;
   /** The `topK` live items most similar to `query` among those matching `filter`, best first. */
   search(query: MemorySearch): Promise<MemoryHit[]>;
   /** Deletes up to `batch` expired items; returns how many. */

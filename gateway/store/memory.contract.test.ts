@@ -146,11 +146,25 @@ describe.each(memoryDialects)("memory store contract: $name", (dialect) => {
     await memory.put(put({ key: "x", embedding: vec(0) }));
     await memory.put(put({ key: "near", embedding: vec(1, 0, 0.5) }));
     await memory.put(put({ key: "far", embedding: normalise([0, -1, 0, 0, 0, 0, 0, 1]) }));
-    const hits = await memory.search({ keyId: "key_a", namespace: "notes", query: vec(1), topK: 2, filter: [], now: NOW });
+    const hits = await memory.search({
+      keyId: "key_a",
+      namespace: "notes",
+      query: vec(1),
+      topK: 2,
+      filter: [],
+      now: NOW,
+    });
     expect(hits.map((h) => h.item.key)).toEqual(["near", "x"]);
     expect(hits[0]!.score).toBeCloseTo(1 / Math.sqrt(1.25), 4);
     expect(hits[1]!.score).toBeCloseTo(0, 4);
-    const all = await memory.search({ keyId: "key_a", namespace: "notes", query: vec(1), topK: 10, filter: [], now: NOW });
+    const all = await memory.search({
+      keyId: "key_a",
+      namespace: "notes",
+      query: vec(1),
+      topK: 10,
+      filter: [],
+      now: NOW,
+    });
     expect(all.map((h) => h.item.key)).toEqual(["near", "x", "far"]);
     expect(all[2]!.score).toBeCloseTo(-Math.SQRT1_2, 4);
   });
@@ -165,7 +179,14 @@ describe.each(memoryDialects)("memory store contract: $name", (dialect) => {
     await memory.put(put({ key: "green", embedding: vec(6), metadata: { color: "green", size: 2 } }));
     const search = (filter: unknown, topK = 2) =>
       memory
-        .search({ keyId: "key_a", namespace: "notes", query: vec(0), topK, filter: parseFilter(filter), now: NOW })
+        .search({
+          keyId: "key_a",
+          namespace: "notes",
+          query: vec(0),
+          topK,
+          filter: parseFilter(filter),
+          now: NOW,
+        })
         .then((hits) => hits.map((h) => h.item.key).sort());
     expect(await search({ color: "red" })).toEqual(["red1", "red2"]);
     expect(await search({ color: { $eq: "red" }, size: 2 })).toEqual(["red2"]);
@@ -180,8 +201,17 @@ describe.each(memoryDialects)("memory store contract: $name", (dialect) => {
     const later = NOW + 1_001;
     expect(await memory.get("key_a", "notes", "short", NOW)).toBeDefined();
     expect(await memory.get("key_a", "notes", "short", later)).toBeUndefined();
-    expect((await memory.list("key_a", "notes", { limit: 10, now: later })).items.map((i) => i.key)).toEqual(["long"]);
-    const hits = await memory.search({ keyId: "key_a", namespace: "notes", query: vec(0), topK: 5, filter: [], now: later });
+    expect((await memory.list("key_a", "notes", { limit: 10, now: later })).items.map((i) => i.key)).toEqual([
+      "long",
+    ]);
+    const hits = await memory.search({
+      keyId: "key_a",
+      namespace: "notes",
+      query: vec(0),
+      topK: 5,
+      filter: [],
+      now: later,
+    });
     expect(hits.map((h) => h.item.key)).toEqual(["long"]);
     expect(await memory.sweepExpired(later, 100)).toBe(1);
     expect(await memory.sweepExpired(later, 100)).toBe(0);
@@ -237,7 +267,9 @@ describe("memory on a Postgres without pgvector", () => {
     const store = await db.open();
     try {
       expect(store.memory).toBeUndefined();
-      const versions = (await db.sql("SELECT version FROM schema_migrations ORDER BY version")).map((r) => r["version"]);
+      const versions = (await db.sql("SELECT version FROM schema_migrations ORDER BY version")).map(
+        (r) => r["version"],
+      );
       expect(versions).toContain(5);
       expect(await db.sql("SELECT to_regclass('memory_items')::text AS t")).toEqual([{ t: null }]);
     } finally {

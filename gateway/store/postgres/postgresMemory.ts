@@ -94,7 +94,9 @@ export async function createPostgresMemoryRepository(pool: pg.Pool): Promise<Mem
         const client = await pool.connect();
         try {
           await client.query("BEGIN");
-          await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [JSON.stringify(["memory", p.keyId, p.namespace])]);
+          await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
+            JSON.stringify(["memory", p.keyId, p.namespace]),
+          ]);
           const existing = await client.query<{ live: boolean }>(
             `SELECT ${LIVE("$4")} AS live FROM memory_items WHERE key_id = $1 AND namespace = $2 AND item_key = $3`,
             [p.keyId, p.namespace, p.key, p.now],

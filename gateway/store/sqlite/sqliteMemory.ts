@@ -83,9 +83,10 @@ export function createSqliteMemoryRepository(db: SqliteDatabase): MemoryReposito
     `SELECT * FROM memory_items WHERE key_id = ? AND namespace = ? AND item_key > ? AND ${LIVE}
      ORDER BY item_key LIMIT ?`,
   );
-  const allOfNamespace = db.prepare<[string, string], Pick<ItemRow, "id" | "embedding" | "metadata" | "expires_at">>(
-    "SELECT id, embedding, metadata, expires_at FROM memory_items WHERE key_id = ? AND namespace = ?",
-  );
+  const allOfNamespace = db.prepare<
+    [string, string],
+    Pick<ItemRow, "id" | "embedding" | "metadata" | "expires_at">
+  >("SELECT id, embedding, metadata, expires_at FROM memory_items WHERE key_id = ? AND namespace = ?");
   const embeddingsOf = db.prepare<[string], Pick<ItemRow, "id" | "embedding">>(
     "SELECT id, embedding FROM memory_items WHERE id IN (SELECT value FROM json_each(?))",
   );
@@ -143,7 +144,8 @@ export function createSqliteMemoryRepository(db: SqliteDatabase): MemoryReposito
       const { row, created, revision, replacedId } = db
         .transaction(() => {
           const existing = anyRow.get(p.keyId, p.namespace, p.key);
-          const live = existing !== undefined && (existing.expires_at === null || existing.expires_at > p.now);
+          const live =
+            existing !== undefined && (existing.expires_at === null || existing.expires_at > p.now);
           if (!live && countLive.get(p.keyId, p.namespace, p.now)!.n >= p.maxItems) {
             throw new QuotaExceeded(
               "memory_items_quota_exceeded",
@@ -162,7 +164,12 @@ export function createSqliteMemoryRepository(db: SqliteDatabase): MemoryReposito
             now: p.now,
             expiresAt: p.expiresAt,
           }) as ItemRow;
-          return { row, created: !live, revision: bump.get(p.keyId, p.namespace)!.revision, replacedId: existing?.id };
+          return {
+            row,
+            created: !live,
+            revision: bump.get(p.keyId, p.namespace)!.revision,
+            replacedId: existing?.id,
+          };
         })
         .immediate();
       applied(ck, revision, (index) => {
@@ -208,7 +215,9 @@ export function createSqliteMemoryRepository(db: SqliteDatabase): MemoryReposito
       // A row deleted by another process since the index was read is simply not returned.
       return scored.flatMap((s) => {
         const row = rows.get(s.id);
-        return row && (row.expires_at === null || row.expires_at > now) ? [{ item: toItem(row), score: s.score }] : [];
+        return row && (row.expires_at === null || row.expires_at > now)
+          ? [{ item: toItem(row), score: s.score }]
+          : [];
       });
     },
 
@@ -224,7 +233,11 @@ export function createSqliteMemoryRepository(db: SqliteDatabase): MemoryReposito
             entry.ids.push(r.id);
             revisions.set(ck, entry);
           }
-          return [...revisions].map(([ck, e]) => ({ ck, ids: e.ids, revision: bump.get(e.keyId, e.namespace)!.revision }));
+          return [...revisions].map(([ck, e]) => ({
+            ck,
+            ids: e.ids,
+            revision: bump.get(e.keyId, e.namespace)!.revision,
+          }));
         })
         .immediate();
       let n = 0;
