@@ -50,6 +50,8 @@ export interface GatewayOptions {
   readonly admit?: Step;
   /** Mounts extra `/v1` routes (memory) on the API listener's router. */
   readonly apiRoutes?: (router: Router<GatewayState>, deps: ApiRouteDeps) => void;
+  /** OpenAPI documents of extensions, served on the ops listener at `/gonka/openapi/{name}.json`. */
+  readonly openApiDocuments?: Readonly<Record<string, object>>;
   /** Mounts extra routes (the admin API) on the operational listener's router. */
   readonly mount?: (router: Router<GatewayState>) => void;
   /** Why the gateway's own dependencies cannot serve (the store); empty when they can. */
@@ -174,6 +176,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     tiering: false,
     ...options.features,
   });
+  for (const [name, document] of Object.entries(options.openApiDocuments ?? {})) {
+    ops.get(`/gonka/openapi/${name}.json`, (ctx) => {
+      ctx.body = document;
+    });
+  }
   options.mount?.(ops);
 
   const drainGuard: Step = async function drainGuard(ctx, next) {

@@ -10,6 +10,7 @@ import { createRateLimits, createRedisClient, type RateLimits, redisReady } from
 import {
   createEmbedder,
   memoryEmbeddingModel,
+  memoryOpenApi,
   mountMemoryRoutes,
   startMemorySweeper,
 } from "./memory/index.ts";
@@ -53,7 +54,15 @@ export interface Services {
     registry: () => ModelRegistry,
   ): Pick<
     GatewayOptions,
-    "authenticate" | "admit" | "onOutcome" | "mount" | "engineApiKey" | "notReady" | "apiRoutes" | "features"
+    | "authenticate"
+    | "admit"
+    | "onOutcome"
+    | "mount"
+    | "engineApiKey"
+    | "notReady"
+    | "apiRoutes"
+    | "features"
+    | "openApiDocuments"
   >;
   close(): Promise<void>;
 }
@@ -120,6 +129,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
         features: { memory: memory !== undefined },
         ...(memory
           ? {
+              openApiDocuments: { memory: memoryOpenApi },
               apiRoutes: (router, deps) =>
                 mountMemoryRoutes(router, {
                   memory,

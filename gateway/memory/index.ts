@@ -8,6 +8,7 @@ import type { GatewayConfig } from "../config/schema.ts";
 import type { MemoryRepository } from "./types.ts";
 
 export { createEmbedder } from "./embedder.ts";
+export { memoryOpenApi } from "./openapi.ts";
 export { mountMemoryRoutes } from "./routes.ts";
 export type { MemoryRepository } from "./types.ts";
 

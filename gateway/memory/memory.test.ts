@@ -3,12 +3,17 @@
  * backend behind it (feature hashing of words: texts sharing words are similar), real HTTP.
  */
 import { join } from "node:path";
+import Router from "@koa/router";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminClient } from "../../harness/adminClient.ts";
 import type { SpawnedGateway } from "../../harness/spawnGateway.ts";
 import { until } from "../test/poll.ts";
 import { ADMIN_KEY, type ProcessFixture, startProcessFixture } from "../test/processFixture.ts";
+import { memoryOpenApi } from "./openapi.ts";
+import { mountMemoryRoutes } from "./routes.ts";
+import type { MemoryRepository } from "./types.ts";
 
 let fx: ProcessFixture;
 let gw: SpawnedGateway;
@@ -289,5 +294,71 @@ describe("/v1/memory", () => {
     gw = await fx.startGateway();
     const found = await json(await call(keyA, "POST", "/v1/memory/durable/search", { query: "boils water" }));
     expect(found["data"][0]).toMatchObject({ key: "fact", value: "Water boils at 100 degrees" });
+  });
+
+  it("documents exactly the mounted routes, serves the document, and answers in its shapes", async () => {
+    const router = new Router();
+    const noop = async () => {};
+    mountMemoryRoutes(router as never, {
+      memory: {} as MemoryRepository,
+      config: {} as never,
+      embed: noop as never,
+      modelId: "m",
+      auth: [],
+      body: noop,
+    });
+    const mounted = new Set<string>();
+    for (const layer of router.stack) {
+      for (const method of layer.methods) {
+        if (method !== "HEAD") mounted.add(`${method} ${String(layer.path).replace(/:(\w+)/g, "{$1}")}`);
+      }
+    }
+    const documented = new Set<string>();
+    for (const [p, item] of Object.entries(memoryOpenApi.paths)) {
+      for (const method of Object.keys(item))
+        if (method !== "parameters") documented.add(`${method.toUpperCase()} ${p}`);
+    }
+    expect([...mounted].sort()).toEqual([...documented].sort());
+    const served = await json(await fetch(`${gw.opsUrl}/gonka/openapi/memory.json`));
+    expect(served).toEqual(JSON.parse(JSON.stringify(memoryOpenApi)));
+
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addSchema({ ...JSON.parse(JSON.stringify(memoryOpenApi)), $id: "memory" });
+    const check = (schema: string, value: unknown) =>
+      expect(
+        ajv.validate({ $ref: `memory#/components/schemas/${schema}` }, value),
+        `${schema}: ${ajv.errorsText()}`,
+      ).toBe(true);
+    const body = { value: "documented item", metadata: { a: 1 }, ttl_seconds: 600 };
+    check("PutMemoryItem", body);
+    check("MemoryItem", await json(await call(keyA, "PUT", "/v1/memory/doc/one", body)));
+    check("MemoryItem", await json(await call(keyA, "GET", "/v1/memory/doc/one")));
+    check("MemoryItemList", await json(await call(keyA, "GET", "/v1/memory/doc?limit=1")));
+    const search = { query: "documented", top_k: 3, filter: { a: { $in: [1, 2] } } };
+    check("SearchMemory", search);
+    const found = await json(await call(keyA, "POST", "/v1/memory/doc/search", search));
+    expect(found["data"]).toHaveLength(1);
+    check("MemorySearchResult", found);
+    check("DeletedMemoryItem", await json(await call(keyA, "DELETE", "/v1/memory/doc/one")));
+    check("Error", await json(await call(keyA, "GET", "/v1/memory/doc/one")));
+  });
+});
+
+describe("/v1/memory without an embedding model", () => {
+  it("is off: no routes, and /gonka/info says memory: false", async () => {
+    const plain = await startProcessFixture({ preset: "qwen3-32b" });
+    try {
+      const g = await plain.startGateway();
+      const info = await json(await fetch(`${g.opsUrl}/gonka/info`));
+      expect(info["features"]["memory"]).toBe(false);
+      const { secret } = await plain.createKey(g, { name: "k", tier: "free" });
+      const res = await fetch(`${g.url}/v1/memory/notes/k`, {
+        headers: { authorization: `Bearer ${secret}` },
+      });
+      expect(res.status).toBe(404);
+      expect((await json(res))["error"]["code"]).toBe("unknown_url");
+    } finally {
+      await plain.close();
+    }
   });
 });
