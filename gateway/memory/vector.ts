@@ -27,3 +27,9 @@ export function fromBlob(b: Uint8Array): Float32Array {
   new Uint8Array(out.buffer).set(b);
   return out;
 }
+
+/** Dot product of `query` with a stored BLOB, without copying it when it is 4-byte aligned. */
+export function dotBlob(query: Float32Array, b: Uint8Array): number {
+  const v = b.byteOffset % 4 === 0 ? new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) : fromBlob(b);
+  return dot(query, v);
+}
