@@ -277,3 +277,27 @@ describe("memory on a Postgres without pgvector", () => {
     }
   });
 });
+
+describe("memory on a Postgres where pgvector was created after migration 5", () => {
+  it("creates the memory tables at the next start", async () => {
+    pglite ??= await startPgliteServer();
+    const data = tempDataDir();
+    const first = await openStore({ dataDir: data.dir, databaseUrl: pglite.url });
+    await first.close();
+    // What migration 5 leaves when it could not create the extension: no tables.
+    const { default: pg } = await import("pg");
+    const client = new pg.Client({ connectionString: pglite.url });
+    await client.connect();
+    await client.query("DROP TABLE memory_items");
+    await client.end();
+    const store = await openStore({ dataDir: data.dir, databaseUrl: pglite.url });
+    try {
+      expect(store.memory).toBeDefined();
+      await store.memory!.put(put());
+      expect((await store.memory!.get("key_a", "notes", "k1", NOW))?.value).toBe("hello");
+    } finally {
+      await store.close();
+      data.remove();
+    }
+  });
+});

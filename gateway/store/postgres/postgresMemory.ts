@@ -11,6 +11,7 @@ import type { MemoryFilter } from "../../memory/filter.ts";
 import type { MemoryItem, MemoryRepository } from "../../memory/types.ts";
 import { QuotaExceeded, StoreUnavailable } from "../errors.ts";
 import { isUnavailable } from "./database.ts";
+import { MEMORY_TABLES } from "./migrations.ts";
 
 interface ItemRow {
   id: number;
@@ -73,10 +74,23 @@ async function run<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * True when the memory tables exist, creating them first when migration 5 found no pgvector
+ * but an operator has created the extension since.
+ */
+async function ensureMemoryTables(pool: pg.Pool): Promise<boolean> {
+  const { rows } = await pool.query<{ table: string | null; vector: boolean }>(
+    "SELECT to_regclass('memory_items')::text AS table, EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS vector",
+  );
+  if (rows[0]?.table) return true;
+  if (!rows[0]?.vector) return false;
+  await pool.query(MEMORY_TABLES);
+  return true;
+}
+
 /** Undefined when the database has no memory tables (pgvector was not available at migration). */
 export async function createPostgresMemoryRepository(pool: pg.Pool): Promise<MemoryRepository | undefined> {
-  const found = await pool.query<{ t: string | null }>("SELECT to_regclass('memory_items')::text AS t");
-  if (!found.rows[0]?.t) return undefined;
+  if (!(await ensureMemoryTables(pool))) return undefined;
   const query = <R extends pg.QueryResultRow>(sql: string, params: unknown[]) =>
     run(() => pool.query<R>(sql, params));
 
