@@ -33,6 +33,8 @@ export interface ApiRouteDeps {
   readonly auth: Step[];
   /** The JSON body reader with the configured size limit. */
   readonly body: Step;
+  /** Allow-lists and rate limits; needs `ctx.state.route` set first (absent without keys). */
+  readonly admit?: Step | undefined;
   /** Metering and metrics of calls to engines made on a client's behalf. */
   readonly onOutcome: OutcomeSink;
   readonly engineApiKey?: string | undefined;
@@ -152,6 +154,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     registry,
     auth,
     body,
+    admit: options.admit,
     onOutcome,
     engineApiKey: options.engineApiKey,
     replicaCooldownMs: config.replicaCooldownMs,

@@ -137,6 +137,8 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
                   modelId: memoryModel!,
                   auth: deps.auth,
                   body: deps.body,
+                  admit: deps.admit,
+                  registry: deps.registry,
                   embed: createEmbedder({
                     registry: deps.registry,
                     model: config.memory.embeddingModel,

@@ -59,6 +59,8 @@ export function createEmbedder(opts: EmbedderOptions): Embed {
       outcome.status = status;
       outcome.errorCode = code;
       outcome.latencyMs = Date.now() - started;
+      // Admission settles the key's token reservation with this call's real usage.
+      state.outcome = outcome;
       opts.onOutcome(outcome);
     };
     try {

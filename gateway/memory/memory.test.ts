@@ -48,6 +48,13 @@ beforeAll(async () => {
       tiers: {
         standard: { requestsPerMinute: 10_000, tokensPerMinute: 10_000_000, concurrentRequests: 100 },
         small: { requestsPerMinute: 10_000, tokensPerMinute: 10_000_000, concurrentRequests: 100 },
+        slow: { requestsPerMinute: 2, tokensPerMinute: 10_000_000, concurrentRequests: 100 },
+        chatOnly: {
+          requestsPerMinute: 100,
+          tokensPerMinute: 10_000_000,
+          concurrentRequests: 100,
+          models: ["kimi-k2.5"],
+        },
       },
       memory: {
         quotas: { small: { itemsPerNamespace: 2, bytesPerItem: 200 } },
@@ -225,6 +232,34 @@ describe("/v1/memory", () => {
     expect((await call(small, "PUT", "/v1/memory/q2/three", { value: "three" })).status).toBe(201);
   });
 
+  it("applies the key's rate limits to the routes that embed, as to /v1/embeddings", async () => {
+    const { secret } = await fx.createKey(gw, { name: "slow", tier: "slow" });
+    expect((await call(secret, "PUT", "/v1/memory/rl/a", { value: "first" })).status).toBe(201);
+    expect((await call(secret, "POST", "/v1/memory/rl/search", { query: "first" })).status).toBe(200);
+    const before = await embeddingCalls();
+    const limited = await call(secret, "POST", "/v1/memory/rl/search", { query: "first" });
+    expect(limited.status).toBe(429);
+    expect((await json(limited))["error"]["code"]).toBe("rate_limit_exceeded");
+    expect(limited.headers.get("retry-after")).toBeTruthy();
+    expect(await embeddingCalls()).toBe(before);
+    // Reading does not call a model and is not limited here.
+    expect((await call(secret, "GET", "/v1/memory/rl/a")).status).toBe(200);
+  });
+
+  it("refuses PUT and search with 403 model_not_allowed when the tier may not use the embedding model", async () => {
+    const { secret } = await fx.createKey(gw, { name: "chat-only", tier: "chatOnly" });
+    const before = await embeddingCalls();
+    for (const [method, path, body] of [
+      ["PUT", "/v1/memory/x/a", { value: "text" }],
+      ["POST", "/v1/memory/x/search", { query: "text" }],
+    ] as const) {
+      const res = await call(secret, method, path, body);
+      expect(res.status).toBe(403);
+      expect((await json(res))["error"]["code"]).toBe("model_not_allowed");
+    }
+    expect(await embeddingCalls()).toBe(before);
+  });
+
   it("refuses bad input with a 400 naming the field, before embedding anything", async () => {
     const before = await embeddingCalls();
     const cases: Array<[string, string, unknown, string | null]> = [
@@ -304,6 +339,7 @@ describe("/v1/memory", () => {
       config: {} as never,
       embed: noop as never,
       modelId: "m",
+      registry: {} as never,
       auth: [],
       body: noop,
     });

@@ -6,7 +6,8 @@
 import type Router from "@koa/router";
 import type { Middleware } from "koa";
 import type { MemoryConfig } from "../config/schema.ts";
-import { GatewayError } from "../errors.ts";
+import { errors, GatewayError } from "../errors.ts";
+import type { ModelRegistry } from "../routing/modelRegistry.ts";
 import type { GatewayState } from "../state.ts";
 import type { Embed } from "./embedder.ts";
 import type { MemoryItem, MemoryRepository } from "./types.ts";
@@ -23,6 +24,12 @@ export interface MemoryRouteOptions {
   /** Authentication, then the JSON body reader (PUT and search). */
   auth: Step[];
   body: Step;
+  /**
+   * The key's model allow-lists and rate limits, applied to the routes that may call the
+   * embedding model (PUT and search) as to a client's own `/v1/embeddings`.
+   */
+  admit?: Step | undefined;
+  registry: ModelRegistry;
   now?: () => number;
 }
 
@@ -56,8 +63,19 @@ export function mountMemoryRoutes(router: Router<GatewayState>, opts: MemoryRout
   const now = opts.now ?? Date.now;
   const quotaOf = (tier: string | undefined) => (tier && config.quotas[tier]) || config.defaultQuota;
   const path = "/v1/memory/:namespace/:key";
+  // Admission reads the routed request: the embedding model and the text it may embed.
+  const routeEmbedding = (field: "value" | "query"): Step =>
+    async function routeEmbedding(ctx, next) {
+      const pool = opts.registry.resolve(config.embeddingModel);
+      if (!pool) throw errors.modelNotFound(config.embeddingModel);
+      const body = (ctx.state.body ?? {}) as Record<string, unknown>;
+      ctx.state.route = { requested: config.embeddingModel, pool, body: { input: body[field] } };
+      await next();
+    };
+  const admitted = (field: "value" | "query"): Step[] =>
+    opts.admit ? [routeEmbedding(field), opts.admit] : [];
 
-  router.put(path, ...auth, body, async (ctx) => {
+  router.put(path, ...auth, body, ...admitted("value"), async (ctx) => {
     const keyId = ctx.state.key!.id;
     const namespace = checkName(ctx.params["namespace"], "namespace");
     const key = checkName(ctx.params["key"], "key");
@@ -120,7 +138,7 @@ export function mountMemoryRoutes(router: Router<GatewayState>, opts: MemoryRout
     };
   });
 
-  router.post("/v1/memory/:namespace/search", ...auth, body, async (ctx) => {
+  router.post("/v1/memory/:namespace/search", ...auth, body, ...admitted("query"), async (ctx) => {
     const namespace = checkName(ctx.params["namespace"], "namespace");
     const input = parseSearch(ctx.state.body);
     const query = await embed(input.query, ctx.state, "query");
