@@ -122,13 +122,13 @@ async function measure(
 const keysOf = (hits: Awaited<ReturnType<typeof search>>) => hits.map((h) => indexOf(h.item.key));
 const inShard = (i: number) => i % SHARDS === 3;
 await measure(
-  "store search: sign-bit scan + exact rerank of 40 × k",
+  "store search: sign-bit scan + exact rerank of max(1,000, 40 × k)",
   QUERIES,
   async (q) => keysOf(await search(q, undefined)),
   (q) => exactTopK(items, queries.row(q), K),
 );
 await measure(
-  "same, filter `shard` = 3 (10% of items), rerank 100 × k",
+  "same, filter `shard` = 3 (10% of items), rerank max(1,000, 100 × k)",
   QUERIES,
   async (q) => keysOf(await search(q, { shard: 3 })),
   (q) => exactTopK(items, queries.row(q), K, inShard),
