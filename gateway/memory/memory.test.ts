@@ -219,6 +219,7 @@ describe("/v1/memory", () => {
     expect(await embeddingCalls()).toBe(before);
     expect((await call(small, "PUT", "/v1/memory/q/one", { value: "one" })).status).toBe(201);
     expect((await call(small, "PUT", "/v1/memory/q/two", { value: "two" })).status).toBe(201);
+    const beforeFull = await embeddingCalls();
     const full = await call(small, "PUT", "/v1/memory/q/three", { value: "three" });
     expect(full.status).toBe(403);
     expect((await json(full))["error"]).toMatchObject({
@@ -227,6 +228,7 @@ describe("/v1/memory", () => {
       message: expect.stringMatching(/already holds 2 items/),
     });
     expect((await call(small, "GET", "/v1/memory/q/three")).status).toBe(404);
+    expect(await embeddingCalls()).toBe(beforeFull);
     // Replacing an item is fine at the cap; another namespace has its own count.
     expect((await call(small, "PUT", "/v1/memory/q/two", { value: "two again" })).status).toBe(200);
     expect((await call(small, "PUT", "/v1/memory/q2/three", { value: "three" })).status).toBe(201);

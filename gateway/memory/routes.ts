@@ -9,6 +9,7 @@ import type { MemoryConfig } from "../config/schema.ts";
 import { errors, GatewayError } from "../errors.ts";
 import type { ModelRegistry } from "../routing/modelRegistry.ts";
 import type { GatewayState } from "../state.ts";
+import { QuotaExceeded } from "../store/errors.ts";
 import type { Embed } from "./embedder.ts";
 import type { MemoryItem, MemoryRepository } from "./types.ts";
 import { checkName, parseListQuery, parsePut, parseSearch } from "./validate.ts";
@@ -84,6 +85,11 @@ export function mountMemoryRoutes(router: Router<GatewayState>, opts: MemoryRout
     const at = now();
     // Unchanged text keeps its embedding: no model call, no usage row.
     const existing = await memory.get(keyId, namespace, key, at);
+    // A full namespace refuses a new item before its text is embedded (no wasted model
+    // call); the store checks again in the write's transaction, which is what holds.
+    if (!existing && (await memory.count(keyId, namespace, at)) >= quota.itemsPerNamespace) {
+      throw QuotaExceeded.namespaceFull(namespace, quota.itemsPerNamespace);
+    }
     let embedding = existing?.embedding;
     let model = existing?.embeddingModel;
     if (!existing || existing.value !== input.value || model !== opts.modelId) {

@@ -60,6 +60,8 @@ export interface MemoryRepository {
   get(keyId: string, namespace: string, key: string, now: number): Promise<MemoryItem | undefined>;
   /** Inserts or replaces; `created` says which. Throws QuotaExceeded when the namespace is full. */
   put(item: MemoryPut): Promise<{ created: boolean; item: MemoryItem }>;
+  /** Live items in the namespace (the quota's count). */
+  count(keyId: string, namespace: string, now: number): Promise<number>;
   /** False when there was no live item to delete. */
   delete(keyId: string, namespace: string, key: string, now: number): Promise<boolean>;
   /** Live items in key order, after the cursor (a key), at most `limit`. */

@@ -229,6 +229,8 @@ describe.each(memoryDialects)("memory store contract: $name", (dialect) => {
     expect(toGatewayError(err).status).toBe(403);
     expect(toGatewayError(err).message).toMatch(/already holds 2 items/);
     expect(await memory.get("key_a", "notes", "c", NOW)).toBeUndefined();
+    expect(await memory.count("key_a", "notes", NOW)).toBe(2);
+    expect(await memory.count("key_a", "notes", NOW + 10)).toBe(1);
     // Replacing an existing item is not a new one; an expired one no longer counts.
     expect((await memory.put(put({ key: "a", value: "v2", maxItems: 2 }))).created).toBe(false);
     expect((await memory.put(put({ key: "c", maxItems: 2, now: NOW + 11 }))).created).toBe(true);

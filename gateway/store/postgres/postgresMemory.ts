@@ -122,11 +122,7 @@ export async function createPostgresMemoryRepository(pool: pg.Pool): Promise<Mem
               [p.keyId, p.namespace, p.now],
             );
             if (count.rows[0]!.n >= p.maxItems) {
-              throw new QuotaExceeded(
-                "memory_items_quota_exceeded",
-                "key",
-                `Namespace \`${p.namespace}\` already holds ${p.maxItems} items, the most your tier allows; delete some first.`,
-              );
+              throw QuotaExceeded.namespaceFull(p.namespace, p.maxItems);
             }
           }
           const { rows } = await client.query<ItemRow>(
@@ -161,6 +157,14 @@ export async function createPostgresMemoryRepository(pool: pg.Pool): Promise<Mem
           client.release();
         }
       });
+    },
+
+    async count(keyId, namespace, now) {
+      const { rows } = await query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM memory_items WHERE key_id = $1 AND namespace = $2 AND ${LIVE("$3")}`,
+        [keyId, namespace, now],
+      );
+      return rows[0]!.n;
     },
 
     async delete(keyId, namespace, key, now) {

@@ -162,11 +162,7 @@ export function createSqliteMemoryRepository(db: SqliteDatabase): MemoryReposito
           const live =
             existing !== undefined && (existing.expires_at === null || existing.expires_at > p.now);
           if (!live && countLive.get(p.keyId, p.namespace, p.now)!.n >= p.maxItems) {
-            throw new QuotaExceeded(
-              "memory_items_quota_exceeded",
-              "key",
-              `Namespace \`${p.namespace}\` already holds ${p.maxItems} items, the most your tier allows; delete some first.`,
-            );
+            throw QuotaExceeded.namespaceFull(p.namespace, p.maxItems);
           }
           const row = upsert.get({
             keyId: p.keyId,
@@ -192,6 +188,10 @@ export function createSqliteMemoryRepository(db: SqliteDatabase): MemoryReposito
         index.upsert(row.id, p.embedding, p.metadata, p.expiresAt);
       });
       return { created, item: toItem(row) };
+    },
+
+    async count(keyId, namespace, now) {
+      return countLive.get(keyId, namespace, now)!.n;
     },
 
     async delete(keyId, namespace, key, now) {
