@@ -34,6 +34,21 @@ export interface MountedParts {
   readonly aliases: AliasRouter | undefined;
 }
 
+/** What a route set mounted on the API listener (`apiRoutes`) builds on. */
+export interface ApiRouteDeps {
+  readonly registry: ModelRegistry;
+  /** Authentication (empty without keys); runs first on every `/v1` route. */
+  readonly auth: Step[];
+  /** The JSON body reader with the configured size limit. */
+  readonly body: Step;
+  /** Allow-lists and rate limits; needs `ctx.state.route` set first (absent without keys). */
+  readonly admit?: Step | undefined;
+  /** Metering and metrics of calls to engines made on a client's behalf. */
+  readonly onOutcome: OutcomeSink;
+  readonly engineApiKey?: string | undefined;
+  readonly replicaCooldownMs: number;
+}
+
 export interface GatewayOptions {
   readonly config: GatewayConfig;
   readonly log?: Logger;
@@ -43,10 +58,12 @@ export interface GatewayOptions {
   readonly authenticate?: Step;
   /** Runs after routing, before the upstream call: model allow-lists and rate limits. */
   readonly admit?: Step;
+  /** Mounts extra `/v1` routes (memory) on the API listener's router. */
+  readonly apiRoutes?: (router: Router<GatewayState>, deps: ApiRouteDeps) => void;
+  /** OpenAPI documents of extensions, served on the ops listener at `/gonka/openapi/{name}.json`. */
+  readonly openApiDocuments?: Readonly<Record<string, object>>;
   /** Mounts extra routes (the admin API) on the operational listener's router. */
   readonly mount?: (router: Router<GatewayState>, parts: MountedParts) => void;
-  /** Mounts extra `/v1` routes on the API listener; each must begin with `auth` (the key check). */
-  readonly mountApi?: (router: Router<GatewayState>, auth: readonly Step[]) => void;
   /** Why the gateway's own dependencies cannot serve (the store); empty when they can. */
   readonly notReady?: () => string[] | Promise<string[]>;
   /** Start periodic health probes (tests may drive probes by hand). */
@@ -130,7 +147,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   mountProbeRoutes(api, notReady);
   const auth: Step[] = options.authenticate ? [options.authenticate] : [];
   mountModelRoutes(api, registry, auth);
-  options.mountApi?.(api, auth);
   const body = jsonBody(config.bodyLimitBytes);
   const proxyOptions = {
     reasoningOutput: config.reasoningOutput,
@@ -160,6 +176,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     api.post(path, ...steps);
   }
   options.sessions?.mount(api, auth, body);
+  options.apiRoutes?.(api, {
+    registry,
+    auth,
+    body,
+    admit: options.admit,
+    onOutcome,
+    engineApiKey: options.engineApiKey,
+    replicaCooldownMs: config.replicaCooldownMs,
+  });
 
   // The operational listener: metrics, per-model health, info, admin. Never on the API port.
   const ops = new Router<GatewayState>();
@@ -187,6 +212,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   );
   options.sessions?.mountOps(ops);
   options.mount?.(ops, { aliases });
+  for (const [name, document] of Object.entries(options.openApiDocuments ?? {})) {
+    ops.get(`/gonka/openapi/${name}.json`, (ctx) => {
+      ctx.body = document;
+    });
+  }
 
   const drainGuard: Step = async function drainGuard(ctx, next) {
     // server.close() ends only the connections idle at that moment. One that becomes idle

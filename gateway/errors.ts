@@ -4,7 +4,7 @@
  * mapper turns it into OpenAI's error object.
  */
 
-import { Conflict, InvalidInput, NotFound, StoreUnavailable } from "./store/errors.ts";
+import { Conflict, InvalidInput, NotFound, QuotaExceeded, StoreUnavailable } from "./store/errors.ts";
 
 export type OpenAIErrorType =
   | "invalid_request_error"
@@ -183,6 +183,16 @@ export function toGatewayError(err: unknown): GatewayError {
       param: err.param,
       message: err.message,
       headers: { "retry-after": "1" },
+    });
+  }
+  if (err instanceof QuotaExceeded) {
+    // Not a 429: retrying does not help, and OpenAI clients retry 429s by themselves.
+    return new GatewayError({
+      status: 403,
+      type: "insufficient_quota",
+      code: err.code,
+      param: err.param,
+      message: err.message,
     });
   }
   if (err instanceof StoreUnavailable) {

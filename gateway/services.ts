@@ -7,6 +7,13 @@ import { admission } from "./auth/admission.ts";
 import { authenticate } from "./auth/authenticate.ts";
 import type { GatewayConfig } from "./config/schema.ts";
 import { createRateLimits, createRedisClient, type RateLimits, redisReady } from "./limits/index.ts";
+import {
+  createEmbedder,
+  memoryEmbeddingModel,
+  memoryOpenApi,
+  mountMemoryRoutes,
+  startMemorySweeper,
+} from "./memory/index.ts";
 import { UsageJournal } from "./metering/usageJournal.ts";
 import { usageRecorder } from "./metering/usageRecorder.ts";
 import { modelHealth } from "./routes/health.ts";
@@ -54,11 +61,13 @@ export interface Services {
     | "admit"
     | "onOutcome"
     | "mount"
-    | "mountApi"
     | "sessionModel"
     | "sessions"
     | "engineApiKey"
     | "notReady"
+    | "apiRoutes"
+    | "features"
+    | "openApiDocuments"
   >;
   close(): Promise<void>;
 }
@@ -97,6 +106,10 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
   const limits = createRateLimits({ redis, failurePolicy: config.rateLimits.failurePolicy, logger: log });
   const tierNames = new Set(Object.keys(config.tiers));
   const sessions = createSessions(store.sessions, config, log);
+  // Memory needs a store with memory tables (Postgres: pgvector) and a configured embedding model.
+  const memoryModel = memoryEmbeddingModel(config);
+  const memory = memoryModel ? store.memory : undefined;
+  const stopSweeper = memory ? startMemorySweeper(memory, config.memory.sweepIntervalMs, log) : undefined;
   log.info(
     {
       store: store.location,
@@ -104,6 +117,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
       migrationsApplied: store.migrationsApplied,
       redis: env.redisUrl ? redactUrl(env.redisUrl) : null,
       admin: Boolean(env.adminKey),
+      memory: memory ? { embeddingModel: memoryModel } : false,
     },
     "services ready",
   );
@@ -119,9 +133,30 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
         authenticate: authenticate(keyCache, tierNames),
         admit: admission(limits, config.tiers, log),
         onOutcome: usageRecorder(store.usage, log),
-        mountApi: (router, auth) => mountKeyUsageRoute(router, auth, store),
         sessionModel: (keyId, sessionId, alias) => store.usage.lastServed(keyId, sessionId, alias),
         engineApiKey: env.engineApiKey,
+        features: { memory: memory !== undefined },
+        ...(memory ? { openApiDocuments: { memory: memoryOpenApi } } : {}),
+        apiRoutes: (router, deps) => {
+          mountKeyUsageRoute(router, deps.auth, store);
+          if (!memory) return;
+          mountMemoryRoutes(router, {
+            memory,
+            config: config.memory,
+            modelId: memoryModel!,
+            auth: deps.auth,
+            body: deps.body,
+            admit: deps.admit,
+            registry: deps.registry,
+            embed: createEmbedder({
+              registry: deps.registry,
+              model: config.memory.embeddingModel,
+              onOutcome: deps.onOutcome,
+              replicaCooldownMs: deps.replicaCooldownMs,
+              engineApiKey: deps.engineApiKey,
+            }),
+          });
+        },
         notReady: async () => {
           try {
             await store.ping();
@@ -149,6 +184,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
     },
     async close() {
       await sessions.close();
+      await stopSweeper?.();
       await limits.close();
       redis?.disconnect();
       unsubscribe();

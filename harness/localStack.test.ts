@@ -43,6 +43,19 @@ describe("npm start (local stack)", () => {
       }),
     });
     expect(res.status).toBe(200);
+    // Memory is on in the local stack (the catalog's embedding model runs): the README's curl flow.
+    const put = await fetch(`${info.gatewayUrl}/v1/memory/notes/fav-color`, {
+      method: "PUT",
+      headers,
+      body: JSON.stringify({ value: "My favourite colour is blue", metadata: { topic: "preferences" } }),
+    });
+    expect(put.status).toBe(201);
+    const found = await fetch(`${info.gatewayUrl}/v1/memory/notes/search`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ query: "what colour do I like?", filter: { topic: { $in: ["preferences"] } } }),
+    });
+    expect(((await found.json()) as { data: Array<{ key: string }> }).data[0]?.key).toBe("fav-color");
     const ready = await fetch(`${info.gatewayUrl}/readyz`);
     expect(ready.status).toBe(200);
     // Operational routes live on their own listener, which local-stack.json names.

@@ -107,6 +107,32 @@ export const tierSchema = z.object({
   sessionMaxBytes: z.number().int().positive().default(SESSION_DEFAULTS.sessionMaxBytes),
 });
 
+/** What one API key may keep in `/v1/memory`, per tier. */
+export const memoryQuotaSchema = z.object({
+  /** Live items in one namespace; a PUT that would add one more is refused (403 insufficient_quota). */
+  itemsPerNamespace: z.number().int().positive(),
+  /** UTF-8 bytes of an item's `value` plus its JSON `metadata`; more is a 400. */
+  bytesPerItem: z.number().int().positive(),
+});
+
+export const memorySchema = z.object({
+  /**
+   * The model (id or alias) that embeds memory items and search queries, called through the
+   * gateway's own routing. Memory is off (routes absent, `/gonka/info` memory: false) when no
+   * configured model with the `embeddings` capability has this name.
+   */
+  embeddingModel: z.string().min(1).default("qwen3-embedding-0.6b"),
+  /** Quotas per tier name; a key whose tier is not listed gets `defaultQuota`. */
+  quotas: z.record(z.string(), memoryQuotaSchema).default({
+    free: { itemsPerNamespace: 1_000, bytesPerItem: 16_384 },
+    standard: { itemsPerNamespace: 10_000, bytesPerItem: 65_536 },
+    enterprise: { itemsPerNamespace: 100_000, bytesPerItem: 262_144 },
+  }),
+  defaultQuota: memoryQuotaSchema.default({ itemsPerNamespace: 1_000, bytesPerItem: 16_384 }),
+  /** How often expired items are deleted (in batches of 500); reads ignore them meanwhile. */
+  sweepIntervalMs: z.number().int().positive().default(60_000),
+});
+
 export const gatewayConfigSchema = z
   .object({
     listen: z
@@ -202,6 +228,7 @@ export const gatewayConfigSchema = z
         sweepBatchSize: z.number().int().positive().default(500),
       })
       .prefault({}),
+    memory: memorySchema.prefault({}),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((config, ctx) => {
@@ -252,3 +279,4 @@ export type DiscoveryConfig = z.infer<typeof discoverySchema>;
 export type TierConfig = z.infer<typeof tierSchema>;
 export type TierConfigInput = z.input<typeof tierSchema>;
 export type Timeouts = z.infer<typeof timeoutsSchema>;
+export type MemoryConfig = z.infer<typeof memorySchema>;

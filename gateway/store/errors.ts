@@ -35,3 +35,17 @@ export class Conflict extends StoreError {
 export class StoreUnavailable extends StoreError {
   override name = "StoreUnavailable";
 }
+
+/** A per-tier quota would be exceeded (items in a namespace): the write is refused, nothing changed. */
+export class QuotaExceeded extends StoreError {
+  override name = "QuotaExceeded";
+
+  /** A memory namespace already holds the most live items the key's tier allows. */
+  static namespaceFull(namespace: string, max: number): QuotaExceeded {
+    return new QuotaExceeded(
+      "memory_items_quota_exceeded",
+      "key",
+      `Namespace \`${namespace}\` already holds ${max} items, the most your tier allows; delete some first.`,
+    );
+  }
+}

@@ -6,15 +6,18 @@
  */
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
+import type { MemoryRepository } from "../memory/types.ts";
 import type { KeyRepository } from "./keys.ts";
 import { openPostgres, queryOn, redactedUrl, transactionOn } from "./postgres/database.ts";
 import { listenForKeyChanges } from "./postgres/keyNotifications.ts";
 import { createPostgresKeyRepository } from "./postgres/postgresKeys.ts";
+import { createPostgresMemoryRepository } from "./postgres/postgresMemory.ts";
 import { createPostgresSessionRepository } from "./postgres/postgresSessions.ts";
 import { createPostgresUsageLedger } from "./postgres/postgresUsage.ts";
 import type { SessionRepository } from "./sessions.ts";
 import { openSqlite } from "./sqlite/database.ts";
 import { createSqliteKeyRepository } from "./sqlite/sqliteKeys.ts";
+import { createSqliteMemoryRepository } from "./sqlite/sqliteMemory.ts";
 import { createSqliteSessionRepository } from "./sqlite/sqliteSessions.ts";
 import { createSqliteUsageLedger } from "./sqlite/sqliteUsage.ts";
 import type { UsageLedger } from "./usage.ts";
@@ -37,6 +40,8 @@ export interface Store {
   usage: UsageLedger;
   /** Conversation sessions and their messages (X-Session-Id, /v1/sessions). */
   sessions: SessionRepository;
+  /** Memory items (`/v1/memory`); undefined on a Postgres without the pgvector extension. */
+  memory: MemoryRepository | undefined;
   /** Where the data lives, for logs (a Postgres password is masked). */
   location: string;
   /** Migration versions this open applied (empty when the schema was current). */
@@ -70,6 +75,7 @@ function openSqliteStore(opts: StoreOptions): Store {
     keys: createSqliteKeyRepository(db, (keyId) => changes.emit("change", keyId)),
     usage: createSqliteUsageLedger(db),
     sessions: createSqliteSessionRepository(db),
+    memory: createSqliteMemoryRepository(db),
     location: file,
     migrationsApplied: applied,
     onKeyChange(listener) {
@@ -91,11 +97,16 @@ async function openPostgresStore(url: string, log?: Logger): Promise<Store> {
   // Normally at once; a slow LISTEN only delays cross-replica invalidation (the TTL still applies).
   await Promise.race([notifications.ready, new Promise((r) => setTimeout(r, 5_000).unref())]);
   let closed = false;
+  const memory = await createPostgresMemoryRepository(pool);
+  if (!memory) {
+    log?.warn("memory is off: this Postgres has no pgvector extension (`vector`), so no memory tables");
+  }
   return {
     dialect: "postgres",
     keys: createPostgresKeyRepository(queryOn(pool)),
     usage: createPostgresUsageLedger(queryOn(pool)),
     sessions: createPostgresSessionRepository(queryOn(pool), transactionOn(pool)),
+    memory,
     location: redactedUrl(url),
     migrationsApplied: applied,
     onKeyChange: (listener) => notifications.subscribe(listener),

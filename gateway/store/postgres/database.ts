@@ -109,7 +109,7 @@ export type Query = <R extends pg.QueryResultRow>(
 ) => Promise<pg.QueryResult<R>>;
 
 /** Connection-level failures: socket errors, SQLSTATE class 08, and the server shutting down (57P0x). */
-function isUnavailable(err: unknown): boolean {
+export function isUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (typeof e?.code === "string") {
     if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|EPIPE)$/.test(e.code)) return true;

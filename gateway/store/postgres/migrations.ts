@@ -5,6 +5,25 @@
  */
 import type { Migration } from "../migrations.ts";
 
+/** Memory's tables (migration 5), idempotent: also run at start once pgvector appears later. */
+export const MEMORY_TABLES = `
+  CREATE TABLE IF NOT EXISTS memory_items (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    item_key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    metadata JSONB NOT NULL,
+    embedding vector NOT NULL,
+    embedding_model TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    expires_at BIGINT,
+    UNIQUE (key_id, namespace, item_key)
+  );
+  CREATE INDEX IF NOT EXISTS memory_items_expires ON memory_items (expires_at) WHERE expires_at IS NOT NULL;
+`;
+
 export const postgresMigrations: readonly Migration[] = [
   {
     // seq keeps list() in creation order for keys created in the same millisecond (SQLite's rowid).
@@ -101,6 +120,31 @@ export const postgresMigrations: readonly Migration[] = [
         PRIMARY KEY (key_id, session_id, seq),
         FOREIGN KEY (key_id, session_id) REFERENCES sessions (key_id, id) ON DELETE CASCADE
       );
+    `,
+  },
+  {
+    // Version 4 is the sessions tables (another branch). Memory needs the pgvector extension
+    // (CloudNativePG's images ship it). Creating it needs a role allowed to; without pgvector,
+    // or without the right to create it, the version is recorded without the tables and the
+    // gateway runs with memory off (it logs why). Once an operator has created the extension,
+    // the next gateway start creates the tables (ensureMemoryTables in postgresMemory.ts).
+    version: 5,
+    name: "memory items",
+    sql: `
+      DO $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') THEN
+          BEGIN
+            CREATE EXTENSION IF NOT EXISTS vector;
+          EXCEPTION WHEN insufficient_privilege THEN
+            RAISE NOTICE 'pgvector is available but this role may not create it: memory stays off';
+          END;
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') THEN
+          ${MEMORY_TABLES}
+        END IF;
+      END
+      $$;
     `,
   },
   {

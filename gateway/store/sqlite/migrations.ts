@@ -109,6 +109,37 @@ export const sqliteMigrations: readonly Migration[] = [
     `,
   },
   {
+    // Version 4 is the sessions tables (another branch); the runner applies any missing
+    // version, so a database may get 5 before 4. `memory_namespaces.revision` is bumped by
+    // every write to a namespace: a process's in-memory search index compares it to know
+    // whether another process changed the namespace (sqliteMemory.ts).
+    version: 5,
+    name: "memory items",
+    sql: `
+      CREATE TABLE memory_namespaces (
+        key_id TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        PRIMARY KEY (key_id, namespace)
+      );
+      CREATE TABLE memory_items (
+        id INTEGER PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        item_key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        embedding BLOB NOT NULL,
+        embedding_model TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        UNIQUE (key_id, namespace, item_key)
+      );
+      CREATE INDEX memory_items_expires ON memory_items (expires_at) WHERE expires_at IS NOT NULL;
+    `,
+  },
+  {
     // Tiering: the router rule that chose the served model (model_requested keeps the alias).
     version: 6,
     name: "usage route",
