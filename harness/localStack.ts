@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { getPreset } from "../catalog/index.ts";
 import { buildGatewayConfig } from "../gateway/config/fromCatalog.ts";
 import { ensureInstalled } from "../reference-engine/ensureInstalled.ts";
 import { type ReferenceVllm, startReferenceVllm } from "../reference-engine/referenceVllm.ts";
@@ -50,8 +51,13 @@ export interface LocalStackOptions {
   opsPort?: number;
   adminKey?: string;
   redisUrl?: string;
-  /** Extra simulator flags (latency model, scripts). */
+  /** Extra simulator flags (latency model, scripts) for every simulator. */
   simArgs?: readonly string[];
+  /**
+   * Script files per model (catalog id or alias; `*` for every vLLM chat model, not the embedding
+   * or llama.cpp ones), as `GONKA_SIM_SCRIPT` sets them: see {@link parseSimScriptEnv}.
+   */
+  simScripts?: Readonly<Record<string, string>>;
   /**
    * `vllm-ref`: kimi-k2.5 is served by one real vLLM 0.20.2 (reference-engine/, CPU, tiny model)
    * instead of simulators, behind the scripting proxy that has the tiny model answer each chat
@@ -98,7 +104,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ref = await startReferenceVllm({ stepPauseMs: 10 });
       log(`reference vLLM ready in ${(ref.startupMs / 1000).toFixed(1)} s at ${ref.url}`);
       // The simulators' `--script` rules choose the real engine's replies too.
-      const scriptFile = scriptFlag(opts.simArgs ?? []);
+      const scriptFile = scriptFor(REFERENCE_MODEL, opts.simScripts ?? {}) ?? scriptFlag(opts.simArgs ?? []);
       proxy = await startScriptingProxy({
         upstream: ref.url,
         ...(scriptFile ? { script: compileScript(await loadScriptFile(scriptFile)) } : {}),
@@ -107,11 +113,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const simulated = LOCAL_MODELS.filter((m) => !(useRef && m.preset === REFERENCE_MODEL));
     log(`starting ${simulated.reduce((n, m) => n + m.replicas, 0)} simulated backends…`);
     const started = await Promise.all(
-      simulated.flatMap((m) =>
-        Array.from({ length: m.replicas }, () =>
-          spawnSimulator({ model: m.preset, args: [...(opts.simArgs ?? [])] }),
-        ),
-      ),
+      simulated.flatMap((m) => {
+        const script = scriptFor(m.preset, opts.simScripts ?? {});
+        const args = [...(opts.simArgs ?? []), ...(script ? ["--script", resolve(script)] : [])];
+        return Array.from({ length: m.replicas }, () => spawnSimulator({ model: m.preset, args }));
+      }),
     );
     sims.push(...started);
     const backends = [
@@ -158,6 +164,33 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     await stop();
     throw err;
   }
+}
+
+/**
+ * `GONKA_SIM_SCRIPT`: a file (every vLLM chat model's simulators load it; the embedding and
+ * llama.cpp backends do not, since a chat script means nothing to them), or per model
+ * `model=file[,model=file…]` (any model, by catalog id or alias).
+ */
+export function parseSimScriptEnv(value: string | undefined): Record<string, string> {
+  if (!value) return {};
+  if (!value.includes("=")) return { "*": value };
+  const out: Record<string, string> = {};
+  for (const part of value.split(",")) {
+    const eq = part.indexOf("=");
+    const model = part.slice(0, eq).trim();
+    const file = part.slice(eq + 1).trim();
+    if (eq <= 0 || !file) throw new Error(`GONKA_SIM_SCRIPT: expected model=file, got "${part}"`);
+    out[getPreset(model).id] = file;
+  }
+  return out;
+}
+
+function scriptFor(model: string, scripts: Readonly<Record<string, string>>): string | undefined {
+  const own = scripts[model];
+  if (own) return own;
+  const preset = getPreset(model);
+  const chat = preset.engine === "vllm" && preset.capabilities.includes("chat");
+  return chat ? scripts["*"] : undefined;
 }
 
 /** The value of `--script FILE` (or `--script=FILE`) among simulator flags. */
@@ -252,6 +285,7 @@ async function main(): Promise<void> {
     ...(env["GONKA_ADMIN_KEY"] ? { adminKey: env["GONKA_ADMIN_KEY"] } : {}),
     ...(env["REDIS_URL"] ? { redisUrl: env["REDIS_URL"] } : {}),
     ...(process.argv.includes("--backend") ? { backend: backendFlag(process.argv) } : {}),
+    simScripts: parseSimScriptEnv(env["GONKA_SIM_SCRIPT"]),
     log: (line) => console.log(line),
   });
   printBanner(stack.info);
