@@ -1,9 +1,10 @@
+import { crewaiScenarios } from "./crewai/scenario.ts";
 import { langgraphScenarios } from "./langgraph/scenario.ts";
 import type { Scenario } from "./lib/types.ts";
 import { vercelScenarios } from "./vercel-ai/scenario.ts";
 
 /** Every scenario `npm run scenarios` runs, in order. */
-export const SCENARIOS: readonly Scenario[] = [...langgraphScenarios, ...vercelScenarios];
+export const SCENARIOS: readonly Scenario[] = [...langgraphScenarios, ...vercelScenarios, ...crewaiScenarios];
 
 export function findScenario(name: string): Scenario {
   const found = SCENARIOS.find((s) => s.name === name);

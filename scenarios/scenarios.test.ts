@@ -20,6 +20,8 @@ let stack: LocalStack;
 let target: RunTarget;
 
 beforeAll(async () => {
+  // Heavy one-time installs (CrewAI's virtualenv) happen here, cached; .ci/run does them earlier.
+  for (const s of SCENARIOS) await s.prepare?.((line) => console.log(line));
   stack = await startLocalStack({ dataDir: join(dir, "data"), port: 0 });
   target = {
     name: "local",
@@ -27,7 +29,7 @@ beforeAll(async () => {
     apiKey: stack.info.apiKey!,
     backends: stack.info.backends,
   };
-}, 60_000);
+}, 900_000);
 afterAll(async () => {
   await stack?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -59,7 +61,7 @@ describe.each(SCENARIOS.map((s) => [s.name, s] as const))("scenario %s", (name, 
     expect(json.scriptHits.reduce((n, h) => n + h.unmatched, 0)).toBe(0);
     expect(md).toContain(`# Scenario ${name}: PASS`);
     expect(md).toContain(json.sessionId);
-  }, 90_000);
+  }, 150_000);
 
   it(`FAILS with a readable reason under ${scenario.breakingFault.map((f) => f.mode).join(", ")}`, async () => {
     const report = await runScenario(scenario, target, { reportDir, fault: true });
@@ -71,7 +73,7 @@ describe.each(SCENARIOS.map((s) => [s.name, s] as const))("scenario %s", (name, 
     const { md } = readReport(`${name}.fault`);
     expect(md).toContain(`# Scenario ${name}: FAIL`);
     expect(md).toContain(`**reason**: ${report.reason.split("\n")[0]!.slice(0, 40)}`);
-  }, 90_000);
+  }, 150_000);
 });
 
 describe("npm run scenario", () => {

@@ -49,6 +49,7 @@ export async function runScenario(
   let error: string | undefined;
   let scriptHits: ScenarioReport["scriptHits"] = [];
   try {
+    await scenario.prepare?.(say);
     if (sims) {
       await sims.reset();
       await sims.setScript(scenario.script);

@@ -38,6 +38,8 @@ export interface Scenario {
   /** A fault that breaks agents: with it set the scenario must FAIL (proof that it checks outcomes). */
   readonly breakingFault: Fault[];
   readonly timeoutMs: number;
+  /** One-time setup outside the wall-clock limit (a virtualenv install); progress through `log`. */
+  prepare?(log: (line: string) => void): Promise<void>;
   /** Does the task and returns the outcome checks; throwing counts as a failed run with its message. */
   run(ctx: ScenarioContext): Promise<Check[]>;
 }
