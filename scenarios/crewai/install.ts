@@ -1,8 +1,4 @@
-/**
- * `node scenarios/crewai/install.ts`: creates (or checks) the CrewAI virtualenv under the cache, as
- * the scenario does on first use; `.ci/run` calls it so a fresh machine pays the install once,
- * timed, before the tests.
- */
+/** The CrewAI virtualenv under the cache, created on first use (scenarios/install.ts does it ahead). */
 import { fileURLToPath } from "node:url";
 import { ensureVenv } from "../lib/python.ts";
 
@@ -11,9 +7,4 @@ export const CREWAI_REQUIREMENTS = fileURLToPath(new URL("./requirements.txt", i
 
 export function ensureCrewai(log?: (line: string) => void): Promise<string> {
   return ensureVenv(CREWAI_VENV, CREWAI_REQUIREMENTS, log);
-}
-
-if (import.meta.main) {
-  const python = await ensureCrewai();
-  console.log(`crewai: ${python}`);
 }
