@@ -68,7 +68,7 @@ describe.each(SCENARIOS.map((s) => [s.name, s] as const))("scenario %s", (name, 
     expect(json.scriptHits.reduce((n, h) => n + h.unmatched, 0)).toBe(0);
     expect(md).toContain(`# Scenario ${name}: PASS`);
     expect(md).toContain(json.sessionId);
-  }, 150_000);
+  }, scenario.timeoutMs + 30_000);
 
   it(`FAILS with a readable reason under ${scenario.breakingFault.map((f) => f.mode).join(", ")}`, async () => {
     const report = await runScenario(scenario, target, { reportDir, fault: true });
@@ -80,7 +80,7 @@ describe.each(SCENARIOS.map((s) => [s.name, s] as const))("scenario %s", (name, 
     const { md } = readReport(`${name}.fault`);
     expect(md).toContain(`# Scenario ${name}: FAIL`);
     expect(md).toContain(`**reason**: ${report.reason.split("\n")[0]!.slice(0, 40)}`);
-  }, 150_000);
+  }, scenario.timeoutMs + 30_000);
 });
 
 describe("npm run scenario", () => {
