@@ -43,44 +43,52 @@ function readReport(name: string): { json: ScenarioReport; md: string } {
 }
 
 describe.each(SCENARIOS.map((s) => [s.name, s] as const))("scenario %s", (name, scenario) => {
-  it("completes its task against the local stack, with a full report", async () => {
-    const report = await runScenario(scenario, target, { reportDir });
-    expect(report.reason).toBe("");
-    expect(report.pass).toBe(true);
-    const { json, md } = readReport(name);
-    expect(json.sessionId).toMatch(new RegExp(`^scn-${name}-`));
-    // Every model call carried the session id, and tool calls are reported with their arguments.
-    expect(json.steps.length).toBeGreaterThanOrEqual(3);
-    expect(json.steps.every((s) => s.sessionId === json.sessionId && s.status === 200)).toBe(true);
-    if (name.endsWith("-react")) {
-      // The text ReAct path has no native tool calls: its actions are in the content.
-      expect(json.steps.some((s) => s.toolCalls.length === 0 && s.content.includes("Action Input:"))).toBe(
-        true,
-      );
-    } else {
-      expect(
-        json.steps.some((s) => s.toolCalls.length > 0 && typeof s.toolCalls[0]!.arguments === "object"),
-      ).toBe(true);
-    }
-    expect(json.totals.promptTokens).toBeGreaterThan(0);
-    expect(json.steps.every((s) => s.latencyMs >= 0)).toBe(true);
-    // The script drove it: no request fell through.
-    expect(json.scriptHits.reduce((n, h) => n + h.unmatched, 0)).toBe(0);
-    expect(md).toContain(`# Scenario ${name}: PASS`);
-    expect(md).toContain(json.sessionId);
-  }, scenario.timeoutMs + 30_000);
+  it(
+    "completes its task against the local stack, with a full report",
+    async () => {
+      const report = await runScenario(scenario, target, { reportDir });
+      expect(report.reason).toBe("");
+      expect(report.pass).toBe(true);
+      const { json, md } = readReport(name);
+      expect(json.sessionId).toMatch(new RegExp(`^scn-${name}-`));
+      // Every model call carried the session id, and tool calls are reported with their arguments.
+      expect(json.steps.length).toBeGreaterThanOrEqual(3);
+      expect(json.steps.every((s) => s.sessionId === json.sessionId && s.status === 200)).toBe(true);
+      if (name.endsWith("-react")) {
+        // The text ReAct path has no native tool calls: its actions are in the content.
+        expect(json.steps.some((s) => s.toolCalls.length === 0 && s.content.includes("Action Input:"))).toBe(
+          true,
+        );
+      } else {
+        expect(
+          json.steps.some((s) => s.toolCalls.length > 0 && typeof s.toolCalls[0]!.arguments === "object"),
+        ).toBe(true);
+      }
+      expect(json.totals.promptTokens).toBeGreaterThan(0);
+      expect(json.steps.every((s) => s.latencyMs >= 0)).toBe(true);
+      // The script drove it: no request fell through.
+      expect(json.scriptHits.reduce((n, h) => n + h.unmatched, 0)).toBe(0);
+      expect(md).toContain(`# Scenario ${name}: PASS`);
+      expect(md).toContain(json.sessionId);
+    },
+    scenario.timeoutMs + 30_000,
+  );
 
-  it(`FAILS with a readable reason under ${scenario.breakingFault.map((f) => f.mode).join(", ")}`, async () => {
-    const report = await runScenario(scenario, target, { reportDir, fault: true });
-    expect(report.pass).toBe(false);
-    expect(report.faults).toEqual(scenario.breakingFault.map((f) => f.mode));
-    const failed = report.checks.filter((c) => !c.pass);
-    expect(failed.length).toBeGreaterThan(0);
-    expect(report.reason).toBe(`${failed[0]!.name}: ${failed[0]!.detail}`);
-    const { md } = readReport(`${name}.fault`);
-    expect(md).toContain(`# Scenario ${name}: FAIL`);
-    expect(md).toContain(`**reason**: ${report.reason.split("\n")[0]!.slice(0, 40)}`);
-  }, scenario.timeoutMs + 30_000);
+  it(
+    `FAILS with a readable reason under ${scenario.breakingFault.map((f) => f.mode).join(", ")}`,
+    async () => {
+      const report = await runScenario(scenario, target, { reportDir, fault: true });
+      expect(report.pass).toBe(false);
+      expect(report.faults).toEqual(scenario.breakingFault.map((f) => f.mode));
+      const failed = report.checks.filter((c) => !c.pass);
+      expect(failed.length).toBeGreaterThan(0);
+      expect(report.reason).toBe(`${failed[0]!.name}: ${failed[0]!.detail}`);
+      const { md } = readReport(`${name}.fault`);
+      expect(md).toContain(`# Scenario ${name}: FAIL`);
+      expect(md).toContain(`**reason**: ${report.reason.split("\n")[0]!.slice(0, 40)}`);
+    },
+    scenario.timeoutMs + 30_000,
+  );
 });
 
 describe("npm run scenario", () => {
