@@ -7,7 +7,6 @@
 import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { getPreset } from "../catalog/index.ts";
 import { buildGatewayConfig } from "../gateway/config/fromCatalog.ts";
 import { ensureInstalled } from "../reference-engine/ensureInstalled.ts";
 import { type ReferenceVllm, startReferenceVllm } from "../reference-engine/referenceVllm.ts";
@@ -16,6 +15,7 @@ import { REFERENCE_MODEL } from "../reference-engine/vllmArgs.ts";
 import { compileScript, loadScriptFile } from "../sim/script.ts";
 import { type SpawnedSimulator, spawnSimulator } from "../sim/spawn.ts";
 import { adminClient } from "./adminClient.ts";
+import { parseSimScriptEnv, scriptFor } from "./simScripts.ts";
 import { type SpawnedGateway, spawnGateway } from "./spawnGateway.ts";
 
 export interface LocalStackInfo {
@@ -164,33 +164,6 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     await stop();
     throw err;
   }
-}
-
-/**
- * `GONKA_SIM_SCRIPT`: a file (every vLLM chat model's simulators load it; the embedding and
- * llama.cpp backends do not, since a chat script means nothing to them), or per model
- * `model=file[,model=file…]` (any model, by catalog id or alias).
- */
-export function parseSimScriptEnv(value: string | undefined): Record<string, string> {
-  if (!value) return {};
-  if (!value.includes("=")) return { "*": value };
-  const out: Record<string, string> = {};
-  for (const part of value.split(",")) {
-    const eq = part.indexOf("=");
-    const model = part.slice(0, eq).trim();
-    const file = part.slice(eq + 1).trim();
-    if (eq <= 0 || !file) throw new Error(`GONKA_SIM_SCRIPT: expected model=file, got "${part}"`);
-    out[getPreset(model).id] = file;
-  }
-  return out;
-}
-
-function scriptFor(model: string, scripts: Readonly<Record<string, string>>): string | undefined {
-  const own = scripts[model];
-  if (own) return own;
-  const preset = getPreset(model);
-  const chat = preset.engine === "vllm" && preset.capabilities.includes("chat");
-  return chat ? scripts["*"] : undefined;
 }
 
 /** The value of `--script FILE` (or `--script=FILE`) among simulator flags. */

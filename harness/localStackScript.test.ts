@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { spawnNode } from "./childProcess.ts";
-import { type LocalStackInfo, parseSimScriptEnv } from "./localStack.ts";
+import type { LocalStackInfo } from "./localStack.ts";
+import { parseSimScriptEnv } from "./simScripts.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "gonka-local-script-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
