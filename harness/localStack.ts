@@ -16,6 +16,7 @@ import { REFERENCE_MODEL } from "../reference-engine/vllmArgs.ts";
 import { compileScript, loadScriptFile } from "../sim/script.ts";
 import { type SpawnedSimulator, spawnSimulator } from "../sim/spawn.ts";
 import { adminClient } from "./adminClient.ts";
+import { parseSimScriptEnv, scriptFor } from "./simScripts.ts";
 import { type SpawnedGateway, spawnGateway } from "./spawnGateway.ts";
 
 export interface LocalStackInfo {
@@ -51,8 +52,13 @@ export interface LocalStackOptions {
   opsPort?: number;
   adminKey?: string;
   redisUrl?: string;
-  /** Extra simulator flags (latency model, scripts). */
+  /** Extra simulator flags (latency model, scripts) for every simulator. */
   simArgs?: readonly string[];
+  /**
+   * Script files per model (catalog id or alias; `*` for every vLLM chat model, not the embedding
+   * or llama.cpp ones), as `GONKA_SIM_SCRIPT` sets them: see {@link parseSimScriptEnv}.
+   */
+  simScripts?: Readonly<Record<string, string>>;
   /**
    * `vllm-ref`: kimi-k2.5 is served by one real vLLM 0.20.2 (reference-engine/, CPU, tiny model)
    * instead of simulators, behind the scripting proxy that has the tiny model answer each chat
@@ -99,7 +105,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ref = await startReferenceVllm({ stepPauseMs: 10 });
       log(`reference vLLM ready in ${(ref.startupMs / 1000).toFixed(1)} s at ${ref.url}`);
       // The simulators' `--script` rules choose the real engine's replies too.
-      const scriptFile = scriptFlag(opts.simArgs ?? []);
+      const scriptFile = scriptFor(REFERENCE_MODEL, opts.simScripts ?? {}) ?? scriptFlag(opts.simArgs ?? []);
       proxy = await startScriptingProxy({
         upstream: ref.url,
         ...(scriptFile ? { script: compileScript(await loadScriptFile(scriptFile)) } : {}),
@@ -108,11 +114,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const simulated = LOCAL_MODELS.filter((m) => !(useRef && m.preset === REFERENCE_MODEL));
     log(`starting ${simulated.reduce((n, m) => n + m.replicas, 0)} simulated backends…`);
     const started = await Promise.all(
-      simulated.flatMap((m) =>
-        Array.from({ length: m.replicas }, () =>
-          spawnSimulator({ model: m.preset, args: [...(opts.simArgs ?? [])] }),
-        ),
-      ),
+      simulated.flatMap((m) => {
+        const script = scriptFor(m.preset, opts.simScripts ?? {});
+        const args = [...(opts.simArgs ?? []), ...(script ? ["--script", resolve(script)] : [])];
+        return Array.from({ length: m.replicas }, () => spawnSimulator({ model: m.preset, args }));
+      }),
     );
     sims.push(...started);
     const backends = [
@@ -255,6 +261,7 @@ async function main(): Promise<void> {
     ...(env["GONKA_ADMIN_KEY"] ? { adminKey: env["GONKA_ADMIN_KEY"] } : {}),
     ...(env["REDIS_URL"] ? { redisUrl: env["REDIS_URL"] } : {}),
     ...(process.argv.includes("--backend") ? { backend: backendFlag(process.argv) } : {}),
+    simScripts: parseSimScriptEnv(env["GONKA_SIM_SCRIPT"]),
     log: (line) => console.log(line),
   });
   printBanner(stack.info);

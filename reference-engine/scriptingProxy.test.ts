@@ -43,6 +43,8 @@ describe("kimiScript: the simulator's planned reply as K2.5 text", () => {
           ],
         },
         { role: "tool", tool_call_id: "functions.get_weather:0", content: "{}" },
+        // An answer closes the round; a user message straight after a tool result is answered in text.
+        { role: "assistant", content: "Mild in Rome." },
         ...ask('Call get_weather and get_time for "Milan".'),
       ],
       tools: [weather, time],

@@ -11,7 +11,7 @@ import type { ActiveFaults } from "./faults.ts";
 import { generateReasoning, generateText, generateWords } from "./generator.ts";
 import { sampleFromSchema } from "./jsonSchema.ts";
 import { createRng, hashString, type Rng } from "./prng.ts";
-import { type CompiledScript, matchScript, type ScriptReply } from "./script.ts";
+import { type CompiledScript, matchScript, type ScriptReply, type ScriptRule } from "./script.ts";
 import { countTokens, takeTokens } from "./tokens.ts";
 import {
   chooseTools,
@@ -54,6 +54,10 @@ export interface PlanContext {
   preset: ModelPreset;
   script: CompiledScript | undefined;
   faults: Readonly<ActiveFaults>;
+  /** The rule the chat route already matched (and counted); null: none did. Else matched here. */
+  matched?: ScriptRule | null;
+  /** The request's `X-Session-Id`, for `sessionId` script conditions. */
+  sessionId?: string;
 }
 
 export function thinkingEnabled(preset: ModelPreset, req: ChatRequest): boolean {
@@ -131,6 +135,8 @@ interface Draft {
   reasoning: string | null;
   content: string;
   toolCalls: PlannedToolCall[];
+  /** A script rule's own finish reason. */
+  finishReason?: FinishReason;
 }
 
 function draftChoice(
@@ -141,12 +147,13 @@ function draftChoice(
   thinking: boolean,
 ): Draft {
   const style = ctx.preset.toolCallIdStyle ?? "openai";
-  const rule = matchScript(ctx.script, view);
+  const rule = ctx.matched === undefined ? matchScript(ctx.script, view) : ctx.matched;
   if (rule) {
     return {
       reasoning: thinking ? (rule.reply.reasoning ?? generateReasoning(rng, rng.int(8, 24))) : null,
       content: rule.reply.content ?? "",
       toolCalls: scriptedToolCalls(rule.reply, view, style, rng),
+      ...(rule.reply.finishReason ? { finishReason: rule.reply.finishReason } : {}),
     };
   }
   const reasoning = thinking ? generateReasoning(rng, rng.int(8, 24)) : null;
@@ -159,7 +166,7 @@ function draftChoice(
   if (structured !== undefined) return { reasoning, content: structured, toolCalls: [] };
   // After a tool result, echo part of it so agent scenarios can assert on outcomes.
   const prefix =
-    view.lastRole === "tool" && view.lastToolResult
+    (view.lastRole === "tool" || view.toolResultSinceLastCall) && view.lastToolResult
       ? `Based on the tool result: ${view.lastToolResult.slice(0, 200)}. `
       : "";
   return { reasoning, content: prefix + generateText(rng, rng.int(16, 40)), toolCalls: [] };
@@ -183,7 +190,8 @@ function finishChoice(draft: Draft, req: ChatRequest, budget: number, mode: Tool
   let reasoning = draft.reasoning;
   let content = draft.content;
   let toolCalls = draft.toolCalls;
-  let finishReason: FinishReason = toolCalls.length > 0 && mode !== "named" ? "tool_calls" : "stop";
+  let finishReason: FinishReason =
+    draft.finishReason ?? (toolCalls.length > 0 && mode !== "named" ? "tool_calls" : "stop");
   let toolCut = false;
   let stopReason: string | null = null;
 
@@ -276,7 +284,7 @@ function applyParserFaults(choice: PlannedChoice, faults: Readonly<ActiveFaults>
 }
 
 export function planChat(req: ChatRequest, ctx: PlanContext): ChatPlan {
-  const view = viewConversation(req);
+  const view = viewConversation(req, ctx.sessionId);
   const promptTokens = countPromptTokens(req);
   const budget = completionBudget(
     ctx.preset.contextLength,

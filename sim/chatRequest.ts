@@ -49,6 +49,17 @@ export interface ConversationView {
   turn: number;
   /** Tool calls already made by the assistant in this conversation (K2.5 ids continue from here). */
   priorToolCalls: number;
+  /** Every message's role (`developer` counts as `system`) and text, in order, for script rules. */
+  messages: { role: string; text: string }[];
+  /** Function name of the last tool call the assistant made, if any. */
+  lastToolName: string | null;
+  /**
+   * A tool result arrived after the assistant's last message (a tool call): the model should now
+   * answer, even when a framework appended a user message after the result (OpenClaw does).
+   */
+  toolResultSinceLastCall: boolean;
+  /** The request's `X-Session-Id` header. */
+  sessionId: string | undefined;
 }
 
 export function messageText(content: unknown): string {
@@ -142,23 +153,39 @@ function validateLikeVllm(body: Record<string, unknown>): void {
   }
 }
 
-export function viewConversation(req: ChatRequest): ConversationView {
+export function viewConversation(req: ChatRequest, sessionId?: string): ConversationView {
   const msgs = req.messages;
   let lastUserText = "";
   let lastToolResult: string | null = null;
   let systemText = "";
   let assistantTurns = 0;
   let priorToolCalls = 0;
+  let lastToolName: string | null = null;
+  let toolResultSinceLastCall = false;
+  const messages: { role: string; text: string }[] = [];
   for (const m of msgs) {
-    if (m.role === "user") lastUserText = messageText(m.content);
-    else if (m.role === "system" || m.role === "developer") systemText += messageText(m.content);
-    else if (m.role === "tool") lastToolResult = messageText(m.content);
-    else if (m.role === "assistant") {
+    const text = messageText(m.content);
+    messages.push({ role: m.role === "developer" ? "system" : m.role, text });
+    if (m.role === "user") lastUserText = text;
+    else if (m.role === "system" || m.role === "developer") systemText += text;
+    else if (m.role === "tool") {
+      lastToolResult = text;
+      if (lastToolName !== null) toolResultSinceLastCall = true;
+    } else if (m.role === "assistant") {
       assistantTurns++;
-      if (Array.isArray(m.tool_calls)) priorToolCalls += m.tool_calls.length;
+      if (Array.isArray(m.tool_calls) && m.tool_calls.length > 0) {
+        priorToolCalls += m.tool_calls.length;
+        lastToolName = m.tool_calls[m.tool_calls.length - 1]?.function?.name ?? null;
+      }
+      // A text answer closes the round: the next user message is a new request.
+      toolResultSinceLastCall = false;
     }
   }
   return {
+    messages,
+    lastToolName,
+    toolResultSinceLastCall,
+    sessionId,
     lastRole: msgs[msgs.length - 1]?.role ?? "user",
     lastUserText,
     lastToolResult,

@@ -16,6 +16,10 @@ function view(over: Partial<ConversationView>): ConversationView {
     toolNames: [],
     turn: 1,
     priorToolCalls: 0,
+    messages: [],
+    lastToolName: null,
+    toolResultSinceLastCall: false,
+    sessionId: undefined,
     ...over,
   };
 }

@@ -19,7 +19,7 @@ import { handleCompletions } from "./routes/completions.ts";
 import { handleEmbeddings } from "./routes/embeddings.ts";
 import { handleHealth, handleMetrics, handleModels, handleVersion, isLoading } from "./routes/info.ts";
 import { Scheduler } from "./scheduler.ts";
-import { compileScript, type Script } from "./script.ts";
+import { compileScript, resetScriptStats, type Script } from "./script.ts";
 import { type Exchange, emptyStats, type SimState } from "./state.ts";
 
 export interface SimulatorOptions {
@@ -59,6 +59,8 @@ export interface Simulator {
   setFaults(faults: readonly Fault[] | FaultSetInput): void;
   clearFaults(): void;
   setHealthy(healthy: boolean): void;
+  /** Replaces the script (like `POST /sim/script`); undefined removes it. */
+  setScript(script: Script | undefined): void;
   stats(): SimulatorStats;
   resetStats(): void;
 }
@@ -259,9 +261,13 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     setHealthy(healthy) {
       state.healthy = healthy;
     },
+    setScript(script) {
+      state.script = script ? compileScript(script) : undefined;
+    },
     stats: () => statsSnapshot(state),
     resetStats() {
       state.stats = emptyStats();
+      resetScriptStats(state.script);
     },
   };
 }

@@ -34,7 +34,8 @@ export interface SimState {
   readonly scheduler: Scheduler;
   readonly faults: FaultInjector;
   readonly metrics: SimMetrics;
-  readonly script: CompiledScript | undefined;
+  /** Replaced at runtime by `POST /sim/script`. */
+  script: CompiledScript | undefined;
   readonly kvCacheTokens: number;
   stats: SimStats;
   healthy: boolean;

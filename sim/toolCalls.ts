@@ -14,9 +14,12 @@ export interface PlannedToolCall {
 /**
  * Which tools the simulated model calls. The rules are deterministic so tests
  * can steer them: `none` never, a named choice always that tool, `required`
- * at least one, `auto` only when the user spoke last (after a tool result the
- * model answers in text). Tools named in the last user message are called in
- * parallel; otherwise the first tool.
+ * at least one, `auto` only when the user spoke last and no tool result has
+ * arrived since the assistant's last tool call (then the model answers in
+ * text, even if a framework appended a user message after the result: OpenClaw
+ * does, and looping on it ran a real `exec` tool hundreds of times). Tools named
+ * as whole words in the last user message are called in parallel; otherwise the
+ * first tool.
  */
 export function chooseTools(req: ChatRequest, view: ConversationView): ToolDefinition[] {
   const tools = req.tools ?? [];
@@ -27,10 +30,26 @@ export function chooseTools(req: ChatRequest, view: ConversationView): ToolDefin
     const named = tools.find((t) => t.function.name === choice.function.name);
     return named ? [named] : [];
   }
-  if (choice !== "required" && view.lastRole !== "user") return [];
-  const mentioned = tools.filter((t) => view.lastUserText.includes(t.function.name));
+  if (choice !== "required" && (view.lastRole !== "user" || view.toolResultSinceLastCall)) return [];
+  const mentioned = tools.filter((t) => mentions(view.lastUserText, t.function.name));
   const picked = mentioned.length > 0 ? mentioned : [tools[0]!];
   return req.parallel_tool_calls === false ? picked.slice(0, 1) : picked;
+}
+
+/** `name` as a whole word: `exec` in "exec the script", not in "executable" or "exec_policy". */
+function mentions(text: string, name: string): boolean {
+  let at = text.indexOf(name);
+  while (at >= 0) {
+    const before = text[at - 1];
+    const after = text[at + name.length];
+    if (!isWordChar(before) && !isWordChar(after)) return true;
+    at = text.indexOf(name, at + 1);
+  }
+  return false;
+}
+
+function isWordChar(ch: string | undefined): boolean {
+  return ch !== undefined && /[\w-]/.test(ch);
 }
 
 /**

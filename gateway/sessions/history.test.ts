@@ -36,6 +36,17 @@ describe("planHistory", () => {
     expect(plan.mode).toBe("new");
   });
 
+  it("another system prompt on the same id starts over: a whole new history, not new messages", () => {
+    // CrewAI's second agent, on the crew's one X-Session-Id: its own system prompt and task.
+    const other: Message = { role: "system", content: "You are the report writer." };
+    expect(planHistory(stored, [other, u("write it")])).toEqual({
+      prompt: [other, u("write it")],
+      keep: 0,
+      added: [other, u("write it")],
+      mode: "fork",
+    });
+  });
+
   it("an edited message forks: the common prefix is kept, the rest follows the client", () => {
     const sent = [sys, u("one"), a("1"), u("two, edited")];
     expect(planHistory(stored, sent)).toEqual({

@@ -11,6 +11,9 @@
  *   messages) with stored, then differs → the client's history diverged (edited,
  *   truncated, an answer regenerated): a fork. The prompt is what it sent, and the
  *   session keeps the common prefix and follows the client from there;
+ * - sent opens with a system/developer prompt other than the stored one → a new
+ *   conversation on the same id (a crew's next agent, say): the client sent a whole
+ *   history, so this is a fork from the start; the session follows the client;
  * - otherwise → the client sent only new messages: the prompt is the stored history
  *   followed by them (a system prompt it repeats, equal to the stored one, is dropped).
  */
@@ -33,7 +36,7 @@ export function planHistory(stored: readonly Message[], sent: readonly Message[]
   if (lcp === stored.length) {
     return { prompt: [...sent], keep: stored.length, added: sent.slice(lcp), mode: "resent" };
   }
-  if (lcp > leadingSystem(stored)) {
+  if (lcp > leadingSystem(stored) || (lcp === 0 && leadingSystem(sent) > 0)) {
     return { prompt: [...sent], keep: lcp, added: sent.slice(lcp), mode: "fork" };
   }
   const added = sent.slice(lcp);

@@ -151,6 +151,8 @@ describe("chat completions", () => {
         { role: "user", content: "What is the weather in Paris? use get_weather" },
         { role: "assistant", content: null, tool_calls: [call] },
         { role: "tool", tool_call_id: call.id, content: '{"temp": 21}' },
+        // The simulator answers in text right after a tool result; an answer closes the round.
+        { role: "assistant", content: "21 degrees in Paris." },
         { role: "user", content: "And in Rome? use get_weather" },
       ],
       tools: [weatherTool],

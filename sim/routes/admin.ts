@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { SimError } from "../errors.ts";
 import { parseFaults } from "../faults.ts";
 import { readBody, readJsonObject, sendJson } from "../http.ts";
+import { compileScript, parseScriptText, resetScriptStats, scriptStats } from "../script.ts";
 import { emptyStats, type SimState } from "../state.ts";
 
 /** Snapshot served at `GET /sim/stats`; `cpu` lets a benchmark measure the simulator's own cost. */
@@ -12,7 +13,15 @@ export function statsSnapshot(state: SimState) {
     running: state.scheduler.running,
     waiting: state.scheduler.waiting,
     cpu: process.cpuUsage(),
+    /** Per-rule hits and unmatched requests of the active script; null without one. */
+    script: scriptStats(state.script),
   };
+}
+
+/** `GET /sim/script`: the active rules (as parsed, defaults filled in), or null. */
+function scriptView(state: SimState) {
+  const script = state.script;
+  return { script: script ? { strict: script.strict, rules: script.rules.map((r) => r.rule) } : null };
 }
 
 /** Test-only control plane under `/sim/`; answers in plain JSON, not in the engine's error shape. */
@@ -48,6 +57,22 @@ export async function handleAdmin(state: SimState, path: string, req: IncomingMe
         state.faults.set(parsed.faults, parsed.seed);
         return sendJson(res, 200, state.faults.list());
       }
+    } else if (path === "/sim/script") {
+      if (method === "GET") return sendJson(res, 200, scriptView(state));
+      if (method === "DELETE") {
+        state.script = undefined;
+        return sendJson(res, 200, scriptView(state));
+      }
+      if (method === "POST" || method === "PUT") {
+        // YAML or JSON (YAML reads both); the running script stays when the new one is invalid.
+        const text = await readBody(req);
+        try {
+          state.script = compileScript(parseScriptText(text));
+        } catch (err) {
+          throw new SimError(400, (err as Error).message);
+        }
+        return sendJson(res, 200, scriptView(state));
+      }
     } else if (path === "/sim/health") {
       if (method === "GET") return sendJson(res, 200, { healthy: state.healthy });
       if (method === "POST") {
@@ -62,6 +87,7 @@ export async function handleAdmin(state: SimState, path: string, req: IncomingMe
     } else if (path === "/sim/stats/reset") {
       if (method === "POST") {
         state.stats = emptyStats();
+        resetScriptStats(state.script);
         return sendJson(res, 200, statsSnapshot(state));
       }
     } else {

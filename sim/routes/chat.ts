@@ -9,6 +9,7 @@ import {
 import { validateChatRequest } from "../chatRequest.ts";
 import type { ActiveFaults } from "../faults.ts";
 import { runInference } from "../inference.ts";
+import { applyScript } from "../scriptRoute.ts";
 import type { Exchange, SimState } from "../state.ts";
 import { checkModel, includeUsage, nowSeconds, responseId } from "./common.ts";
 
@@ -28,12 +29,23 @@ function withStreamError(frames: Frame[], after: number): Frame[] {
 export async function handleChat(
   state: SimState,
   body: Record<string, unknown>,
-  faults: Readonly<ActiveFaults>,
+  requestFaults: Readonly<ActiveFaults>,
   ex: Exchange,
 ): Promise<void> {
   checkModel(state, body["model"], "chat");
   const req = validateChatRequest(body, state.engine);
-  const plan = planChat(req, { preset: state.preset, script: state.script, faults });
+  const header = ex.req.headers["x-session-id"];
+  const sessionId = typeof header === "string" && header ? header : undefined;
+  const { rule, delayMs } = applyScript(state, req, sessionId);
+  // A rule's delay rides on the stall path: before the first byte, cancelled with the request.
+  const faults = delayMs > 0 ? { ...requestFaults, stallMs: requestFaults.stallMs + delayMs } : requestFaults;
+  const plan = planChat(req, {
+    preset: state.preset,
+    script: state.script,
+    faults,
+    matched: rule,
+    ...(sessionId ? { sessionId } : {}),
+  });
   // vLLM names the completion after the caller's X-Request-Id when there is one.
   const requestId = ex.req.headers["x-request-id"];
   const meta: ResponseMeta = {
