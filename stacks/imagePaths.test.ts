@@ -19,7 +19,10 @@ function specsFrom(cwd: string): Record<string, { context: string; dockerfile: s
       llamacpp: imageBuildSpec("llamacpp", { enginePreset: getPreset("kimi-k2.5-q2") }),
     };
     process.stdout.write(JSON.stringify(out));`;
-  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd, encoding: "utf8" });
+  const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+    cwd,
+    encoding: "utf8",
+  });
   return JSON.parse(out) as Record<string, { context: string; dockerfile: string }>;
 }
 
