@@ -23,6 +23,8 @@ if [ -f "$stamp" ] && [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-resource-kuberne
   exit 0
 fi
 
+# Go's own installer puts it in /usr/local/go without touching PATH.
+if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then export PATH="/usr/local/go/bin:$PATH"; fi
 if ! command -v go >/dev/null 2>&1; then
   echo "engine: the Go toolchain is missing (no \`go\` on PATH). Install Go >= 1.26.6 (e.g. apt-get install golang-go, or /usr/local/go/bin on PATH); the engine is built from the Go module proxy." >&2
   exit 3

@@ -10,15 +10,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import {
-  chmodSync,
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -31,6 +23,13 @@ import { manifestProblems, readRendered, type ServedModel } from "./manifests.ts
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 type Env = (typeof ENVIRONMENTS)[number];
 
+/**
+ * The policy pack, started by its launcher: the CLI runs a directory pack through the Node
+ * language host, which cannot be built from the Go module proxy; the launcher runs the same
+ * run-policy-pack (stacks/policy/run.sh).
+ */
+const POLICY_PACK = join(ROOT, "stacks/policy/run.sh");
+
 /** The `secure:` keys of the stack files: set per run to random values, never kept. */
 const SECRET_KEYS = ["adminKey", "hfToken", "engineApiKey", "redisPassword"] as const;
 
@@ -40,22 +39,14 @@ function log(line: string): void {
 
 /** Builds (or finds cached) the engine; stacks/engine/build.sh prints its bin folder last. */
 function engineBin(): string {
+  // A folder holding `pulumi` and `pulumi-resource-kubernetes` built elsewhere.
+  const given = process.env["GONKA_ENGINE_BIN"];
+  if (given) return given;
   const out = execFileSync("bash", [join(ROOT, "stacks/engine/build.sh")], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
   });
   return out.trim().split("\n").at(-1) ?? "";
-}
-
-/**
- * The policy runner the CLI starts when no `nodejs` language plugin is installed: the same
- * run-policy-pack a full Pulumi install runs, with this Node (24, type stripping).
- */
-function writePolicyLauncher(dir: string): void {
-  const runner = join(ROOT, "node_modules/@pulumi/pulumi/cmd/run-policy-pack");
-  const path = join(dir, "pulumi-analyzer-policy-nodejs");
-  writeFileSync(path, `#!/bin/sh\nexec "${process.execPath}" "${runner}" "$@"\n`);
-  chmodSync(path, 0o755);
 }
 
 /** The committed stack file as the stack's config; dev moves to the kubernetes target. */
@@ -115,6 +106,7 @@ async function openStack(
   mkdirSync(join(workDir, "stacks"), { recursive: true });
   copyFileSync(join(ROOT, "Pulumi.yaml"), join(workDir, "Pulumi.yaml"));
   const models = stackFile(env, workDir);
+  mkdirSync(join(tmp, "state"), { recursive: true });
   const pulumiCommand = await PulumiCommand.get({ root: join(bin, ".."), skipVersionCheck: false });
   const ws = await LocalWorkspace.create({
     workDir,
@@ -125,7 +117,8 @@ async function openStack(
       PULUMI_BACKEND_URL: `file://${join(tmp, "state")}`,
       PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
       PULUMI_SKIP_UPDATE_CHECK: "true",
-      PATH: `${bin}:${join(tmp, "bin")}:${process.env["PATH"] ?? ""}`,
+      PATH: `${bin}:${process.env["PATH"] ?? ""}`,
+      GONKA_POLICY_NODE: process.execPath,
     },
   });
   // `pulumi stack init <env>` (README, "Deploying").
@@ -158,7 +151,7 @@ async function checkStack(env: Env, tmp: string, bin: string): Promise<string[]>
   const { stack, models } = await openStack(env, tmp, bin);
   const manifests = join(tmp, `manifests-${env}`);
   const secrets = await configure(stack, env, manifests);
-  const policyPacks = [join(ROOT, "stacks/policy")];
+  const policyPacks = [POLICY_PACK];
   const preview = watch();
   // `pulumi preview --policy-pack stacks/policy`
   await stack.preview({ policyPacks, onEvent: preview.onEvent }).catch((e: Error) => {
@@ -200,7 +193,7 @@ async function checkPolicyBites(tmp: string, bin: string): Promise<string[]> {
   await configure(stack, "prod", join(tmp, "negative", "manifests"));
   await stack.setConfig("gonka:images.refs.gateway", { value: "ghcr.io/gonka-ai/gonka-gateway:prod" }, true);
   const w = watch();
-  const failed = await stack.preview({ policyPacks: [join(ROOT, "stacks/policy")], onEvent: w.onEvent }).then(
+  const failed = await stack.preview({ policyPacks: [POLICY_PACK], onEvent: w.onEvent }).then(
     () => false,
     () => true,
   );
@@ -220,8 +213,6 @@ async function main(): Promise<void> {
   const bin = engineBin();
   log(`engine ready in ${Math.round((Date.now() - started) / 1000)}s (${bin})`);
   const tmp = mkdtempSync(join(tmpdir(), "gonka-engine-check-"));
-  mkdirSync(join(tmp, "bin"));
-  writePolicyLauncher(join(tmp, "bin"));
   const envs = (process.argv.slice(2).length ? process.argv.slice(2) : ["dev", "staging", "prod"]) as Env[];
   const problems: string[] = [];
   try {
