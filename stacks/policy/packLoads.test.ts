@@ -21,14 +21,25 @@ afterEach(() => {
   runner = undefined;
 });
 
-/** Starts the runner as the CLI does and resolves with the port the pack prints. */
-function startPack(): Promise<number> {
+/**
+ * Starts the pack as the CLI does and resolves with the port it prints. `folder`: what the
+ * Node language host runs for `--policy-pack stacks/policy`; `run.sh`: the file the CLI
+ * executes for `--policy-pack stacks/policy/run.sh` (the engine check's way).
+ */
+function startPack(how: "folder" | "run.sh"): Promise<number> {
   const runPolicyPack = `${REPO_ROOT}node_modules/@pulumi/pulumi/cmd/run-policy-pack`;
   // The engine address is only dialled when the pack logs; nothing listens on it here.
-  runner = spawn(process.execPath, [runPolicyPack, "127.0.0.1:9", "."], {
-    cwd: `${REPO_ROOT}stacks/policy`,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  runner =
+    how === "folder"
+      ? spawn(process.execPath, [runPolicyPack, "127.0.0.1:9", "."], {
+          cwd: `${REPO_ROOT}stacks/policy`,
+          stdio: ["ignore", "pipe", "pipe"],
+        })
+      : spawn(`${REPO_ROOT}stacks/policy/run.sh`, ["127.0.0.1:9"], {
+          cwd: REPO_ROOT,
+          env: { ...process.env, GONKA_POLICY_NODE: process.execPath },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
   return new Promise((resolve, reject) => {
     let out = "";
     let err = "";
@@ -50,21 +61,25 @@ interface PolicyInfo {
 }
 
 describe("policy pack under the Pulumi policy runner (issue 18, item 2)", () => {
-  it("loads from stacks/policy and serves every policy, mandatory", async () => {
-    const port = await startPack();
-    const client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    const info = await new Promise<{ getName(): string; getPoliciesList(): PolicyInfo[] }>(
-      (resolve, reject) =>
-        client.getAnalyzerInfo(new emptyPb.Empty(), (e: Error | null, r: never) =>
-          e ? reject(e) : resolve(r),
-        ),
-    );
-    client.close();
-    expect(info.getName()).toBe("gonka");
-    const names = info.getPoliciesList().map((p) => p.getName());
-    for (const name of ["images-pinned", "gpu-limits-on-model-servers", "database-url-from-secret"])
-      expect(names).toContain(name);
-    // EnforcementLevel MANDATORY = 1 in analyzer.proto.
-    expect(new Set(info.getPoliciesList().map((p) => p.getEnforcementlevel()))).toEqual(new Set([1]));
-  }, 60_000);
+  it.each(["folder", "run.sh"] as const)(
+    "loads (%s) and serves every policy, mandatory",
+    async (how) => {
+      const port = await startPack(how);
+      const client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      const info = await new Promise<{ getName(): string; getPoliciesList(): PolicyInfo[] }>(
+        (resolve, reject) =>
+          client.getAnalyzerInfo(new emptyPb.Empty(), (e: Error | null, r: never) =>
+            e ? reject(e) : resolve(r),
+          ),
+      );
+      client.close();
+      expect(info.getName()).toBe("gonka");
+      const names = info.getPoliciesList().map((p) => p.getName());
+      for (const name of ["images-pinned", "gpu-limits-on-model-servers", "database-url-from-secret"])
+        expect(names).toContain(name);
+      // EnforcementLevel MANDATORY = 1 in analyzer.proto.
+      expect(new Set(info.getPoliciesList().map((p) => p.getEnforcementlevel()))).toEqual(new Set([1]));
+    },
+    60_000,
+  );
 });
