@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { getLayout, getPreset } from "../../catalog/index.ts";
+import { k8sName } from "../specs/k8sModelServer.ts";
 
 export interface Manifest {
   readonly apiVersion: string;
@@ -94,7 +95,7 @@ export function manifestProblems(
   for (const entry of models) {
     const preset = getPreset(entry.preset);
     const layout = getLayout(preset, entry.layout);
-    const name = preset.id.replace(/[^a-z0-9-]/g, "-");
+    const name = k8sName(preset.id);
     const pods = enginePods(manifests, name);
     const where = `${preset.id} (${layout.id})`;
     if (pods.length === 0) {
