@@ -31,6 +31,7 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 echo "engine: building into $cache with $(go version)" >&2
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local
+mkdir -p "$(dirname "$cache")"
 if ! timeout 120 go list -m "github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION" >/dev/null 2>"$cache.proxy.err"; then
   echo "engine: the Go module proxy ($(go env GOPROXY)) did not serve github.com/pulumi/pulumi/pkg/v3@v$PULUMI_VERSION:" >&2
   cat "$cache.proxy.err" >&2
