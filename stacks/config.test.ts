@@ -10,7 +10,7 @@ function envConfig(env: (typeof ENVIRONMENTS)[number]): Record<string, unknown> 
 }
 
 function k8s(models: unknown[]): Record<string, unknown> {
-  return { target: "kubernetes", models, images: { registry: "r.example/gonka" } };
+  return { target: "kubernetes", models, images: { registry: "r.example/gonka", build: true } };
 }
 
 describe("stack files", () => {
@@ -25,12 +25,37 @@ describe("stack files", () => {
   });
 
   it("prod refuses to build engines from bare tags until the base digests are set", () => {
-    const prod = envConfig("prod");
+    const committed = envConfig("prod");
+    const prod = { ...committed, images: { ...(committed["images"] as object), refs: {}, build: true } };
     expect(() => parseStackConfig(prod)).toThrow(/gonka:images\.baseDigests\.vllm is required/);
     const images = { ...(prod["images"] as object), baseDigests: digests };
     const parsed = parseStackConfig({ ...prod, images });
     const kimi = parsed.models.find((m) => m.preset.id === "kimi-k2.5");
     expect(kimi?.layout).toMatchObject({ nodes: 2, tensorParallel: 8, pipelineParallel: 2, gpuType: "H100" });
+  });
+});
+
+describe("images: promoted refs by default, building only on request", () => {
+  const models = [{ preset: "kimi-k2.5" }, { preset: "kimi-k2.5-q2" }];
+  it("without build, every image the stack runs needs a ref", () => {
+    const cfg = { target: "kubernetes", models, images: { registry: "r", refs: { vllm: "r/v:1@x" } } };
+    const error = (() => {
+      try {
+        parseStackConfig(cfg);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "";
+    })();
+    expect(error).toMatch(/gonka:images\.refs\.gateway is required/);
+    expect(error).toMatch(/gonka:images\.refs\.llamacpp is required/);
+    expect(error).not.toMatch(/refs\.vllm/);
+    expect(error).toMatch(/gonka:images\.build: true/);
+  });
+  it("prod's committed file needs no base digests once CI's refs are set", () => {
+    const prod = parseStackConfig(envConfig("prod"));
+    expect(prod.images.build).toBe(false);
+    expect(Object.keys(prod.images.refs).sort()).toEqual(["gateway", "llamacpp", "vllm"]);
   });
 });
 
@@ -72,7 +97,11 @@ describe("invalid configs fail with a message that names the problem", () => {
 
   it("docker target without hosts", () => {
     expect(() =>
-      parseStackConfig({ target: "docker", models: [{ preset: "qwen3-32b" }], images: { registry: "r" } }),
+      parseStackConfig({
+        target: "docker",
+        models: [{ preset: "qwen3-32b" }],
+        images: { registry: "r", build: true },
+      }),
     ).toThrow(/target docker needs gonka:docker\.hosts/);
   });
 
@@ -80,7 +109,7 @@ describe("invalid configs fail with a message that names the problem", () => {
     const hosts = [{ name: "a", address: "10.0.0.1", gpuType: "H100", gpus: 2 }];
     const base = {
       target: "docker",
-      images: { registry: "r" },
+      images: { registry: "r", build: true },
       docker: { hosts },
       database: { kind: "sqlite" },
     };
@@ -102,9 +131,9 @@ describe("invalid configs fail with a message that names the problem", () => {
   });
 
   it("schema errors name the key", () => {
-    expect(() => parseStackConfig({ target: "swarm", models: [], images: { registry: "r" } })).toThrow(
-      /gonka:target: .*\n.*gonka:models: list at least one model/,
-    );
+    expect(() =>
+      parseStackConfig({ target: "swarm", models: [], images: { registry: "r", build: true } }),
+    ).toThrow(/gonka:target: .*\n.*gonka:models: list at least one model/);
   });
 
   it("more than one gateway replica on SQLite (keys would live in per-replica files)", () => {
@@ -132,7 +161,7 @@ describe("invalid configs fail with a message that names the problem", () => {
     ];
     const base = {
       target: "docker",
-      images: { registry: "r" },
+      images: { registry: "r", build: true },
       docker: { hosts, gatewayHost: "gw" },
       database: { kind: "sqlite" },
     };
@@ -155,7 +184,7 @@ describe("invalid configs fail with a message that names the problem", () => {
     const hosts = [{ name: "a", address: "10.0.0.1", gpuType: "H100", gpus: 4, ramGiB: 200 }];
     const base = {
       target: "docker",
-      images: { registry: "r" },
+      images: { registry: "r", build: true },
       docker: { hosts },
       database: { kind: "sqlite" },
     };

@@ -19,6 +19,7 @@ import {
 import { tierSchema } from "../gateway/config/schema.ts";
 import { databaseProblems, databaseSchema } from "./databaseConfig.ts";
 import { dockerProblems } from "./dockerConfig.ts";
+import type { BuiltImage } from "./specs/images.ts";
 import { placeOnDockerHosts } from "./specs/placement.ts";
 
 const gpuTypes = Object.keys(GPU_MEMORY_GIB) as [GpuType, ...GpuType[]];
@@ -111,6 +112,11 @@ const kubernetesSchema = z.object({
   weightsStorageClass: z.string().optional(),
   gatewayStorageClass: z.string().optional(),
   /**
+   * Plan without fetching Helm charts (CI: no cluster, no internet): each chart becomes a
+   * `gonka:k8s:OfflineChart` that records chart, version and values and renders nothing.
+   */
+  offlineCharts: z.boolean().default(false),
+  /**
    * RuntimeClass for GPU pods. The GPU operator creates `nvidia` (the default in that mode);
    * with `device-plugin` or `present`, nvidia must be the nodes' default container runtime.
    */
@@ -138,6 +144,20 @@ const imagesSchema = z.object({
   baseDigests: z.object({ vllm: digest.optional(), llamacpp: digest.optional() }).default({}),
   /** Refuse to build engine images from a tag alone (prod). */
   requirePinnedBases: z.boolean().default(false),
+  /**
+   * The images to deploy, as CI built and pushed them (`registry/name:tag@sha256:…`), promoted
+   * dev → staging → prod by setting the same digest here (stacks/README.md, "Image promotion").
+   * Known at preview, so the policies see real images and real specs.
+   */
+  refs: z
+    .object({ gateway: z.string().min(1), vllm: z.string().min(1), llamacpp: z.string().min(1) })
+    .partial()
+    .default({}),
+  /**
+   * Build the images missing from `refs` with BuildKit during `pulumi up` (a developer's own
+   * cluster or box). Off by default: deployments use the digests CI promoted.
+   */
+  build: z.boolean().default(false),
 });
 
 export const stackConfigSchema = z.object({
@@ -234,7 +254,11 @@ export function parseStackConfig(raw: unknown, secretKeys: readonly string[] = [
       }
     }
   }
-  if (cfg.images.requirePinnedBases) {
+  // Base digests matter only where this program builds (`build`); promoted refs were built by
+  // CI from the bake file, which pins the bases itself.
+  const builds =
+    cfg.images.build && ["gateway", "vllm", "llamacpp"].some((i) => !cfg.images.refs[i as BuiltImage]);
+  if (cfg.images.requirePinnedBases && builds) {
     for (const engine of new Set(models.map((m) => m.preset.engine)))
       if (!cfg.images.baseDigests[engine])
         problems.push(
@@ -242,6 +266,7 @@ export function parseStackConfig(raw: unknown, secretKeys: readonly string[] = [
             `\`docker buildx imagetools inspect ${models.find((m) => m.preset.engine === engine)?.preset.image}\``,
         );
   }
+  problems.push(...imageRefProblems(cfg.images, new Set(models.map((m) => m.preset.engine))));
   if (problems.length > 0) throw new Error(`invalid stack config:\n  ${problems.join("\n  ")}`);
   return { ...cfg, models };
 }
@@ -270,4 +295,25 @@ export function memoryProblems(preset: ModelPreset, layout: Layout): string[] {
     `${where}: weights need ${preset.weights.sizeGiB} GiB but ${layout.nodes}×${layout.gpusPerNode}×${layout.gpuType} ` +
       `hold ${Math.floor(capacity)} GiB usable (${gpuGiB} GiB GPU)`,
   ];
+}
+
+/**
+ * Without `build`, every image the stack runs must come from `refs`: the gateway, vLLM (weight
+ * staging runs `hf download` from it) and llama.cpp when a model uses it.
+ */
+export function imageRefProblems(images: ImageSettings, engines: ReadonlySet<string>): string[] {
+  if (images.build) return [];
+  const needed: BuiltImage[] = [
+    "gateway",
+    "vllm",
+    ...(engines.has("llamacpp") ? (["llamacpp"] as const) : []),
+  ];
+  return needed
+    .filter((image) => !images.refs[image])
+    .map(
+      (image) =>
+        `gonka:images.refs.${image} is required: set the digest CI built ` +
+        `(\`pulumi config set --path gonka:images.refs.${image} <registry>/<name>:<tag>@sha256:…\`, ` +
+        'stacks/README.md "Image promotion"), or gonka:images.build: true to build it during `pulumi up`',
+    );
 }

@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "./config.ts";
 
 const models = [{ preset: "qwen3-32b", layout: "h100x2" }] as const;
-const k8s = { target: "kubernetes", models, images: { registry: "r" } };
+const k8s = { target: "kubernetes", models, images: { registry: "r", build: true } };
 const docker = {
   target: "docker",
-  images: { registry: "r" },
+  images: { registry: "r", build: true },
   models: [{ ...models[0], hosts: ["gw"] }],
   docker: { hosts: [{ name: "gw", address: "203.0.113.1", gpuType: "H100", gpus: 8 }] },
 };

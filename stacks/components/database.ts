@@ -13,11 +13,14 @@ import {
   postgresUrl,
 } from "../specs/database.ts";
 import { CHARTS, POSTGRES_IMAGE } from "../specs/images.ts";
+import { helmChart } from "./charts.ts";
 
 export interface CnpgDatabaseArgs {
   readonly target: "kubernetes";
   readonly namespace: string;
   readonly settings: DatabaseSettings["cnpg"];
+  /** Record the operator chart instead of fetching it (`gonka:kubernetes.offlineCharts`). */
+  readonly offlineCharts: boolean;
 }
 
 export interface ContainerDatabaseArgs {
@@ -57,7 +60,7 @@ export class Database extends pulumi.ComponentResource {
         );
         const c = CHARTS.cnpg;
         operator.push(
-          new k8s.helm.v4.Chart(
+          helmChart(
             `${name}-cnpg`,
             {
               chart: c.chart,
@@ -66,6 +69,7 @@ export class Database extends pulumi.ComponentResource {
               namespace: ns.metadata.name,
             },
             { parent: this },
+            args.offlineCharts,
           ),
         );
       }

@@ -14,8 +14,10 @@ export interface EngineImagesArgs {
 }
 
 /**
- * Builds the images in `images/` with BuildKit and pushes them; consumers deploy
- * `refs[...]`, which carry the pushed digest, so every container is digest-pinned.
+ * The images a stack deploys. By default each is `gonka:images.refs.*`, the reference CI pushed
+ * and promoted (known at preview, so policies check real images). With `gonka:images.build`,
+ * the ones missing from `refs` are built from `images/` with BuildKit and pushed during
+ * `pulumi up` (a developer's cluster); their refs carry the pushed digest.
  */
 export class EngineImages extends pulumi.ComponentResource {
   /** `registry/name:tag@sha256:…` per built image. */
@@ -44,6 +46,13 @@ export class EngineImages extends pulumi.ComponentResource {
         }),
       ]);
     for (const [kind, spec] of builds) {
+      const promoted = args.settings.refs[kind];
+      if (promoted) {
+        this.refs[kind] = pulumi.output(promoted);
+        continue;
+      }
+      if (!args.settings.build)
+        throw new Error(`EngineImages: gonka:images.refs.${kind} is not set and gonka:images.build is off`);
       const image = new dockerBuild.Image(
         spec.repository,
         {

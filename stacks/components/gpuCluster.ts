@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CHARTS } from "../specs/images.ts";
+import { helmChart } from "./charts.ts";
 
 export interface GpuClusterArgs {
   /** Namespace every Gonka workload lives in; created here. */
@@ -10,6 +11,8 @@ export interface GpuClusterArgs {
   /** Install the LeaderWorkerSet controller (multi-node models need it). */
   readonly installLws: boolean;
   readonly tolerations: readonly object[];
+  /** Record the charts instead of fetching them (`gonka:kubernetes.offlineCharts`). */
+  readonly offlineCharts: boolean;
 }
 
 /**
@@ -39,7 +42,7 @@ export class GpuCluster extends pulumi.ComponentResource {
     if (args.gpuScheduling === "device-plugin") {
       const c = CHARTS.devicePlugin;
       this.ready.push(
-        new k8s.helm.v4.Chart(
+        helmChart(
           `${name}-nvidia-device-plugin`,
           {
             chart: c.chart,
@@ -49,6 +52,7 @@ export class GpuCluster extends pulumi.ComponentResource {
             values: devicePluginValues(args.tolerations),
           },
           { parent: this },
+          args.offlineCharts,
         ),
       );
     } else if (args.gpuScheduling === "gpu-operator") {
@@ -59,7 +63,7 @@ export class GpuCluster extends pulumi.ComponentResource {
         { parent: this },
       );
       this.ready.push(
-        new k8s.helm.v4.Chart(
+        helmChart(
           `${name}-gpu-operator`,
           {
             chart: c.chart,
@@ -70,6 +74,7 @@ export class GpuCluster extends pulumi.ComponentResource {
             values: { dcgmExporter: { enabled: true }, driver: { enabled: false } },
           },
           { parent: this },
+          args.offlineCharts,
         ),
       );
     }
@@ -80,10 +85,11 @@ export class GpuCluster extends pulumi.ComponentResource {
         { parent: this },
       );
       this.ready.push(
-        new k8s.helm.v4.Chart(
+        helmChart(
           `${name}-lws`,
           { chart: CHARTS.lws.chart, version: CHARTS.lws.version, namespace: lwsNs.metadata.name },
           { parent: this },
+          args.offlineCharts,
         ),
       );
     }

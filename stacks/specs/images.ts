@@ -4,7 +4,21 @@
  * public repositories that pin the same tags (see stacks/README.md, "Image digests")
  * and should be refreshed with `docker buildx imagetools inspect <tag>`.
  */
+import { fileURLToPath } from "node:url";
 import type { Engine, ModelPreset } from "../../catalog/index.ts";
+
+/**
+ * The repository root, from this module's own location. The Pulumi engine runs the program and
+ * its providers in `stacks/` (`main: stacks/`), so paths relative to the working directory point
+ * into the wrong folder; `pulumi.runtime.getRootDirectory()` is no help either (outside the
+ * language host it returns the literal string "rootDirectory").
+ */
+export const REPOSITORY_ROOT = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
+
+/** An absolute path under the repository root. */
+function fromRoot(relative: string): string {
+  return relative === "." ? REPOSITORY_ROOT : `${REPOSITORY_ROOT}/${relative}`;
+}
 
 export const REDIS_IMAGE =
   "redis:7.4-alpine@sha256:ff02b58f971e7d7d156a1267e283fcbbeee91773b6aa36c49dac28ecfe28eadf";
@@ -39,9 +53,12 @@ export type BuiltImage = "vllm" | "llamacpp" | "gateway";
 export interface ImageBuildSpec {
   /** Name under the registry, e.g. `gonka-vllm-kimi-k2.5`. */
   readonly repository: string;
-  /** Build context relative to the repository root. */
+  /** Build context, absolute (resolved from this module, whatever the working directory). */
   readonly context: string;
+  /** Dockerfile, absolute. */
   readonly dockerfile: string;
+  /** Both relative to the repository root, as the bake file names them. */
+  readonly relative: { readonly context: string; readonly dockerfile: string };
   /** Tag we push; the deploy uses the digest the push returns. */
   readonly tag: string;
   readonly buildArgs: Readonly<Record<string, string>>;
@@ -67,8 +84,9 @@ export function imageBuildSpec(
     // The gateway image needs catalog/ and gateway/ from the repository root.
     return {
       repository: "gonka-gateway",
-      context: ".",
-      dockerfile: "images/gateway/Dockerfile",
+      context: fromRoot("."),
+      dockerfile: fromRoot("images/gateway/Dockerfile"),
+      relative: { context: ".", dockerfile: "images/gateway/Dockerfile" },
       tag: opts.gatewayVersion ?? "latest",
       buildArgs: {},
     };
@@ -78,8 +96,9 @@ export function imageBuildSpec(
   const dir = image === "vllm" ? "vllm-kimi-k2.5" : "llamacpp-gguf";
   return {
     repository: `gonka-${dir}`,
-    context: `images/${dir}`,
-    dockerfile: `images/${dir}/Dockerfile`,
+    context: fromRoot(`images/${dir}`),
+    dockerfile: fromRoot(`images/${dir}/Dockerfile`),
+    relative: { context: `images/${dir}`, dockerfile: `images/${dir}/Dockerfile` },
     tag: tagOf(preset.image),
     buildArgs:
       image === "vllm"

@@ -21,6 +21,7 @@ export function deployKubernetes(cfg: StackConfig, images: EngineImages, secrets
     gpuScheduling: kc.gpuScheduling,
     installLws: kc.installLws,
     tolerations: kc.tolerations,
+    offlineCharts: kc.offlineCharts,
   });
   const hfSecret = new k8s.core.v1.Secret(
     "hf-token",
@@ -114,7 +115,12 @@ export function deployKubernetes(cfg: StackConfig, images: EngineImages, secrets
     dbKind === "cnpg"
       ? new Database(
           "database",
-          { target: "kubernetes", namespace: ns, settings: cfg.database.cnpg },
+          {
+            target: "kubernetes",
+            namespace: ns,
+            settings: cfg.database.cnpg,
+            offlineCharts: kc.offlineCharts,
+          },
           { dependsOn: cluster.ready },
         )
       : undefined;

@@ -3,9 +3,12 @@
  * `gonka:` keys, structured values as JSON strings, `secure:` entries replaced
  * by dummy values the tests then look for in every resource input.
  */
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import { LLAMACPP_IMAGE, VLLM_IMAGE } from "../../catalog/index.ts";
+import { tagOf } from "../specs/images.ts";
 
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
@@ -59,7 +62,24 @@ export function readStackFile(env: Environment): StackFile {
       secretKeys.push(key);
     } else values[key] = value;
   }
-  return { values, secretKeys };
+  return { values: withPromotedRefs(values, env), secretKeys };
+}
+
+/**
+ * What CI's promotion step sets on staging and prod (`pulumi config set --path
+ * gonka:images.refs.<image>`): a ref per image, digest-pinned, with fake but well-formed digests.
+ * Stack files that build their images (`gonka:images.build`) or carry refs are left alone.
+ */
+export function withPromotedRefs(values: Record<string, unknown>, env: string): Record<string, unknown> {
+  const images = values["gonka:images"] as { registry: string; build?: boolean; refs?: object };
+  if (images.build || images.refs) return values;
+  const digest = (seed: string) => `sha256:${createHash("sha256").update(seed).digest("hex")}`;
+  const refs = {
+    gateway: `${images.registry}/gonka-gateway:${env}@${digest(`gateway-${env}`)}`,
+    vllm: `${images.registry}/gonka-vllm-kimi-k2.5:${tagOf(VLLM_IMAGE)}@${digest("vllm")}`,
+    llamacpp: `${images.registry}/gonka-llamacpp-gguf:${tagOf(LLAMACPP_IMAGE)}@${digest("llamacpp")}`,
+  };
+  return { ...values, "gonka:images": { ...images, refs } };
 }
 
 /** `gonka:models` → `models`: the object `parseStackConfig` expects. */
