@@ -196,3 +196,36 @@ describe("invalid configs fail with a message that names the problem", () => {
     expect(() => parseStackConfig({ ...base, docker: { hosts: roomy }, models })).not.toThrow();
   });
 });
+
+describe("gateway routers (tiering)", () => {
+  const models = [{ preset: "kimi-k2.5" }, { preset: "kimi-k2.5-q2", extraAliases: ["kimi-cheap"] }];
+  const withRouters = (routers: unknown[]) => ({ ...k8s(models), gateway: { routers } });
+  it("accepts rules over the models this stack deploys, by id or alias", () => {
+    const cfg = parseStackConfig(
+      withRouters([
+        {
+          alias: "auto",
+          rules: [{ name: "short", when: { promptTokensAtMost: 500 }, model: "kimi-cheap" }],
+          default: { model: "kimi-k2.5" },
+        },
+      ]),
+    );
+    expect(cfg.gateway.routers?.[0]?.rules[0]?.model).toBe("kimi-cheap");
+  });
+
+  it("refuses a rule naming a model the stack does not deploy, with the gateway's message", () => {
+    expect(() =>
+      parseStackConfig(
+        withRouters([
+          {
+            alias: "auto",
+            rules: [{ name: "cheap", when: { tools: false }, model: "qwen3-32b" }],
+            default: { model: "kimi-k2.5" },
+          },
+        ]),
+      ),
+    ).toThrow(
+      /gonka:gateway\.routers\.0\.rules\.0\.model: router "auto" rule "cheap": unknown model "qwen3-32b"/,
+    );
+  });
+});

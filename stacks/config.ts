@@ -17,8 +17,10 @@ import {
   validateLayout,
 } from "../catalog/index.ts";
 import { tierSchema } from "../gateway/config/schema.ts";
+import { routerSchema } from "../gateway/tiering/schema.ts";
 import { databaseProblems, databaseSchema } from "./databaseConfig.ts";
 import { dockerProblems } from "./dockerConfig.ts";
+import { routerProblems } from "./routersConfig.ts";
 import type { BuiltImage } from "./specs/images.ts";
 import { placeOnDockerHosts } from "./specs/placement.ts";
 
@@ -61,6 +63,8 @@ const gatewaySchema = z.object({
   /** Overrides the gateway's default tiers (free/standard/enterprise). */
   tiers: z.record(z.string(), tierSchema).optional(),
   reasoningOutput: z.enum(["both", "reasoning", "reasoning_content"]).optional(),
+  /** Router aliases for tiering (the gateway config's `routers`); checked against the models. */
+  routers: z.array(routerSchema).optional(),
   /** Ingress class for the domain (Kubernetes). */
   ingressClassName: z.string().default("nginx"),
 });
@@ -267,6 +271,7 @@ export function parseStackConfig(raw: unknown, secretKeys: readonly string[] = [
         );
   }
   problems.push(...imageRefProblems(cfg.images, new Set(models.map((m) => m.preset.engine))));
+  if (cfg.gateway.routers) problems.push(...routerProblems(cfg.gateway.routers, models, cfg.gateway.tiers));
   if (problems.length > 0) throw new Error(`invalid stack config:\n  ${problems.join("\n  ")}`);
   return { ...cfg, models };
 }

@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { TierConfig } from "../../gateway/config/schema.ts";
+import type { RouterConfigInput } from "../../gateway/tiering/schema.ts";
 import {
   configChecksum,
   DATABASE_URL_ENV,
@@ -45,6 +46,8 @@ interface CommonArgs {
   readonly port: number;
   readonly tiers?: Record<string, TierConfig>;
   readonly reasoningOutput?: "both" | "reasoning" | "reasoning_content";
+  /** Router aliases (tiering), as the gateway config's `routers`. */
+  readonly routers?: readonly RouterConfigInput[];
 }
 
 export interface K8sGatewayArgs extends CommonArgs {
@@ -106,6 +109,7 @@ export class Gateway extends pulumi.ComponentResource {
           opsHost,
           ...(args.tiers ? { tiers: args.tiers } : {}),
           ...(args.reasoningOutput ? { reasoningOutput: args.reasoningOutput } : {}),
+          ...(args.routers ? { routers: args.routers } : {}),
         }),
       ),
     );

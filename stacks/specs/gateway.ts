@@ -8,6 +8,7 @@ import { getPreset } from "../../catalog/index.ts";
 import { buildGatewayConfig, type DeployedModel } from "../../gateway/config/fromCatalog.ts";
 import { parseConfig } from "../../gateway/config/load.ts";
 import type { GatewayConfigInput, TierConfig } from "../../gateway/config/schema.ts";
+import type { RouterConfigInput } from "../../gateway/tiering/schema.ts";
 
 export const GATEWAY_CONFIG_DIR = "/etc/gonka";
 export const GATEWAY_CONFIG_PATH = `${GATEWAY_CONFIG_DIR}/gateway.json`;
@@ -34,6 +35,8 @@ export interface GatewayConfigArgs {
   readonly opsHost: string;
   readonly tiers?: Record<string, TierConfig>;
   readonly reasoningOutput?: "both" | "reasoning" | "reasoning_content";
+  /** Router aliases (tiering); checked against the models by the gateway's own schema. */
+  readonly routers?: readonly RouterConfigInput[];
 }
 
 export function gatewayConfig(args: GatewayConfigArgs): GatewayConfigInput {
@@ -43,6 +46,7 @@ export function gatewayConfig(args: GatewayConfigArgs): GatewayConfigInput {
     listen: { host: "0.0.0.0", port: args.port },
     ...(args.tiers ? { tiers: args.tiers } : {}),
     ...(args.reasoningOutput ? { reasoningOutput: args.reasoningOutput } : {}),
+    ...(args.routers ? { routers: args.routers } : {}),
   });
   const discoveryById = new Map(
     args.models.flatMap((m) => (m.discovery ? [[getPreset(m.preset).id, m.discovery] as const] : [])),

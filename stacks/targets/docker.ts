@@ -141,6 +141,7 @@ export function deployDocker(cfg: StackConfig, images: EngineImages, secrets: Se
       ...(gwHost.config.privateAddress ? { privateAddress: gwHost.config.privateAddress } : {}),
       ...(cfg.gateway.tiers ? { tiers: cfg.gateway.tiers } : {}),
       ...(cfg.gateway.reasoningOutput ? { reasoningOutput: cfg.gateway.reasoningOutput } : {}),
+      ...(cfg.gateway.routers ? { routers: cfg.gateway.routers } : {}),
       ...(databaseUrl ? { databaseUrl } : {}),
     },
     { dependsOn: database?.ready ?? [] },

@@ -146,6 +146,7 @@ export function deployKubernetes(cfg: StackConfig, images: EngineImages, secrets
       ...(cfg.gateway.domain ? { domain: cfg.gateway.domain } : {}),
       ...(cfg.gateway.tiers ? { tiers: cfg.gateway.tiers } : {}),
       ...(cfg.gateway.reasoningOutput ? { reasoningOutput: cfg.gateway.reasoningOutput } : {}),
+      ...(cfg.gateway.routers ? { routers: cfg.gateway.routers } : {}),
       ...(kc.gatewayStorageClass ? { storageClass: kc.gatewayStorageClass } : {}),
     },
     { dependsOn: [...cluster.ready, ...(database?.ready ?? [])] },

@@ -128,7 +128,7 @@ await measure(
   (q) => exactTopK(items, queries.row(q), K),
 );
 await measure(
-  "same, filter `shard` = 3 (10% of items), rerank max(1,000, 100 × k)",
+  "same, filter `shard` = 3 (10% of items), rerank max(1,000, 200 × k)",
   QUERIES,
   async (q) => keysOf(await search(q, { shard: 3 })),
   (q) => exactTopK(items, queries.row(q), K, inShard),
