@@ -33,6 +33,31 @@ export interface RequestOutcome {
 }
 
 /**
+ * A request's outcome before it has one: who asked, for what, served by whom; the rest
+ * (status, usage, timing) is filled in as the request goes.
+ */
+export function newOutcome(
+  init: Pick<RequestOutcome, "requestId" | "endpoint" | "modelRequested" | "modelServed" | "streamed"> &
+    Partial<RequestOutcome>,
+): RequestOutcome {
+  return {
+    clientRequestId: null,
+    route: null,
+    replica: null,
+    sessionId: null,
+    keyId: null,
+    tier: null,
+    status: 0,
+    clientAborted: false,
+    usage: null,
+    ttftMs: null,
+    latencyMs: 0,
+    errorCode: null,
+    ...init,
+  };
+}
+
+/**
  * Called exactly once per proxied request, synchronously, before the last byte of
  * the response is written: a usage row recorded here survives a crash right after
  * the client saw the response.

@@ -1,4 +1,5 @@
 /** Component schemas of the admin OpenAPI document (wire shapes; see serialize.ts). */
+import { errorSchema } from "../errorSchema.ts";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 /** `{ object: "list", data: [items] }`, the shape of every admin listing. */
@@ -30,22 +31,7 @@ const expiresField = {
 } as const;
 
 export const adminSchemas = {
-  Error: {
-    type: "object",
-    required: ["error"],
-    properties: {
-      error: {
-        type: "object",
-        required: ["message", "type", "param", "code"],
-        properties: {
-          message: { type: "string" },
-          type: { type: "string" },
-          param: { type: ["string", "null"] },
-          code: { type: ["string", "null"] },
-        },
-      },
-    },
-  },
+  Error: errorSchema,
   KeyObject: {
     type: "object",
     required: [

@@ -7,7 +7,7 @@
  */
 import { generationTimeoutMs } from "../config/schema.ts";
 import { errors, toGatewayError } from "../errors.ts";
-import { type OutcomeSink, type RequestOutcome, usageFromOpenAI } from "../outcome.ts";
+import { newOutcome, type OutcomeSink, usageFromOpenAI } from "../outcome.ts";
 import type { ModelRegistry } from "../routing/modelRegistry.ts";
 import type { GatewayState } from "../state.ts";
 import { callUpstream } from "../upstream/callUpstream.ts";
@@ -36,25 +36,16 @@ export function createEmbedder(opts: EmbedderOptions): Embed {
   return async function embed(text, state, param) {
     const pool = opts.registry.resolve(opts.model);
     if (!pool) throw errors.modelNotFound(opts.model);
-    const outcome: RequestOutcome = {
+    const outcome = newOutcome({
       requestId: state.requestId,
       clientRequestId: state.clientRequestId ?? null,
       endpoint: "embeddings",
       modelRequested: opts.model,
       modelServed: pool.model.id,
-      route: null,
-      replica: null,
-      sessionId: null,
       keyId: state.key?.id ?? null,
       tier: state.key?.tier ?? null,
-      status: 0,
       streamed: false,
-      clientAborted: false,
-      usage: null,
-      ttftMs: null,
-      latencyMs: 0,
-      errorCode: null,
-    };
+    });
     const started = Date.now();
     const finish = (status: number, code: string | null) => {
       outcome.status = status;

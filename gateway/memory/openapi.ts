@@ -3,6 +3,8 @@
  * operational listener. memory.test.ts keeps it in step with the mounted routes (both
  * directions) and checks live responses against these schemas.
  */
+import { errorSchema } from "../errorSchema.ts";
+
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ "application/json": { schema } });
 const ok = (description: string, schema: object) => ({ description, content: json(schema) });
@@ -209,22 +211,7 @@ export const memoryOpenApi = {
           },
         },
       },
-      Error: {
-        type: "object",
-        required: ["error"],
-        properties: {
-          error: {
-            type: "object",
-            required: ["message", "type", "param", "code"],
-            properties: {
-              message: { type: "string" },
-              type: { type: "string" },
-              param: { type: ["string", "null"] },
-              code: { type: ["string", "null"] },
-            },
-          },
-        },
-      },
+      Error: errorSchema,
     },
   },
 } as const;

@@ -1,4 +1,4 @@
-import type { Endpoint, OutcomeSink, RequestOutcome } from "../outcome.ts";
+import { type Endpoint, newOutcome, type OutcomeSink, type RequestOutcome } from "../outcome.ts";
 import type { GatewayState } from "../state.ts";
 
 /** A request's outcome and the one call that finishes it. */
@@ -19,25 +19,18 @@ export function startOutcome(
   sink: OutcomeSink,
 ): OutcomeRecorder {
   const route = state.route!;
-  const outcome: RequestOutcome = {
+  const outcome = newOutcome({
     requestId: state.requestId,
     clientRequestId: state.clientRequestId ?? null,
     endpoint,
     modelRequested: route.requested,
     modelServed: route.pool.model.id,
     route: route.tiering?.rule ?? null,
-    replica: null,
     sessionId: state.sessionId ?? null,
     keyId: state.key?.id ?? null,
     tier: state.key?.tier ?? null,
-    status: 0,
     streamed,
-    clientAborted: false,
-    usage: null,
-    ttftMs: null,
-    latencyMs: 0,
-    errorCode: null,
-  };
+  });
   let recorded = false;
   return {
     outcome,

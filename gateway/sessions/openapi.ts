@@ -4,6 +4,7 @@
  * operational listener, and the admin paths, merged into `/admin/openapi.json`. Tests keep
  * both in step with the mounted routes and check live responses against the schemas.
  */
+import { errorSchema } from "../errorSchema.ts";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ "application/json": { schema } });
@@ -255,22 +256,7 @@ export const sessionsOpenApi = {
   components: {
     securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "An API key (`gk-…`)." } },
     schemas: {
-      Error: {
-        type: "object",
-        required: ["error"],
-        properties: {
-          error: {
-            type: "object",
-            required: ["message", "type", "param", "code"],
-            properties: {
-              message: { type: "string" },
-              type: { type: "string" },
-              param: { type: ["string", "null"] },
-              code: { type: ["string", "null"] },
-            },
-          },
-        },
-      },
+      Error: errorSchema,
       ...sessionSchemas,
     },
   },

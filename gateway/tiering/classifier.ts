@@ -6,8 +6,7 @@
  * like any request: a usage row with `model_requested` `<alias>:classifier`.
  */
 import type { Logger } from "pino";
-import type { OutcomeSink, RequestOutcome } from "../outcome.ts";
-import { usageFromOpenAI } from "../outcome.ts";
+import { newOutcome, type OutcomeSink, usageFromOpenAI } from "../outcome.ts";
 import type { ModelRegistry } from "../routing/modelRegistry.ts";
 import type { GatewayState } from "../state.ts";
 import { callUpstream } from "../upstream/callUpstream.ts";
@@ -31,25 +30,18 @@ export async function runClassifier(
   const pool = deps.registry.resolve(classifier.model);
   if (!pool) return null;
   const started = Date.now();
-  const outcome: RequestOutcome = {
+  const outcome = newOutcome({
     requestId: `${state.requestId}-classifier`,
     clientRequestId: state.clientRequestId ?? null,
     endpoint: "chat.completions",
     modelRequested: `${router.alias}:classifier`,
     modelServed: pool.model.id,
     route: "classifier",
-    replica: null,
     sessionId: state.sessionId ?? null,
     keyId: state.key?.id ?? null,
     tier: state.key?.tier ?? null,
-    status: 0,
     streamed: false,
-    clientAborted: false,
-    usage: null,
-    ttftMs: null,
-    latencyMs: 0,
-    errorCode: null,
-  };
+  });
   const body = JSON.stringify({
     model: pool.model.id,
     messages: [
