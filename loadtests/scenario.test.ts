@@ -23,6 +23,13 @@ describe("scenario files", () => {
     expect(loadScenario("burst-over-limit").tier).toBe("free");
   });
 
+  it("each scenario has a k6 script that opens that same file", () => {
+    for (const name of scenarioNames()) {
+      const script = readFileSync(join(SCENARIO_DIR, "..", "k6", `${name}.ts`), "utf8");
+      expect(script, name).toContain(`open("../scenarios/${name}.json")`);
+    }
+  });
+
   it("refuses a scenario with an unknown field, naming it", () => {
     const dir = mkdtempSync(join(tmpdir(), "gonka-load-"));
     const file = join(dir, "typo.json");

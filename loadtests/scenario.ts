@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import type { ScenarioData } from "./scenarioData.ts";
 
 export const SCENARIO_DIR = fileURLToPath(new URL("./scenarios/", import.meta.url));
 
@@ -56,6 +57,11 @@ export const scenarioSchema = z
 
 export type Scenario = z.infer<typeof scenarioSchema> & { name: string };
 export type Bound = z.infer<typeof bound>;
+
+// Compile-time: the schema and the k6 scripts' ScenarioData describe the same files.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameShape: Same<z.infer<typeof scenarioSchema>, ScenarioData> = true;
+void sameShape;
 
 /** Loads `name` (a file in scenarios/, with or without `.json`) or a path to a scenario file. */
 export function loadScenario(nameOrPath: string): Scenario {
