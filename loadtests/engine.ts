@@ -74,7 +74,9 @@ export function startLoad(opts: LoadOptions): LoadRun {
           { role: "assistant", content: reply },
           { role: "user", content: `Continue (${turn + 1}).` },
         );
-        if (scenario.thinkTimeMs > 0) await sleep(scenario.thinkTimeMs);
+        // Never past the deadline: a user does not hold the run open just to pause.
+        const pause = Math.min(scenario.thinkTimeMs, deadline - performance.now());
+        if (pause > 0) await sleep(pause);
       }
     }
   }
