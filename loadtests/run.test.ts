@@ -2,7 +2,7 @@
  * `npm run load` end to end: the runner process against a real gateway process (on
  * simulators), with the shipped scenario files and the default tiers.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -83,6 +83,46 @@ describe("npm run load", () => {
     expect(row(stdout, "share429")).toBe("0");
     expect(stdout).toContain("FAILED share429");
     expect(code).toBe(1);
+  });
+
+  it("Ctrl-C ends a run early with its summary", async () => {
+    const started = Date.now();
+    const child = spawn(
+      process.execPath,
+      [
+        RUNNER,
+        "steady-chat",
+        "--base-url",
+        gw.url,
+        "--admin-key",
+        ADMIN_KEY,
+        "--admin-url",
+        gw.opsUrl,
+        "--model",
+        "qwen3-32b",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.includes("load: steady-chat against")) setTimeout(() => child.kill("SIGINT"), 1_000);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(Date.now() - started).toBeLessThan(15_000); // the scenario lasts 30 s
+    expect(Number(row(stdout, "requests"))).toBeGreaterThan(0);
+    expect(code).toBe(0);
+  });
+
+  it("exits 2 without a key or a way to make one", async () => {
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, [RUNNER, "steady-chat", "--base-url", gw.url], {
+        stdio: "ignore",
+        env: { ...process.env, GONKA_API_KEY: "", GONKA_ADMIN_KEY: "" },
+      });
+      child.on("exit", resolve);
+    });
+    expect(code).toBe(2);
   });
 
   it("exits 2 on an unknown scenario", async () => {
