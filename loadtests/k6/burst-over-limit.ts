@@ -1,0 +1,9 @@
+/** k6 run loadtests/k6/burst-over-limit.ts: scenarios/burst-over-limit.json under k6 (see lib.ts for the target variables). */
+import type { ScenarioData } from "../scenarioData.ts";
+import { iterationFor, optionsFor, type SetupData, setupFor, teardownFor } from "./lib.ts";
+
+const scenario = JSON.parse(open("../scenarios/burst-over-limit.json")) as ScenarioData;
+export const options = optionsFor(scenario);
+export const setup = (): SetupData => setupFor(scenario, "burst-over-limit");
+export const teardown = (data: SetupData): void => teardownFor(data);
+export default (data: SetupData): void => iterationFor(scenario, data);
