@@ -99,6 +99,11 @@ beforeAll(async () => {
   const config = buildGatewayConfig({
     models: Object.entries(sims).map(([preset, sim]) => ({ preset, replicaUrls: [sim.url] })),
     routers: [ROUTER],
+    tiers: {
+      enterprise: { requestsPerMinute: 6_000, tokensPerMinute: 20_000_000, concurrentRequests: 256 },
+      // One request a minute: the second is refused by the rate limits.
+      tiny: { requestsPerMinute: 1, tokensPerMinute: 1_000_000, concurrentRequests: 4 },
+    },
   });
   const configPath = join(dir, "gateway.json");
   writeFileSync(configPath, JSON.stringify({ ...config, logLevel: "warn" }));
@@ -191,6 +196,17 @@ describe("router alias auto", () => {
     expect(res.headers.get("x-gonka-route")).toBe("default");
     expect(res.json["model"]).toBe("kimi-k2.5");
     expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it("asks the classifier while routing, before the rate limits: a refused request still costs its call", async () => {
+    const tiny = await createKey({ name: "tiny", tier: "tiny" });
+    const before = (await simStats(sims["qwen3-32b"]!)).chat;
+    expect((await chat(REQUESTS["default"]!, tiny.secret)).status).toBe(200);
+    const refused = await chat(REQUESTS["default"]!, tiny.secret);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBeTruthy();
+    // Two classifier calls (one per request) and nothing else reached the cheap model.
+    expect((await simStats(sims["qwen3-32b"]!)).chat - before).toBe(2);
   });
 
   it("refuses a bad tier hint and the alias on other endpoints, with OpenAI errors", async () => {
