@@ -149,37 +149,31 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const tty = process.stdout.isTTY === true;
-  let timer: NodeJS.Timeout | undefined;
+  // The first frame shows a mistake in the flags or the target (a UsageError) and ends the
+  // run; after that nothing about them changes, so only the gateway can fail, and is retried.
+  let frame = await usageFrame(target, args);
   let stopped = false;
-  const done = new Promise<number>((resolve) => {
-    const stop = () => {
-      stopped = true;
-      clearTimeout(timer);
-      process.stdout.write("\n");
-      resolve(0);
-    };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
-  const refresh = async () => {
-    let frame: string;
-    try {
-      frame = await usageFrame(target, args);
-    } catch (err) {
-      if (err instanceof UsageError) throw err;
-      frame = `usage · ${target.name} · refresh failed: ${(err as Error).message}; retrying`;
-    }
-    if (stopped) return;
+  let wake: () => void = () => {};
+  const stop = () => {
+    stopped = true;
+    wake();
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  while (!stopped) {
     // On a terminal the table redraws in place; piped, each frame follows the last.
     process.stdout.write(tty ? `\x1b[H\x1b[2J${frame}\n(Ctrl-C to stop)\n` : `${frame}\n\n`);
-    timer = setTimeout(() => void refresh().catch(fail), args.intervalMs);
-  };
-  let fail: (err: unknown) => void = () => {};
-  const failed = new Promise<number>((_, reject) => {
-    fail = reject;
-  });
-  await refresh();
-  return Promise.race([done, failed]);
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, args.intervalMs);
+    });
+    if (stopped) break;
+    frame = await usageFrame(target, args).catch(
+      (err: Error) => `usage · ${target.name} · refresh failed: ${err.message}; retrying`,
+    );
+  }
+  process.stdout.write("\n");
+  return 0;
 }
 
 if (import.meta.main) {

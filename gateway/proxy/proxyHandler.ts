@@ -42,7 +42,7 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
     let upstream: UpstreamResponse | undefined;
     try {
       // A router alias may name fallbacks: tried in order while nothing has reached the client.
-      const pools = [route.pool, ...(route.fallbacks ?? [])];
+      const pools = route.fallbacks?.length ? [route.pool, ...route.fallbacks] : [route.pool];
       for (let i = 0; ; i++) {
         const pool = pools[i]!;
         model = pool.model;

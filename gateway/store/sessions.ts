@@ -175,6 +175,12 @@ export interface SessionRow {
   cached_tokens: number;
 }
 
+/** A session row with its turn lock (lease), as the dialects read it to take or check the lock. */
+export interface SessionLockRow extends SessionRow {
+  lock_token: string | null;
+  lock_until: number | null;
+}
+
 export function toSessionRecord(row: SessionRow): SessionRecord {
   return {
     keyId: row.key_id,

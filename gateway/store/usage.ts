@@ -123,6 +123,45 @@ export type UsageFact = Pick<
   | "clientAborted"
 >;
 
+/** A `usage_rows` row as both dialects' summary scans return it (the columns in FACT_COLUMNS). */
+export interface UsageFactRow {
+  ts: number;
+  key_id: string | null;
+  model_requested: string;
+  model_served: string | null;
+  session_id: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  reasoning_tokens: number;
+  cached_tokens: number;
+  ttft_ms: number | null;
+  latency_ms: number;
+  status: number;
+  /** SQLite stores 0/1, Postgres a boolean. */
+  client_aborted: number | boolean;
+}
+
+export const FACT_COLUMNS = `ts, key_id, model_requested, model_served, session_id, prompt_tokens, completion_tokens,
+  reasoning_tokens, cached_tokens, ttft_ms, latency_ms, status, client_aborted`;
+
+export function factFromRow(row: UsageFactRow): UsageFact {
+  return {
+    ts: row.ts,
+    keyId: row.key_id,
+    modelRequested: row.model_requested,
+    modelServed: row.model_served,
+    sessionId: row.session_id,
+    promptTokens: row.prompt_tokens,
+    completionTokens: row.completion_tokens,
+    reasoningTokens: row.reasoning_tokens,
+    cachedTokens: row.cached_tokens,
+    ttftMs: row.ttft_ms,
+    latencyMs: row.latency_ms,
+    status: row.status,
+    clientAborted: Boolean(row.client_aborted),
+  };
+}
+
 function invalidQuery(param: string, message: string): InvalidInput {
   return new InvalidInput("invalid_usage_query", param, message);
 }

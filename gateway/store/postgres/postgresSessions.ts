@@ -9,6 +9,7 @@ import {
   lockLost,
   newSessionId,
   SESSION_COLUMNS,
+  type SessionLockRow,
   type SessionRecord,
   type SessionRepository,
   type SessionRow,
@@ -17,11 +18,6 @@ import {
   toSessionRecord,
 } from "../sessions.ts";
 import type { Query, Transaction } from "./database.ts";
-
-interface LockRow extends SessionRow {
-  lock_token: string | null;
-  lock_until: number | null;
-}
 
 const SELECT_LOCKED = `SELECT ${SESSION_COLUMNS}, lock_token, lock_until FROM sessions WHERE key_id = $1 AND id = $2 FOR UPDATE`;
 
@@ -105,7 +101,7 @@ export function createPostgresSessionRepository(
            VALUES ($1, $2, $3, $3, $4) ON CONFLICT (key_id, id) DO NOTHING`,
           [keyId, id, at, at + ttlMs],
         );
-        const row = (await q<LockRow>(SELECT_LOCKED, [keyId, id])).rows[0]!;
+        const row = (await q<SessionLockRow>(SELECT_LOCKED, [keyId, id])).rows[0]!;
         if (row.lock_token !== null && row.lock_token !== lease.token && (row.lock_until ?? 0) > at) {
           throw sessionBusy(id);
         }
@@ -139,7 +135,7 @@ export function createPostgresSessionRepository(
     commit: (turn) =>
       transaction(async (q) => {
         const at = now();
-        const row = (await q<LockRow>(SELECT_LOCKED, [turn.keyId, turn.id])).rows[0];
+        const row = (await q<SessionLockRow>(SELECT_LOCKED, [turn.keyId, turn.id])).rows[0];
         if (!row || row.lock_token !== turn.token) throw lockLost(turn.id);
         await q("DELETE FROM session_messages WHERE key_id = $1 AND session_id = $2 AND seq >= $3", [
           turn.keyId,

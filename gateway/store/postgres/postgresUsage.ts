@@ -5,8 +5,11 @@
  */
 
 import {
+  FACT_COLUMNS,
+  factFromRow,
   summarize,
   type UsageFact,
+  type UsageFactRow,
   type UsageLedger,
   type UsageQuery,
   type UsageRow,
@@ -14,22 +17,8 @@ import {
 } from "../usage.ts";
 import type { Query } from "./database.ts";
 
-interface FactRow {
-  id: number;
-  ts: number;
-  key_id: string | null;
-  model_requested: string;
-  model_served: string | null;
-  session_id: string | null;
-  prompt_tokens: number;
-  completion_tokens: number;
-  reasoning_tokens: number;
-  cached_tokens: number;
-  ttft_ms: number | null;
-  latency_ms: number;
-  status: number;
-  client_aborted: boolean;
-}
+/** A scanned row with its id, the keyset pages' position. */
+type FactRow = UsageFactRow & { id: number };
 
 type FilterName = "from" | "to" | "keyId" | "model" | "requested" | "sessionId";
 
@@ -72,29 +61,8 @@ const INSERT_SQL = `INSERT INTO usage_rows (${INSERT_COLUMNS.map(([c]) => c).joi
   SELECT * FROM unnest(${INSERT_COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(", ")})
   ON CONFLICT (request_id) DO NOTHING`;
 
-const FACT_COLUMNS = `id, ts, key_id, model_requested, model_served, session_id, prompt_tokens, completion_tokens,
-  reasoning_tokens, cached_tokens, ttft_ms, latency_ms, status, client_aborted`;
-
 /** Rows fetched per round trip by summary(), so no single result set is unbounded. */
 const PAGE = 10_000;
-
-function toFact(row: FactRow): UsageFact {
-  return {
-    ts: row.ts,
-    keyId: row.key_id,
-    modelRequested: row.model_requested,
-    modelServed: row.model_served,
-    sessionId: row.session_id,
-    promptTokens: row.prompt_tokens,
-    completionTokens: row.completion_tokens,
-    reasoningTokens: row.reasoning_tokens,
-    cachedTokens: row.cached_tokens,
-    ttftMs: row.ttft_ms,
-    latencyMs: row.latency_ms,
-    status: row.status,
-    clientAborted: row.client_aborted,
-  };
-}
 
 export function createPostgresUsageLedger(run: Query): UsageLedger {
   async function recordMany(rows: readonly UsageRow[]): Promise<void> {
@@ -128,10 +96,10 @@ export function createPostgresUsageLedger(run: Query): UsageLedger {
       for (;;) {
         const conditions = [...where, `id > $${params.length + 1}`];
         const { rows } = await run<FactRow>(
-          `SELECT ${FACT_COLUMNS} FROM usage_rows WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT ${PAGE}`,
+          `SELECT id, ${FACT_COLUMNS} FROM usage_rows WHERE ${conditions.join(" AND ")} ORDER BY id LIMIT ${PAGE}`,
           [...params, after],
         );
-        for (const row of rows) facts.push(toFact(row));
+        for (const row of rows) facts.push(factFromRow(row));
         if (rows.length < PAGE) break;
         after = rows[rows.length - 1]!.id;
       }

@@ -8,6 +8,7 @@ import {
   lockLost,
   newSessionId,
   SESSION_COLUMNS,
+  type SessionLockRow,
   type SessionRecord,
   type SessionRepository,
   type SessionRow,
@@ -17,16 +18,11 @@ import {
 } from "../sessions.ts";
 import type { SqliteDatabase } from "./database.ts";
 
-interface LockRow extends SessionRow {
-  lock_token: string | null;
-  lock_until: number | null;
-}
-
 export function createSqliteSessionRepository(
   db: SqliteDatabase,
   now: () => number = Date.now,
 ): SessionRepository {
-  const byId = db.prepare<[string, string], LockRow>(
+  const byId = db.prepare<[string, string], SessionLockRow>(
     `SELECT ${SESSION_COLUMNS}, lock_token, lock_until FROM sessions WHERE key_id = ? AND id = ?`,
   );
   const insert = db.prepare(
@@ -75,7 +71,8 @@ export function createSqliteSessionRepository(
        ORDER BY expires_at LIMIT ?)`,
   );
 
-  const live = (row: LockRow | undefined, at: number) => (row && row.expires_at > at ? row : undefined);
+  const live = (row: SessionLockRow | undefined, at: number) =>
+    row && row.expires_at > at ? row : undefined;
   const messagesOf = (keyId: string, id: string): StoredMessage[] =>
     allMessages.all(keyId, id).map((r) => JSON.parse(r.message) as StoredMessage);
 

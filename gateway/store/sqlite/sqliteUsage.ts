@@ -1,29 +1,16 @@
 /** UsageLedger over SQLite. All usage SQL lives here; statements are prepared once (async only by interface). */
 import {
+  FACT_COLUMNS,
+  factFromRow,
   summarize,
   type UsageFact,
+  type UsageFactRow,
   type UsageLedger,
   type UsageQuery,
   type UsageRow,
   type UsageSummaryRow,
 } from "../usage.ts";
 import type { SqliteDatabase } from "./database.ts";
-
-interface FactRow {
-  ts: number;
-  key_id: string | null;
-  model_requested: string;
-  model_served: string | null;
-  session_id: string | null;
-  prompt_tokens: number;
-  completion_tokens: number;
-  reasoning_tokens: number;
-  cached_tokens: number;
-  ttft_ms: number | null;
-  latency_ms: number;
-  status: number;
-  client_aborted: number;
-}
 
 type FilterName = "from" | "to" | "keyId" | "model" | "requested" | "sessionId";
 
@@ -36,27 +23,6 @@ const FILTERS: ReadonlyArray<[FilterName, string]> = [
   ["requested", "model_requested = @requested"],
   ["sessionId", "session_id = @sessionId"],
 ];
-
-const FACT_COLUMNS = `ts, key_id, model_requested, model_served, session_id, prompt_tokens, completion_tokens,
-  reasoning_tokens, cached_tokens, ttft_ms, latency_ms, status, client_aborted`;
-
-function toFact(row: FactRow): UsageFact {
-  return {
-    ts: row.ts,
-    keyId: row.key_id,
-    modelRequested: row.model_requested,
-    modelServed: row.model_served,
-    sessionId: row.session_id,
-    promptTokens: row.prompt_tokens,
-    completionTokens: row.completion_tokens,
-    reasoningTokens: row.reasoning_tokens,
-    cachedTokens: row.cached_tokens,
-    ttftMs: row.ttft_ms,
-    latencyMs: row.latency_ms,
-    status: row.status,
-    clientAborted: row.client_aborted === 1,
-  };
-}
 
 export function createSqliteUsageLedger(db: SqliteDatabase): UsageLedger {
   // ON CONFLICT DO NOTHING (also valid Postgres): a retried record() of the same request is a no-op.
@@ -93,7 +59,7 @@ export function createSqliteUsageLedger(db: SqliteDatabase): UsageLedger {
   function prepareScan(names: FilterName[]) {
     const where = FILTERS.filter(([name]) => names.includes(name)).map(([, sql]) => sql);
     const sql = `SELECT ${FACT_COLUMNS} FROM usage_rows${where.length ? ` WHERE ${where.join(" AND ")}` : ""}`;
-    return db.prepare<[Record<string, unknown>], FactRow>(sql);
+    return db.prepare<[Record<string, unknown>], UsageFactRow>(sql);
   }
 
   return {
@@ -117,7 +83,7 @@ export function createSqliteUsageLedger(db: SqliteDatabase): UsageLedger {
       for (const name of names) params[name] = query[name];
       // iterate() streams rows, so only the per-group latency arrays are held in memory.
       function* facts(): Generator<UsageFact> {
-        for (const row of scan!.iterate(params)) yield toFact(row);
+        for (const row of scan!.iterate(params)) yield factFromRow(row);
       }
       return summarize(facts(), query);
     },
