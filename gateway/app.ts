@@ -294,6 +294,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       await prober.stop();
       await discovery?.stop();
       await registry.close();
+      metrics.close();
     },
   };
 }

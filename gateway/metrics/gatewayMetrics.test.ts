@@ -42,3 +42,35 @@ describe("GET /metrics", () => {
     expect(metricValues(text, "gonka_requests_in_flight")).toEqual([1]);
   });
 });
+
+/** Blocks this process's event loop (the fixture gateway runs in it) for `ms`. */
+function blockLoop(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // spin: a synchronous stall, like a long sync database write
+  }
+}
+
+describe("event-loop delay on /metrics", () => {
+  const quantile = (text: string, q: string) => {
+    const line = text
+      .split("\n")
+      .find((l) => l.startsWith(`gonka_event_loop_delay_seconds{quantile="${q}"}`));
+    expect(line, `quantile ${q} exported`).toBeDefined();
+    return Number(line!.split(" ")[1]);
+  };
+
+  it("exports the delay by quantile, and a blocked loop shows in the next scrape", async () => {
+    const before = await scrape();
+    for (const q of ["0.5", "0.9", "0.99", "0.999", "1"])
+      expect(quantile(before, q)).toBeGreaterThanOrEqual(0);
+    // An idle loop's delay is timer jitter, not the 10 ms sampling interval itself.
+    expect(quantile(before, "0.5")).toBeLessThan(0.005);
+    await new Promise((r) => setTimeout(r, 50));
+    blockLoop(150);
+    await new Promise((r) => setTimeout(r, 30));
+    const after = await scrape();
+    expect(quantile(after, "1")).toBeGreaterThanOrEqual(0.13);
+    expect(quantile(after, "1")).toBeLessThan(5);
+  });
+});

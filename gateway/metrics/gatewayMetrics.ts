@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { OutcomeSink } from "../outcome.ts";
 import type { ModelRegistry } from "../routing/modelRegistry.ts";
+import { type EventLoopDelayMonitor, monitorEventLoop } from "./eventLoopDelay.ts";
 
 /**
  * Prometheus metrics for `GET /metrics` on the operational listener, in a registry of
@@ -13,6 +14,10 @@ export interface GatewayMetrics {
   readonly registry: Registry;
   /** Updates the counters from a finished request's outcome. */
   readonly observe: OutcomeSink;
+  /** This process's event-loop delay (also exported as `gonka_event_loop_delay_seconds`). */
+  readonly eventLoop: EventLoopDelayMonitor;
+  /** Stops the event-loop sampling. */
+  close(): void;
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -102,8 +107,12 @@ export function createGatewayMetrics(models: ModelRegistry, inFlight: () => numb
     },
   });
 
+  const eventLoop = monitorEventLoop(registry);
+
   return {
     registry,
+    eventLoop,
+    close: () => eventLoop.stop(),
     observe(o) {
       const model = o.modelServed ?? "unrouted";
       requests.inc({ model, endpoint: o.endpoint, status: String(o.status) });
