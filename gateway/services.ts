@@ -14,6 +14,7 @@ import {
   mountMemoryRoutes,
   startMemorySweeper,
 } from "./memory/index.ts";
+import { sqliteImporter } from "./metering/sqliteImporter.ts";
 import { UsageJournal } from "./metering/usageJournal.ts";
 import { usageRecorder } from "./metering/usageRecorder.ts";
 import { modelHealth } from "./routes/health.ts";
@@ -85,7 +86,13 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
   });
   // Usage rows go through this process's write-ahead journal: on disk before the response
   // ends, imported in batches; journals of dead processes sharing the folder are replayed.
-  const usage = await UsageJournal.open(db.usage, { dataDir: env.dataDir, fsync }, log);
+  // On SQLite the batched imports run in a worker thread (sqliteImporter.ts), off the event loop.
+  const importer =
+    db.dialect === "sqlite"
+      ? sqliteImporter({ file: db.location, ...(fsync ? { synchronous: "FULL" } : {}) })
+      : undefined;
+  const ledger = importer ? { ...db.usage, recordMany: importer.recordMany } : db.usage;
+  const usage = await UsageJournal.open(ledger, { dataDir: env.dataDir, fsync }, log);
   const store: Store = { ...db, usage };
   const keyCache = createKeyCache(store.keys);
   // Key changes made anywhere (every replica, with Postgres) drop the cached entry at once.
@@ -189,6 +196,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
       redis?.disconnect();
       unsubscribe();
       await usage.close();
+      await importer?.close();
       await db.close();
     },
   };

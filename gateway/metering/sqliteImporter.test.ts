@@ -1,0 +1,91 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { buildGatewayConfig } from "../config/fromCatalog.ts";
+import { parseConfig } from "../config/load.ts";
+import { createLogger } from "../logger.ts";
+import { serviceEnv, startServices } from "../services.ts";
+import { openStore } from "../store/index.ts";
+import { usageRow } from "../store/testing.ts";
+import { sqliteImporter } from "./sqliteImporter.ts";
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), "gonka-import-"));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe("usage imports into SQLite run off the event loop", () => {
+  it("the gateway's services keep serving while an import waits for SQLite's write lock", async () => {
+    const config = parseConfig(
+      buildGatewayConfig({ models: [{ preset: "qwen3-32b", replicaUrls: ["http://127.0.0.1:9"] }] }),
+    );
+    const services = await startServices(
+      config,
+      serviceEnv({ GONKA_DATA_DIR: tempDir() }),
+      createLogger("silent"),
+    );
+    // Another writer (a second gateway process on the same file, or a slow checkpoint) holds
+    // the write lock for 300 ms. better-sqlite3 waits for it synchronously (busy_timeout):
+    // on the event loop that froze every request in flight for as long.
+    const other = new Database(services.store.location);
+    try {
+      for (let i = 0; i < 200; i++) await services.store.usage.record(usageRow());
+      other.exec("BEGIN IMMEDIATE");
+      const released = setTimeout(() => other.exec("COMMIT"), 300);
+      const delay = monitorEventLoopDelay({ resolution: 5 });
+      delay.enable();
+      const started = performance.now();
+      expect(await services.store.usage.count()).toBe(200);
+      delay.disable();
+      clearTimeout(released);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+      // The loop kept turning while the lock was held (a few ms of delay on a quiet machine).
+      // When the import ran on this thread it waited out busy_timeout (5 s), then SQLITE_BUSY.
+      expect(delay.max / 1e6 - 5).toBeLessThan(250);
+    } finally {
+      if (other.inTransaction) other.exec("COMMIT");
+      other.close();
+      await services.close();
+    }
+  });
+
+  it("commits through its own connection: rows are in the file, duplicates ignored, reads see them", async () => {
+    const dir = tempDir();
+    const store = await openStore({ dataDir: dir });
+    const importer = sqliteImporter({ file: store.location });
+    try {
+      const batch = Array.from({ length: 300 }, () => usageRow());
+      await importer.recordMany(batch);
+      await importer.recordMany(batch.slice(0, 100));
+      expect(await store.usage.count()).toBe(300);
+    } finally {
+      await importer.close();
+      await store.close();
+    }
+  });
+
+  it("a failed batch rejects (the journal keeps its rows) and the next one still imports", async () => {
+    const dir = tempDir();
+    const store = await openStore({ dataDir: dir });
+    const importer = sqliteImporter({ file: store.location });
+    try {
+      const bad = { ...usageRow(), endpoint: undefined } as unknown as ReturnType<typeof usageRow>;
+      await expect(importer.recordMany([usageRow(), bad])).rejects.toThrow();
+      // The transaction rolled back as a whole: the good row of that batch is not in.
+      expect(await store.usage.count()).toBe(0);
+      await importer.recordMany([usageRow()]);
+      expect(await store.usage.count()).toBe(1);
+    } finally {
+      await importer.close();
+      await store.close();
+    }
+  });
+});
