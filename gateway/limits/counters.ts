@@ -19,6 +19,9 @@ export interface CounterReading {
 }
 
 export interface Counter {
+  /** Redis key prefix and window length: what adjustTogether() needs to reach the same total. */
+  readonly keyPrefix: string;
+  readonly durationSeconds: number;
   add(key: string, amount: number): Promise<CounterReading>;
   /** Takes `amount` back, unless the window it was added in has already reset. */
   subtract(key: string, amount: number, addedWindowEndsAt: number): Promise<void>;
@@ -49,8 +52,10 @@ return {consumed, ttl}`;
 
 type Limiter = RateLimiterMemory | RateLimiterRedis;
 
-function counterOver(limiter: Limiter): Counter {
+function counterOver(limiter: Limiter, opts: CounterOptions): Counter {
   return {
+    keyPrefix: opts.keyPrefix,
+    durationSeconds: opts.durationSeconds,
     async add(key, amount) {
       const res: RateLimiterRes = await limiter.consume(key, amount);
       return { total: res.consumedPoints, msBeforeReset: Math.max(0, res.msBeforeNext) };
@@ -80,6 +85,7 @@ export function createCounter(opts: CounterOptions): Counter {
   if (!opts.redis) {
     return counterOver(
       new RateLimiterMemory({ points: CEILING, duration: opts.durationSeconds, keyPrefix: opts.keyPrefix }),
+      opts,
     );
   }
   return counterOver(
@@ -92,5 +98,72 @@ export function createCounter(opts: CounterOptions): Counter {
       rejectIfRedisNotReady: true,
       customIncrTtlLuaScript: CLAMPED_INCR_LUA,
     }),
+    opts,
   );
+}
+
+/**
+ * CLAMPED_INCR_LUA over several counters in one script: KEYS[i] changes by ARGV[2i-1]
+ * (negative gives back) in a window of ARGV[2i] seconds; returns each total and its
+ * remaining ms, flat. Same keys, values and TTLs as the per-counter limiters, so both
+ * paths (and gateways of either version during a rollout) count the same totals.
+ */
+const ADJUST_MANY_LUA = `local out = {}
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  local seconds = ARGV[2 * i]
+  redis.call('set', key, 0, 'EX', seconds, 'NX')
+  local consumed = redis.call('incrby', key, ARGV[2 * i - 1])
+  if consumed < 0 then
+    redis.call('set', key, 0, 'KEEPTTL')
+    consumed = 0
+  end
+  local ttl = redis.call('pttl', key)
+  if ttl == -1 then
+    redis.call('expire', key, seconds)
+    ttl = 1000 * seconds
+  end
+  out[2 * i - 1] = consumed
+  out[2 * i] = ttl
+end
+return out`;
+
+type AdjustingRedis = Redis & { gonkaAdjustMany(...args: Array<string | number>): Promise<number[]> };
+
+/**
+ * Changes several of one key's counters at once and returns their totals. With Redis it is
+ * one EVALSHA (one command, one round trip, atomic), where the limiters would send one
+ * script per counter: admission changes three counters and settling two, and each ioredis
+ * command costs client CPU (its object, encoding, reply parsing, a timeout timer).
+ * The keys of one call must live on one Redis node (no Redis Cluster hash slots here).
+ */
+export function counterAdjuster(
+  redis: Redis | undefined,
+): (key: string, changes: ReadonlyArray<readonly [Counter, number]>) => Promise<CounterReading[]> {
+  if (!redis) {
+    return (key, changes) =>
+      Promise.all(
+        changes.map(async ([counter, amount]) => {
+          if (amount >= 0) return counter.add(key, amount);
+          await counter.subtract(key, -amount, Number.POSITIVE_INFINITY);
+          return counter.read(key);
+        }),
+      );
+  }
+  const client = redis as AdjustingRedis;
+  if (typeof client.gonkaAdjustMany !== "function") {
+    redis.defineCommand("gonkaAdjustMany", { lua: ADJUST_MANY_LUA });
+  }
+  return async (key, changes) => {
+    // As rate-limiter-flexible's rejectIfRedisNotReady: fail at once, the policy decides.
+    if (redis.status !== "ready") throw new Error("Redis connection is not ready");
+    const args: Array<string | number> = [changes.length];
+    for (const [counter] of changes) args.push(`${counter.keyPrefix}:${key}`);
+    for (const [counter, amount] of changes) args.push(amount, counter.durationSeconds);
+    const flat = await client.gonkaAdjustMany(...args);
+    return changes.map((_, i) => ({
+      total: Number(flat[2 * i]),
+      msBeforeReset: Math.max(0, Number(flat[2 * i + 1])),
+    }));
+  };
 }

@@ -45,6 +45,28 @@ describe("formatReset", () => {
 });
 
 describe("RateLimits over a shared redis-server", () => {
+  it("sends one Redis command per admission and one per settle", async () => {
+    const c = await client();
+    const limits = createRateLimits({
+      redis: c,
+      failurePolicy: "fail-closed",
+      keyPrefix: `t:${randomUUID()}`,
+    });
+    const s = subject(tier());
+    await (await limits.admit(s, 10)).settle(4); // loads the script
+    await c.config("RESETSTAT");
+    for (let i = 0; i < 10; i++) {
+      const admission = await limits.admit(s, 100);
+      await admission.settle(i % 2 ? 40 : 160); // refund or extra charge, with the slot's release
+    }
+    const stats = (await c.info("commandstats")).split("\n");
+    const calls = (name: string) =>
+      Number(stats.find((l) => l.startsWith(`cmdstat_${name}:`))?.match(/calls=(\d+)/)?.[1] ?? 0);
+    // Three counters taken and two given back per request: 50 scripts before they were combined.
+    expect(calls("evalsha") + calls("eval")).toBe(20);
+    expect(await limits.inFlight(s.keyId)).toBe(0);
+  });
+
   it("two processes sharing one Redis admit exactly N of a concurrent burst of 5N", async () => {
     const prefix = `t:${randomUUID()}`;
     const [a, b] = [await client(), await client()];

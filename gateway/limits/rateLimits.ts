@@ -16,7 +16,7 @@
 import type { Redis } from "ioredis";
 import type { TierConfig } from "../config/schema.ts";
 import { errors, GatewayError } from "../errors.ts";
-import { createCounter } from "./counters.ts";
+import { type Counter, type CounterReading, counterAdjuster, createCounter } from "./counters.ts";
 import { rateLimitHeaders, retryAfterSeconds, type WindowState } from "./headers.ts";
 
 export interface RateLimitSubject {
@@ -69,6 +69,20 @@ export function createRateLimits(opts: RateLimitsOptions): RateLimits {
     keyPrefix: `${prefix}:conc`,
     durationSeconds: opts.slotTtlSeconds ?? 900,
   });
+  const adjust = counterAdjuster(redis);
+  /**
+   * Gives back what a request holds, in one step: each amount unless the window it was
+   * taken in has already reset (the total went with it; taking it from the next window
+   * would hand out extra capacity).
+   */
+  function giveBack(keyId: string, held: ReadonlyArray<readonly [Counter, number, number]>): Promise<void> {
+    const now = Date.now();
+    const changes = held
+      .filter(([, amount, endsAt]) => amount > 0 && now < endsAt)
+      .map(([c, amount]) => [c, -amount] as const);
+    // Nothing to send is not a sign the store works: quietly() would end an outage otherwise.
+    return changes.length ? quietly(adjust(keyId, changes)) : Promise.resolve();
+  }
 
   // One warning per outage, not per request; cleared by the next call that reaches the store.
   let outage = false;
@@ -129,13 +143,13 @@ export function createRateLimits(opts: RateLimitsOptions): RateLimits {
         );
       }
 
-      // The three counters are taken together: issued in one tick, ioredis sends them as one
-      // pipeline, so admission costs one round trip. Whatever a refusal took back is returned.
-      const [req, tok, slot] = await Promise.all([
-        requests.add(keyId, 1),
-        tokens.add(keyId, estimate),
-        slots.add(keyId, 1),
-      ]);
+      // The three counters are taken together, in one command (one Lua script with Redis).
+      // Whatever a refusal took is given back.
+      const [req, tok, slot] = (await adjust(keyId, [
+        [requests, 1],
+        [tokens, estimate],
+        [slots, 1],
+      ])) as [CounterReading, CounterReading, CounterReading];
       const now = Date.now();
       tokensTaken = { amount: estimate, windowEndsAt: now + tok.msBeforeReset };
       slotTaken = { windowEndsAt: now + slot.msBeforeReset };
@@ -147,13 +161,13 @@ export function createRateLimits(opts: RateLimitsOptions): RateLimits {
       const tokState = tokenState(tier, tok.total, tok.msBeforeReset);
       const refusal = refuse(tierName, tier, reqState, tokState, estimate, slot.total);
       if (refusal) {
-        const giveBack = [
-          slots.subtract(keyId, 1, slotTaken.windowEndsAt),
-          tokens.subtract(keyId, estimate, tokensTaken.windowEndsAt),
-        ];
+        const returned = giveBack(keyId, [
+          [slots, 1, slotTaken.windowEndsAt],
+          [tokens, estimate, tokensTaken.windowEndsAt],
+        ]);
         tokensTaken = undefined;
         slotTaken = undefined;
-        await Promise.all(giveBack.map(quietly));
+        await returned;
         throw refusal;
       }
       storeWorked();
@@ -167,23 +181,26 @@ export function createRateLimits(opts: RateLimitsOptions): RateLimits {
           if (settled) return;
           settled = true;
           const actual = Math.max(0, Math.ceil(Number.isFinite(actualTokens) ? actualTokens : 0));
-          const releases: Promise<unknown>[] = [slots.subtract(keyId, 1, slotWindowEndsAt)];
+          const now = Date.now();
+          // One command for the slot and the token correction together.
+          const changes: Array<readonly [Counter, number]> = [];
+          if (now < slotWindowEndsAt) changes.push([slots, -1]);
           if (actual < reserved.amount) {
-            releases.push(tokens.subtract(keyId, reserved.amount - actual, reserved.windowEndsAt));
+            if (now < reserved.windowEndsAt) changes.push([tokens, -(reserved.amount - actual)]);
           } else if (actual > reserved.amount) {
             // Charged to the current window, wherever the reservation was: the tokens were just produced.
-            releases.push(tokens.add(keyId, actual - reserved.amount));
+            changes.push([tokens, actual - reserved.amount]);
           }
-          await Promise.all(releases.map(quietly));
+          if (changes.length) await quietly(adjust(keyId, changes));
         },
       };
     } catch (err) {
       if (err instanceof GatewayError) throw err;
       // The store failed part-way: give back what this request may already hold, then apply the policy.
-      const giveBack: Promise<unknown>[] = [];
-      if (tokensTaken) giveBack.push(tokens.subtract(keyId, tokensTaken.amount, tokensTaken.windowEndsAt));
-      if (slotTaken) giveBack.push(slots.subtract(keyId, 1, slotTaken.windowEndsAt));
-      await Promise.all(giveBack.map(quietly));
+      const held: Array<readonly [Counter, number, number]> = [];
+      if (tokensTaken) held.push([tokens, tokensTaken.amount, tokensTaken.windowEndsAt]);
+      if (slotTaken) held.push([slots, 1, slotTaken.windowEndsAt]);
+      await giveBack(keyId, held);
       storeFailed(err);
       if (opts.failurePolicy === "fail-closed") throw unavailable(err);
       return NO_LIMITS;
