@@ -131,10 +131,14 @@ return out`;
 type AdjustingRedis = Redis & { gonkaAdjustMany(...args: Array<string | number>): Promise<number[]> };
 
 /**
- * Changes several of one key's counters at once and returns their totals. With Redis it is
- * one EVALSHA (one command, one round trip, atomic), where the limiters would send one
- * script per counter: admission changes three counters and settling two, and each ioredis
- * command costs client CPU (its object, encoding, reply parsing, a timeout timer).
+ * Changes several of one key's counters at once and returns their totals. With Redis, every
+ * change asked for in one turn of the event loop (this request's three counters at
+ * admission, its two at settle, and those of every other request in the same turn) goes
+ * out as one EVALSHA: one command, one write, one round trip, atomic. The limiters sent
+ * one script per counter, and each ioredis command costs client CPU (its object,
+ * encoding, reply parsing, a timeout timer) and each write a loopback syscall.
+ * Entries run in order inside the script, so each sees the total after its own change,
+ * exactly as separate calls in that order would: a burst on one key is counted one by one.
  * The keys of one call must live on one Redis node (no Redis Cluster hash slots here).
  */
 export function counterAdjuster(
@@ -154,16 +158,43 @@ export function counterAdjuster(
   if (typeof client.gonkaAdjustMany !== "function") {
     redis.defineCommand("gonkaAdjustMany", { lua: ADJUST_MANY_LUA });
   }
-  return async (key, changes) => {
+  interface Waiting {
+    keys: string[];
+    argv: Array<string | number>;
+    resolve(readings: CounterReading[]): void;
+    reject(err: unknown): void;
+  }
+  let waiting: Waiting[] = [];
+  const send = () => {
+    const batch = waiting;
+    waiting = [];
+    const keys = batch.flatMap((w) => w.keys);
+    const argv = batch.flatMap((w) => w.argv);
+    client.gonkaAdjustMany(keys.length, ...keys, ...argv).then(
+      (flat) => {
+        let at = 0;
+        for (const w of batch) {
+          const readings: CounterReading[] = [];
+          for (let i = 0; i < w.keys.length; i++, at += 2) {
+            readings.push({ total: Number(flat[at]), msBeforeReset: Math.max(0, Number(flat[at + 1])) });
+          }
+          w.resolve(readings);
+        }
+      },
+      (err: unknown) => {
+        for (const w of batch) w.reject(err);
+      },
+    );
+  };
+  return (key, changes) => {
     // As rate-limiter-flexible's rejectIfRedisNotReady: fail at once, the policy decides.
-    if (redis.status !== "ready") throw new Error("Redis connection is not ready");
-    const args: Array<string | number> = [changes.length];
-    for (const [counter] of changes) args.push(`${counter.keyPrefix}:${key}`);
-    for (const [counter, amount] of changes) args.push(amount, counter.durationSeconds);
-    const flat = await client.gonkaAdjustMany(...args);
-    return changes.map((_, i) => ({
-      total: Number(flat[2 * i]),
-      msBeforeReset: Math.max(0, Number(flat[2 * i + 1])),
-    }));
+    if (redis.status !== "ready") return Promise.reject(new Error("Redis connection is not ready"));
+    return new Promise<CounterReading[]>((resolve, reject) => {
+      const keys = changes.map(([counter]) => `${counter.keyPrefix}:${key}`);
+      const argv = changes.flatMap(([counter, amount]) => [amount, counter.durationSeconds]);
+      // The first change of this turn schedules the send, after the turn's I/O callbacks.
+      if (waiting.length === 0) setImmediate(send);
+      waiting.push({ keys, argv, resolve, reject });
+    });
   };
 }

@@ -67,6 +67,36 @@ describe("RateLimits over a shared redis-server", () => {
     expect(await limits.inFlight(s.keyId)).toBe(0);
   });
 
+  it("batches the admissions of one event-loop turn into one command, each counted in order", async () => {
+    const c = await client();
+    const limits = createRateLimits({
+      redis: c,
+      failurePolicy: "fail-closed",
+      keyPrefix: `t:${randomUUID()}`,
+    });
+    const shared = subject(tier({ requestsPerMinute: 10 }));
+    const others = Array.from({ length: 5 }, () => subject(tier()));
+    await (await limits.admit(others[0]!, 1)).settle(1); // loads the script
+    await c.config("RESETSTAT");
+    const burst = await Promise.allSettled([
+      ...Array.from({ length: 25 }, () => limits.admit(shared, 10)),
+      ...others.map((o) => limits.admit(o, 10)),
+    ]);
+    const stats = await c.info("commandstats");
+    // One for the 30 admissions, one for what the 15 refused ones gave back.
+    expect(Number(stats.match(/cmdstat_evalsha:calls=(\d+)/)?.[1])).toBe(2);
+    const sharedResults = burst.slice(0, 25);
+    expect(sharedResults.filter((r) => r.status === "fulfilled")).toHaveLength(10);
+    // Remaining requests count down one by one, as if the calls had been made in turn.
+    const remaining = sharedResults
+      .flatMap((r) => (r.status === "fulfilled" ? [r.value.headers["x-ratelimit-remaining-requests"]] : []))
+      .map(Number)
+      .sort((a, b) => b - a);
+    expect(remaining).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    for (const r of burst.slice(25)) expect(r.status).toBe("fulfilled");
+    expect(await limits.inFlight(shared.keyId)).toBe(10);
+  });
+
   it("two processes sharing one Redis admit exactly N of a concurrent burst of 5N", async () => {
     const prefix = `t:${randomUUID()}`;
     const [a, b] = [await client(), await client()];

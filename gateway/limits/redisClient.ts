@@ -20,8 +20,9 @@ export function createRedisClient(url: string, opts: RedisClientOptions = {}): R
     // Keep trying forever, at most 1 s apart, so limits resume soon after Redis returns.
     retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
     enableReadyCheck: true,
-    // Commands issued in the same tick (admission's three counters) go out as one pipeline.
-    enableAutoPipelining: true,
+    // No auto-pipelining: the limits batch their own changes into one command per event-loop
+    // turn (counters.ts), and a pipeline object per lone command only costs CPU.
+    enableAutoPipelining: false,
   });
   // Without a listener ioredis prints every reconnect failure; the limiter logs outages once.
   let warned = false;
