@@ -92,7 +92,11 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
       ? sqliteImporter({ file: db.location, ...(fsync ? { synchronous: "FULL" } : {}) })
       : undefined;
   const ledger = importer ? { ...db.usage, recordMany: importer.recordMany } : db.usage;
-  const usage = await UsageJournal.open(ledger, { dataDir: env.dataDir, fsync }, log);
+  const usage = await UsageJournal.open(
+    ledger,
+    { dataDir: env.dataDir, fsync, ...(importer ? { importSegment: importer.importFile } : {}) },
+    log,
+  );
   const store: Store = { ...db, usage };
   const keyCache = createKeyCache(store.keys);
   // Key changes made anywhere (every replica, with Postgres) drop the cached entry at once.

@@ -7,6 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { openSqlite } from "../store/sqlite/database.ts";
 import { createSqliteUsageLedger } from "../store/sqlite/sqliteUsage.ts";
 import type { UsageRow } from "../store/usage.ts";
+import { readJournal } from "./journalFiles.ts";
 
 export interface ImportWorkerData {
   dataDir: string;
@@ -14,10 +15,8 @@ export interface ImportWorkerData {
   synchronous: "NORMAL" | "FULL";
   busyTimeoutMs?: number;
 }
-export interface ImportRequest {
-  id: number;
-  rows: UsageRow[];
-}
+/** Rows to insert, or a sealed journal segment to read them from (nothing to copy across threads). */
+export type ImportRequest = { id: number; rows: UsageRow[] } | { id: number; file: string };
 export type ImportReply = { id: number } | { id: number; error: string };
 
 const opts = workerData as ImportWorkerData;
@@ -37,7 +36,7 @@ parentPort!.on("message", async (msg: ImportRequest | "close") => {
     return;
   }
   try {
-    await ledger.recordMany(msg.rows);
+    await ledger.recordMany("file" in msg ? readJournal(msg.file) : msg.rows);
     parentPort!.postMessage({ id: msg.id } satisfies ImportReply);
   } catch (err) {
     parentPort!.postMessage({ id: msg.id, error: (err as Error).message } satisfies ImportReply);

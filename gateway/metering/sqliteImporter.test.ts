@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -66,6 +66,22 @@ describe("usage imports into SQLite run off the event loop", () => {
       await importer.recordMany(batch);
       await importer.recordMany(batch.slice(0, 100));
       expect(await store.usage.count()).toBe(300);
+    } finally {
+      await importer.close();
+      await store.close();
+    }
+  });
+
+  it("imports a sealed journal segment by reading the file in the worker", async () => {
+    const dir = tempDir();
+    const store = await openStore({ dataDir: dir });
+    const importer = sqliteImporter({ file: store.location });
+    try {
+      const rows = Array.from({ length: 120 }, () => usageRow());
+      const segment = join(dir, "segment.journal");
+      writeFileSync(segment, rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+      await importer.importFile(segment);
+      expect(await store.usage.count()).toBe(120);
     } finally {
       await importer.close();
       await store.close();

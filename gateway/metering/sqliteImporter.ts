@@ -16,6 +16,11 @@ import type { ImportReply, ImportRequest, ImportWorkerData } from "./importWorke
 
 export interface UsageImporter {
   recordMany(rows: readonly UsageRow[]): Promise<void>;
+  /**
+   * Imports a sealed journal segment: the worker reads and parses the file itself, so the
+   * event loop does not even copy the rows (structured clone of a 500-row batch is ~1 ms).
+   */
+  importFile(path: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,18 +74,20 @@ export function sqliteImporter(opts: SqliteImporterOptions): UsageImporter {
   // Started now, at the gateway's start, so the first batch does not wait for it to boot.
   worker = start();
 
+  const post = (request: Omit<ImportRequest, "id">): Promise<void> => {
+    worker ??= start();
+    const w = worker;
+    const id = nextId++;
+    return new Promise<void>((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      w.ref();
+      w.postMessage({ id, ...request } as ImportRequest);
+    });
+  };
+
   return {
-    recordMany(rows) {
-      if (rows.length === 0) return Promise.resolve();
-      worker ??= start();
-      const w = worker;
-      const id = nextId++;
-      return new Promise<void>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        w.ref();
-        w.postMessage({ id, rows } as ImportRequest);
-      });
-    },
+    recordMany: (rows) => (rows.length === 0 ? Promise.resolve() : post({ rows: [...rows] })),
+    importFile: (file) => post({ file }),
     async close() {
       const w = worker;
       worker = undefined;

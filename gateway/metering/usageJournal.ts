@@ -24,6 +24,11 @@ export interface UsageJournalOptions {
    * disk flush per request: see the README's metering section for the measured price.
    */
   fsync?: boolean;
+  /**
+   * Imports a sealed segment (whose rows are `rows`) into the ledger; by default
+   * `ledger.recordMany(rows)`. The SQLite worker reads the file itself (sqliteImporter.ts).
+   */
+  importSegment?: (path: string, rows: readonly UsageRow[]) => Promise<void>;
 }
 
 /**
@@ -48,6 +53,7 @@ export class UsageJournal implements UsageLedger {
   private readonly dataDir: string;
   private readonly maxPending: number;
   private readonly fsync: boolean;
+  private readonly importSegment: (path: string, rows: readonly UsageRow[]) => Promise<void>;
   private readonly journal: OwnJournal;
   /** Rows in the current segment, not yet handed to the ledger. */
   private pending: UsageRow[] = [];
@@ -64,6 +70,7 @@ export class UsageJournal implements UsageLedger {
     this.dataDir = opts.dataDir;
     this.maxPending = opts.maxPending ?? 500;
     this.fsync = opts.fsync ?? false;
+    this.importSegment = opts.importSegment ?? ((_path, rows) => ledger.recordMany(rows));
     this.journal = createOwnJournal(opts.dataDir, this.fsync);
     this.flushTimer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 250);
     this.flushTimer.unref();
@@ -136,7 +143,7 @@ export class UsageJournal implements UsageLedger {
     while (this.sealed.length > 0) {
       const batch = this.sealed[0]!;
       try {
-        await this.ledger.recordMany(batch.rows);
+        await this.importSegment(batch.segment.path, batch.rows);
       } catch (err) {
         // Keep the rows (they are still in the sealed segment) and try again at the next flush.
         this.log?.error({ err, pending: batch.rows.length }, "could not move usage rows into the ledger");
