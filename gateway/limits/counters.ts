@@ -1,7 +1,9 @@
 /**
  * The three per-key counters behind the limits, each a rate-limiter-flexible limiter used as
  * an atomic "add and tell me the total" over a fixed window: in memory, or in Redis so that
- * every gateway process sees the same numbers.
+ * every gateway process sees the same numbers. On the request path, counterAdjuster()
+ * changes them through one Lua script over the same Redis keys (one command per
+ * event-loop turn); the limiters remain for reads and the memory store.
  *
  * The limiters never reject by themselves (their `points` is a ceiling no tier reaches); the
  * caller compares the returned total with the key's *current* tier. That way a tier change
