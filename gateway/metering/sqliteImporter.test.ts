@@ -1,7 +1,9 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildGatewayConfig } from "../config/fromCatalog.ts";
@@ -86,6 +88,20 @@ describe("usage imports into SQLite run off the event loop", () => {
       await importer.close();
       await store.close();
     }
+  });
+
+  it("close() waits for the worker even when nothing else keeps the process alive", () => {
+    const child = spawnSync(
+      process.execPath,
+      [fileURLToPath(new URL("./importerChild.ts", import.meta.url)), tempDir()],
+      {
+        encoding: "utf8",
+        timeout: 20_000,
+      },
+    );
+    expect(child.stderr).not.toMatch(/unsettled top-level await/);
+    expect(child.stdout.trim()).toBe("closed 1");
+    expect(child.status).toBe(0);
   });
 
   it("a failed batch rejects (the journal keeps its rows) and the next one still imports", async () => {

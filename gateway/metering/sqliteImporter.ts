@@ -92,7 +92,10 @@ export function sqliteImporter(opts: SqliteImporterOptions): UsageImporter {
       const w = worker;
       worker = undefined;
       if (!w) return;
+      if (w.threadId === -1) return; // already gone
       const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
+      // Referenced until it has closed its connection: nothing else may keep the process alive.
+      w.ref();
       w.postMessage("close");
       await exited;
     },
