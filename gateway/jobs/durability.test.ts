@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PostgresServer, startPostgresServer } from "../../harness/postgresServer.ts";
 import type { SpawnedGateway } from "../../harness/spawnGateway.ts";
 import { simStats } from "../test/fixtures.ts";
@@ -122,10 +122,15 @@ describe("a gateway stopped gracefully with a job running", () => {
 });
 
 describe("two gateway processes on one Postgres", () => {
-  it("20 jobs, submitted to both: each is run once and completed once", async () => {
+  let fx: ProcessFixture;
+  let databaseUrl: string;
+  const replica = (name: string) =>
+    fx.startGateway({ GONKA_DATA_DIR: join(fx.dir, `data-${name}`), GONKA_DATABASE_URL: databaseUrl });
+
+  beforeAll(async () => {
     postgres = await startPostgresServer();
-    const databaseUrl = await postgres.createDatabase("jobs");
-    const fx = await startProcessFixture({
+    databaseUrl = await postgres.createDatabase("jobs");
+    fx = await startProcessFixture({
       preset: "qwen3-32b",
       simArgs: ["--tpot-ms", "5"],
       config: (c) => ({
@@ -137,8 +142,9 @@ describe("two gateway processes on one Postgres", () => {
       }),
     });
     fixtures.push(fx);
-    const replica = (name: string) =>
-      fx.startGateway({ GONKA_DATA_DIR: join(fx.dir, `data-${name}`), GONKA_DATABASE_URL: databaseUrl });
+  }, 60_000);
+
+  it("20 jobs, submitted to both: each is run once and completed once", async () => {
     const [a, b] = await Promise.all([replica("a"), replica("b")]);
     const key = await fx.createKey(a, { name: "many", tier: "bulk" });
     const before = await simStats(fx.sims[0]!);
@@ -169,4 +175,32 @@ describe("two gateway processes on one Postgres", () => {
       await client.end();
     }
   }, 120_000);
+
+  it("a job cancelled through the other replica stops on the one running it, and the engine sees the abort", async () => {
+    // Only A runs while the job is claimed; B starts afterwards and just takes the cancel.
+    const a = await replica("c");
+    const key = await fx.createKey(a, { name: "cancel-across", tier: "bulk" });
+    const before = await simStats(fx.sims[0]!);
+    // The engine holds this request 30 s before answering: it is still running when cancelled.
+    const script = {
+      rules: [{ match: { lastUserContains: "hold-on" }, reply: { content: "ok" }, delayMs: 30_000 }],
+    };
+    await fetch(`${fx.sims[0]!.url}/sim/script`, { method: "POST", body: JSON.stringify(script) });
+    const job = await submit(a, key.secret, "hold-on", 8);
+    await waitForJob(a.url, key.secret, job.id, (j) => j.status === "running");
+    const b = await replica("d");
+    const res = await fetch(`${b.url}/v1/jobs/${job.id}/cancel`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key.secret}` },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ cancel_requested: true });
+    const done = await waitForJob(b.url, key.secret, job.id, undefined, 10_000);
+    expect(done).toMatchObject({ status: "cancelled", attempts: 1, error: { code: "job_cancelled" } });
+    await expect
+      .poll(async () => (await simStats(fx.sims[0]!)).cancelled - before.cancelled, { timeout: 5_000 })
+      .toBe(1);
+    await fetch(`${fx.sims[0]!.url}/sim/script`, { method: "DELETE" });
+    await Promise.all([a.stop(), b.stop()]);
+  }, 60_000);
 });

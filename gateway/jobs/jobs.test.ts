@@ -37,6 +37,8 @@ beforeAll(async () => {
           concurrentRequests: 50,
           jobRetentionHours: 2,
         },
+        // Room for two requests reserving 1,000 output tokens each, not three.
+        tokens: { requestsPerMinute: 1_000, tokensPerMinute: 2_500, concurrentRequests: 50 },
       },
     }),
   });
@@ -169,6 +171,18 @@ describe("Prefer: respond-async", () => {
     const third = await submit(key, chat());
     expect(third.status).toBe(429);
     expect(((await third.json()) as { error: Json }).error["code"]).toBe("rate_limit_exceeded");
+    expect(((await call("GET", "/v1/jobs", key)).json["data"] as unknown[]).length).toBe(2);
+  });
+});
+
+describe("rate limits at acceptance", () => {
+  it("keeps the request's token estimate charged: tokens per minute refuse the job that would exceed them", async () => {
+    const key = await fx.newKey("tokens");
+    const big = chat("x", { max_tokens: 1_000 });
+    expect((await submit(key, big)).status).toBe(202);
+    expect((await submit(key, big)).status).toBe(202);
+    const third = await submit(key, big);
+    expect(third.status).toBe(429);
     expect(((await call("GET", "/v1/jobs", key)).json["data"] as unknown[]).length).toBe(2);
   });
 });
