@@ -100,6 +100,27 @@ describe("a gateway killed with a job running", () => {
 });
 
 describe("a gateway stopped gracefully with a job running", () => {
+  it("lets a running job finish within `shutdownGraceMs` before exiting", async () => {
+    const fx = await startProcessFixture({
+      preset: "qwen3-32b",
+      simArgs: ["--tpot-ms", "20"],
+      config: (c) => ({ ...c, jobs: jobsConfig }),
+    });
+    fixtures.push(fx);
+    const gw = await fx.startGateway();
+    const key = await fx.createKey(gw, { name: "graceful-finish", tier: "standard" });
+    const job = await submit(gw, key.secret, "a long answer please", 100);
+    await waitForJob(gw.url, key.secret, job.id, (j) => j.status === "running");
+    await gw.stop();
+    const db = new Database(join(fx.dir, "data", "gateway.sqlite"), { readonly: true });
+    try {
+      const row = db.prepare("SELECT status, attempts FROM jobs WHERE id = ?").get(job.id);
+      expect(row).toEqual({ status: "succeeded", attempts: 1 });
+    } finally {
+      db.close();
+    }
+  }, 60_000);
+
   it("puts the job back in the queue with its attempt refunded; the next gateway runs it", async () => {
     const fx = await startProcessFixture({
       preset: "qwen3-32b",

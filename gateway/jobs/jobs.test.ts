@@ -333,6 +333,31 @@ describe("/v1/jobs", () => {
     expect((await simStats(fx.sim)).chat).toBe(before.chat);
   });
 
+  it("runs at most `jobs.concurrency` (default 4) jobs at once; the rest wait queued", async () => {
+    const key = await fx.newKey();
+    // The engine holds these requests until they are cancelled.
+    const script = {
+      rules: [{ match: { lastUserContains: "hold-on" }, reply: { content: "ok" }, delayMs: 30_000 }],
+    };
+    await fetch(`${fx.sim.url}/sim/script`, { method: "POST", body: JSON.stringify(script) });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++)
+        ids.push(((await (await submit(key, chat("hold-on"))).json()) as JobObject).id);
+      const statuses = async () => {
+        const page = (await call("GET", "/v1/jobs", key)).json["data"] as JobObject[];
+        return page.map((j) => j.status).sort();
+      };
+      await expect
+        .poll(statuses, { timeout: 5_000 })
+        .toEqual(["queued", "queued", "running", "running", "running", "running"]);
+      for (const id of ids) await call("POST", `/v1/jobs/${id}/cancel`, key);
+      await expect.poll(statuses, { timeout: 5_000 }).toEqual(Array(6).fill("cancelled"));
+    } finally {
+      await fetch(`${fx.sim.url}/sim/script`, { method: "DELETE" });
+    }
+  });
+
   it("exports job metrics: queued/running gauge, completions by outcome, duration histogram", async () => {
     const text = await (await fetch(`${fx.opsUrl}/metrics`)).text();
     expect(text).toMatch(/^gonka_jobs\{status="queued"\} \d+$/m);
