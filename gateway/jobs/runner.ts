@@ -15,6 +15,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import Koa, { type Middleware } from "koa";
 import type { Logger } from "pino";
+import { Agent, request } from "undici";
 import { errors } from "../errors.ts";
 import { errorHandler } from "../middleware/errorHandler.ts";
 import type { GatewayState } from "../state.ts";
@@ -67,33 +68,38 @@ export async function startJobRunner(steps: readonly Step[], log: Logger): Promi
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  // No client-side timeouts: a job's answer may take longer than fetch's 300 s default, and
+  // the proxy behind already enforces the model's own timeouts (connect, first byte, idle).
+  const agent = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+
   return {
     async run(run) {
       const token = randomBytes(16).toString("hex");
       pending.set(token, run);
       try {
-        const res = await fetch(`${origin}/run`, {
+        const res = await request(`${origin}/run`, {
           method: "POST",
           headers: { [RUN_HEADER]: token },
           signal: run.signal,
+          dispatcher: agent,
         });
-        const text = await res.text();
-        let body: Record<string, unknown>;
+        const text = await res.body.text();
         try {
-          body = JSON.parse(text) as Record<string, unknown>;
+          return { status: res.statusCode, body: JSON.parse(text) as Record<string, unknown> };
         } catch {
-          body = errors.upstreamFailed("The model backend returned a body that is not JSON.").toBody().error;
-          return { status: 502, body: { error: body } };
+          return {
+            status: 502,
+            body: { ...errors.upstreamFailed("The job's answer was not JSON.").toBody() },
+          };
         }
-        return { status: res.status, body };
       } finally {
         pending.delete(token);
       }
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await agent.close();
+    },
   };
 }
