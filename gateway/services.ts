@@ -81,8 +81,11 @@ export async function startServices(
   env: ServiceEnv,
   log: Logger,
   extras: {
-    /** Receives job events (the webhooks outbox); without one, jobs emit none. */
-    jobEventSink?: JobEventSink;
+    /**
+     * Builds the receiver of job events (the webhooks outbox) over the opened store; without
+     * it, jobs emit no events and a request naming a webhook is refused.
+     */
+    jobEventSink?: (store: Store, log: Logger) => JobEventSink;
   } = {},
 ): Promise<Services> {
   const fsync = config.metering.fsync === "row";
@@ -117,7 +120,13 @@ export async function startServices(
   const limits = createRateLimits({ redis, failurePolicy: config.rateLimits.failurePolicy, logger: log });
   const tierNames = new Set(Object.keys(config.tiers));
   const sessions = createSessions(store.sessions, config, log);
-  const jobs = createJobs({ repo: store.jobs, keys: store.keys, config, log, sink: extras.jobEventSink });
+  const jobs = createJobs({
+    repo: store.jobs,
+    keys: store.keys,
+    config,
+    log,
+    sink: extras.jobEventSink?.(store, log),
+  });
   // Memory needs a store with memory tables (Postgres: pgvector) and a configured embedding model.
   const memoryModel = memoryEmbeddingModel(config);
   const memory = memoryModel ? store.memory : undefined;

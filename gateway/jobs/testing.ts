@@ -82,7 +82,7 @@ export async function startJobFixture(
       engineApiKey: undefined,
     },
     log,
-    opts.sink ? { jobEventSink: opts.sink } : {},
+    opts.sink ? { jobEventSink: () => opts.sink! } : {},
   );
   const gateway: Gateway = createGateway({
     config,
