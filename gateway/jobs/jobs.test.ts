@@ -29,6 +29,14 @@ beforeAll(async () => {
     config: (c) => ({
       ...c,
       replicaCooldownMs: 1,
+      routers: [
+        {
+          alias: "auto",
+          baseline: "qwen3-32b",
+          rules: [{ name: "extraction", when: { lastUserMessage: "\\bextract\\b" }, model: "qwen3-32b" }],
+          default: { model: "qwen3-32b" },
+        },
+      ],
       tiers: {
         standard: { requestsPerMinute: 1_000, tokensPerMinute: 10_000_000, concurrentRequests: 50 },
         tiny: {
@@ -103,6 +111,22 @@ describe("Prefer: respond-async", () => {
       promptTokens: completion.usage.prompt_tokens,
       completionTokens: completion.usage.completion_tokens,
     });
+  });
+
+  it("a router alias works the same: the job is routed by its rules and metered under the alias", async () => {
+    const key = await fx.newKey();
+    const res = await submit(key, { ...chat("extract the date: 3 May"), model: "auto" });
+    expect(res.status).toBe(202);
+    const job = (await res.json()) as JobObject;
+    expect(job.model).toBe("auto");
+    const done = await waitForJob(fx.url, key.secret, job.id);
+    expect(done).toMatchObject({ status: "succeeded", completion: { model: "qwen3-32b" } });
+    const rows = await fx.services.store.usage.summary({
+      groupBy: ["key"],
+      keyId: key.id,
+      requested: "auto",
+    });
+    expect(rows[0]).toMatchObject({ requests: 1, errors: 0 });
   });
 
   it("accepts respond-async among other preferences (RFC 7240 syntax)", async () => {
