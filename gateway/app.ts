@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { GatewayConfig } from "./config/schema.ts";
 import { PROXIED_ENDPOINTS } from "./endpoints.ts";
 import { errors } from "./errors.ts";
+import type { JobsWiring } from "./jobs/index.ts";
 import { createLogger } from "./logger.ts";
 import { createGatewayMetrics } from "./metrics/gatewayMetrics.ts";
 import { accessLog } from "./middleware/accessLog.ts";
@@ -78,6 +79,8 @@ export interface GatewayOptions {
   readonly sessionModel?: AliasRouterDeps["sessionModel"];
   /** Server-side sessions: X-Session-Id on chat completions and `/v1/sessions` (needs `authenticate`). */
   readonly sessions?: SessionsWiring;
+  /** Async jobs: `Prefer: respond-async` on chat completions, `/v1/jobs` (needs `authenticate`). */
+  readonly jobs?: JobsWiring;
   /** Extensions this instance offers beyond what the options above imply (sessions, memory…). */
   readonly features?: Partial<Features>;
   /** The Kubernetes API, required when a model discovers its replicas (`models[].discovery`). */
@@ -171,11 +174,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     // Authentication before the body: a keyless client cannot make us read 8 MiB for its 401.
     const steps: Step[] = [...auth, body, routeModel(endpoint, registry, aliases)];
     if (options.admit) steps.push(options.admit);
+    if (options.jobs && endpoint === "chat.completions") steps.push(options.jobs.acceptStep);
     if (options.sessions && endpoint === "chat.completions") steps.push(options.sessions.chatStep);
     steps.push(proxyHandler(endpoint, proxyOptions));
     api.post(path, ...steps);
   }
   options.sessions?.mount(api, auth, body);
+  // A job runs the chat path after admission (it was admitted when accepted).
+  options.jobs?.attach({
+    steps: [
+      routeModel("chat.completions", registry, aliases),
+      proxyHandler("chat.completions", proxyOptions),
+    ],
+    registry: metrics.registry,
+  });
+  options.jobs?.mount(api, auth);
   options.apiRoutes?.(api, {
     registry,
     auth,
@@ -203,7 +216,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       admin: options.mount !== undefined,
       sessions: options.sessions !== undefined,
       memory: false,
-      async_jobs: false,
+      async_jobs: options.jobs !== undefined,
       webhooks: false,
       tiering: config.routers.length > 0,
       ...options.features,
@@ -274,6 +287,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     inFlight: () => inFlight,
     async listen(port = config.listen.port, host = config.listen.host) {
       const url = await start(app, port, host);
+      await options.jobs?.start();
       if (options.probe !== false) prober.start();
       if (options.kubeApi && discovered.length > 0) {
         discovery ??= startDiscovery(registry, options.kubeApi, log, options.discoveryTiming);
@@ -291,6 +305,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
       for (const s of servers) s.closeAllConnections();
       await Promise.all(closed);
+      await options.jobs?.stop(Math.max(0, deadline - Date.now()));
       await prober.stop();
       await discovery?.stop();
       await registry.close();

@@ -6,6 +6,7 @@ import type { GatewayOptions } from "./app.ts";
 import { admission } from "./auth/admission.ts";
 import { authenticate } from "./auth/authenticate.ts";
 import type { GatewayConfig } from "./config/schema.ts";
+import { createJobs, type JobEventSink, type JobsWiring, jobsOpenApi } from "./jobs/index.ts";
 import { createRateLimits, createRedisClient, type RateLimits, redisReady } from "./limits/index.ts";
 import {
   createEmbedder,
@@ -53,6 +54,7 @@ export interface Services {
   limits: RateLimits;
   redis: Redis | undefined;
   sessions: Sessions;
+  jobs: JobsWiring;
   /** The parts of createGateway's options these services provide. */
   gatewayOptions(
     registry: () => ModelRegistry,
@@ -64,6 +66,7 @@ export interface Services {
     | "mount"
     | "sessionModel"
     | "sessions"
+    | "jobs"
     | "engineApiKey"
     | "notReady"
     | "apiRoutes"
@@ -74,7 +77,18 @@ export interface Services {
 }
 
 /** Opens the store, connects Redis (if configured) and builds the request-path steps over them. */
-export async function startServices(config: GatewayConfig, env: ServiceEnv, log: Logger): Promise<Services> {
+export async function startServices(
+  config: GatewayConfig,
+  env: ServiceEnv,
+  log: Logger,
+  extras: {
+    /**
+     * Builds the receiver of job events (the webhooks outbox) over the opened store; without
+     * it, jobs emit no events and a request naming a webhook is refused.
+     */
+    jobEventSink?: (store: Store, log: Logger) => JobEventSink;
+  } = {},
+): Promise<Services> {
   const fsync = config.metering.fsync === "row";
   const databaseUrl = env.databaseUrl ?? config.database.url;
   // Migrations run here, under a lock; a schema newer than this gateway knows stops it (SchemaTooNew).
@@ -117,6 +131,13 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
   const limits = createRateLimits({ redis, failurePolicy: config.rateLimits.failurePolicy, logger: log });
   const tierNames = new Set(Object.keys(config.tiers));
   const sessions = createSessions(store.sessions, config, log);
+  const jobs = createJobs({
+    repo: store.jobs,
+    keys: store.keys,
+    config,
+    log,
+    sink: extras.jobEventSink?.(store, log),
+  });
   // Memory needs a store with memory tables (Postgres: pgvector) and a configured embedding model.
   const memoryModel = memoryEmbeddingModel(config);
   const memory = memoryModel ? store.memory : undefined;
@@ -138,16 +159,18 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
     limits,
     redis,
     sessions,
+    jobs,
     gatewayOptions(registry) {
       return {
         sessions,
+        jobs,
         authenticate: authenticate(keyCache, tierNames),
         admit: admission(limits, config.tiers, log),
         onOutcome: usageRecorder(store.usage, log),
         sessionModel: (keyId, sessionId, alias) => store.usage.lastServed(keyId, sessionId, alias),
         engineApiKey: env.engineApiKey,
         features: { memory: memory !== undefined },
-        ...(memory ? { openApiDocuments: { memory: memoryOpenApi } } : {}),
+        openApiDocuments: { jobs: jobsOpenApi, ...(memory ? { memory: memoryOpenApi } : {}) },
         apiRoutes: (router, deps) => {
           mountKeyUsageRoute(router, deps.auth, store);
           if (!memory) return;
@@ -194,6 +217,8 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
       };
     },
     async close() {
+      // Normally stopped by the gateway's shutdown already; a no-op then.
+      await jobs.stop(0);
       await sessions.close();
       await stopSweeper?.();
       await limits.close();

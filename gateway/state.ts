@@ -51,6 +51,8 @@ export interface GatewayState {
   replyObserver?: ReplyObserver;
   /** Set by the proxy when the request is over; read by admission to settle the reservation. */
   outcome?: RequestOutcome;
+  /** Set when the request was queued as an async job: admission keeps its token estimate charged. */
+  reservationKept?: boolean;
   /** Headers every response must carry (rate-limit headers, for one). */
   responseHeaders: Record<string, string>;
 }

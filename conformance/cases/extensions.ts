@@ -145,6 +145,44 @@ export const extensionCases: Case[] = [
       await gone.body?.cancel();
     },
   },
+  {
+    name: "async jobs: Prefer: respond-async answers 202 with a job that ends with the completion (/v1/jobs)",
+    async run(s, skip) {
+      const jobs = s.feature("async_jobs");
+      if (!jobs.on) return skip(jobs.reason);
+      const model = modelFor(s, "chat", skip);
+      const accepted = await s.raw("/v1/chat/completions", {
+        method: "POST",
+        headers: { prefer: "respond-async" },
+        body: { model, max_tokens: 16, messages: [{ role: "user", content: "Say hello." }] },
+      });
+      assert(accepted.status === 202, `respond-async answered HTTP ${accepted.status}`);
+      assert(
+        accepted.headers.get("preference-applied") === "respond-async",
+        "no Preference-Applied: respond-async",
+      );
+      const job = (await jsonBody(accepted)) as { id: string; object: string; status: string };
+      assert(job.object === "job" && typeof job.id === "string", `not a job: ${JSON.stringify(job)}`);
+      assert(accepted.headers.get("location") === `/v1/jobs/${job.id}`, "Location does not name the job");
+      const deadline = Date.now() + 120_000;
+      let last: { status: string; completion?: { choices?: unknown[] } | null } = job;
+      while (!["succeeded", "failed", "cancelled"].includes(last.status)) {
+        if (Date.now() > deadline) throw new Error(`job ${job.id} still ${last.status} after 120 s`);
+        await new Promise((r) => setTimeout(r, 250));
+        const got = await s.raw(`/v1/jobs/${job.id}`);
+        assert(got.status === 200, `GET /v1/jobs/{id} HTTP ${got.status}`);
+        last = (await jsonBody(got)) as typeof last;
+      }
+      assert(last.status === "succeeded", `job ended ${last.status}: ${JSON.stringify(last).slice(0, 400)}`);
+      assert((last.completion?.choices?.length ?? 0) > 0, "the succeeded job carries no completion");
+      const listed = await s.raw("/v1/jobs?limit=5");
+      const list = (await jsonBody(listed)) as { data: Array<{ id: string }> };
+      assert(
+        list.data.some((j) => j.id === job.id),
+        "GET /v1/jobs does not list the job",
+      );
+    },
+  },
 ];
 
 /** Sum of numeric fields whose names mention tokens. */

@@ -50,11 +50,13 @@ export function admission(
     } finally {
       const outcome = ctx.state.outcome;
       // Unknown usage after the backend started (client gone before the usage chunk): keep the reservation.
-      const used = outcome?.usage
-        ? outcome.usage.promptTokens + outcome.usage.completionTokens
-        : outcome?.replica
-          ? estimate
-          : 0;
+      const used = ctx.state.reservationKept
+        ? estimate
+        : outcome?.usage
+          ? outcome.usage.promptTokens + outcome.usage.completionTokens
+          : outcome?.replica
+            ? estimate
+            : 0;
       if (!settled) {
         settled = true;
         // Not awaited: the response must not wait for a Redis round trip.

@@ -105,6 +105,8 @@ export const tierSchema = z.object({
   sessionMaxMessages: z.number().int().positive().default(SESSION_DEFAULTS.sessionMaxMessages),
   /** Most bytes (stored message JSON) one session may hold, checked like sessionMaxMessages. */
   sessionMaxBytes: z.number().int().positive().default(SESSION_DEFAULTS.sessionMaxBytes),
+  /** How long this tier's finished async jobs are kept; absent: `jobs.retentionHours`. */
+  jobRetentionHours: z.number().positive().optional(),
 });
 
 /** What one API key may keep in `/v1/memory`, per tier. */
@@ -229,6 +231,28 @@ export const gatewayConfigSchema = z
       })
       .prefault({}),
     memory: memorySchema.prefault({}),
+    /** Async jobs (`Prefer: respond-async`, `/v1/jobs`), run by a worker in every gateway. */
+    jobs: z
+      .object({
+        /** Jobs this gateway runs at once; more wait in the store's queue. */
+        concurrency: z.number().int().positive().default(4),
+        /** Runs of a job (retryable failures: 429, 5xx, a lost replica) before it ends `failed`. */
+        maxAttempts: z.number().int().positive().default(3),
+        /** How long a finished job (and its completion) is kept; a tier's `jobRetentionHours` wins. */
+        retentionHours: z.number().positive().default(24),
+        /**
+         * A running job's claim lasts this long unless renewed (every third of it): a gateway
+         * that dies mid-job lets another one re-run it after at most this.
+         */
+        leaseMs: z.number().int().positive().default(30_000),
+        /** How often an idle worker looks for queued jobs (jobs accepted locally start at once). */
+        pollIntervalMs: z.number().int().positive().default(1_000),
+        /** Wait before a failed run is retried, doubled on each attempt. */
+        retryBackoffMs: z.number().int().nonnegative().default(1_000),
+        /** How often expired jobs are deleted and undelivered job events re-emitted. */
+        sweepIntervalMs: z.number().int().positive().default(60_000),
+      })
+      .prefault({}),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((config, ctx) => {

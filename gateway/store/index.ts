@@ -7,15 +7,18 @@
 import { EventEmitter } from "node:events";
 import type { Logger } from "pino";
 import type { MemoryRepository } from "../memory/types.ts";
+import type { JobRepository } from "./jobs.ts";
 import type { KeyRepository } from "./keys.ts";
 import { openPostgres, queryOn, redactedUrl, transactionOn } from "./postgres/database.ts";
 import { listenForKeyChanges } from "./postgres/keyNotifications.ts";
+import { createPostgresJobRepository } from "./postgres/postgresJobs.ts";
 import { createPostgresKeyRepository } from "./postgres/postgresKeys.ts";
 import { createPostgresMemoryRepository } from "./postgres/postgresMemory.ts";
 import { createPostgresSessionRepository } from "./postgres/postgresSessions.ts";
 import { createPostgresUsageLedger } from "./postgres/postgresUsage.ts";
 import type { SessionRepository } from "./sessions.ts";
 import { openSqlite } from "./sqlite/database.ts";
+import { createSqliteJobRepository } from "./sqlite/sqliteJobs.ts";
 import { createSqliteKeyRepository } from "./sqlite/sqliteKeys.ts";
 import { createSqliteMemoryRepository } from "./sqlite/sqliteMemory.ts";
 import { createSqliteSessionRepository } from "./sqlite/sqliteSessions.ts";
@@ -42,6 +45,8 @@ export interface Store {
   sessions: SessionRepository;
   /** Memory items (`/v1/memory`); undefined on a Postgres without the pgvector extension. */
   memory: MemoryRepository | undefined;
+  /** Async jobs (`Prefer: respond-async`, `/v1/jobs`). */
+  jobs: JobRepository;
   /** Where the data lives, for logs (a Postgres password is masked). */
   location: string;
   /** Migration versions this open applied (empty when the schema was current). */
@@ -76,6 +81,7 @@ function openSqliteStore(opts: StoreOptions): Store {
     usage: createSqliteUsageLedger(db),
     sessions: createSqliteSessionRepository(db),
     memory: createSqliteMemoryRepository(db),
+    jobs: createSqliteJobRepository(db),
     location: file,
     migrationsApplied: applied,
     onKeyChange(listener) {
@@ -107,6 +113,7 @@ async function openPostgresStore(url: string, log?: Logger): Promise<Store> {
     usage: createPostgresUsageLedger(queryOn(pool)),
     sessions: createPostgresSessionRepository(queryOn(pool), transactionOn(pool)),
     memory,
+    jobs: createPostgresJobRepository(queryOn(pool)),
     location: redactedUrl(url),
     migrationsApplied: applied,
     onKeyChange: (listener) => notifications.subscribe(listener),
@@ -122,6 +129,7 @@ async function openPostgresStore(url: string, log?: Logger): Promise<Store> {
   };
 }
 
+export type { ClaimedJob, JobRecord, JobRepository, JobStatus, NewJob, TerminalStatus } from "./jobs.ts";
 export { createKeyCache, type KeyCache, type KeyCacheOptions } from "./keyCache.ts";
 export {
   hashSecret,

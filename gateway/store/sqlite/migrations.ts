@@ -145,4 +145,39 @@ export const sqliteMigrations: readonly Migration[] = [
     name: "usage route",
     sql: "ALTER TABLE usage_rows ADD COLUMN route TEXT;",
   },
+  {
+    // Async jobs (Prefer: respond-async). A claim is (claim_token, lease_until); a finished job
+    // keeps its result until expires_at. event_emitted: the terminal event reached the sink.
+    version: 7,
+    name: "jobs",
+    sql: `
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        status TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        model TEXT NOT NULL,
+        request TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        client_request_id TEXT,
+        webhook_id TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        event_emitted INTEGER NOT NULL DEFAULT 0,
+        result TEXT,
+        error TEXT,
+        claim_token TEXT,
+        lease_until INTEGER,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        expires_at INTEGER
+      );
+      CREATE INDEX jobs_key_created ON jobs (key_id, created_at, id);
+      CREATE INDEX jobs_runnable ON jobs (created_at, id) WHERE status IN ('queued', 'running');
+      CREATE INDEX jobs_expires ON jobs (expires_at) WHERE expires_at IS NOT NULL;
+      CREATE INDEX jobs_unemitted ON jobs (finished_at) WHERE event_emitted = 0 AND finished_at IS NOT NULL;
+    `,
+  },
 ];

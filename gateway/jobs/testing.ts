@@ -1,0 +1,133 @@
+/**
+ * Test fixture for jobs: a real simulator subprocess behind a loopback recording proxy, and
+ * an in-process gateway with its real services (keys, store, jobs) on SQLite or a given
+ * Postgres, optionally with a job event sink that records into an array.
+ */
+import { type SpawnedSimulator, spawnSimulator } from "../../sim/spawn.ts";
+import { createGateway, type Gateway } from "../app.ts";
+import { buildGatewayConfig } from "../config/fromCatalog.ts";
+import { parseConfig } from "../config/load.ts";
+import type { GatewayConfigInput } from "../config/schema.ts";
+import { createLogger } from "../logger.ts";
+import { type Services, startServices } from "../services.ts";
+import { type Recorder, startRecordingProxy } from "../sessions/testing.ts";
+import { tempDataDir } from "../store/testing.ts";
+import type { JobEvent, JobEventSink } from "./eventSink.ts";
+import type { JobObject } from "./serialize.ts";
+
+/** A sink that keeps every event; `failNext` makes the next `emit` calls throw (a crash stand-in). */
+export class RecordingSink implements JobEventSink {
+  readonly events: JobEvent[] = [];
+  readonly endpoints = new Map<string, string>();
+  failNext = 0;
+
+  async checkEndpoint(keyId: string, endpointId: string): Promise<void> {
+    if (this.endpoints.get(endpointId) !== keyId) {
+      const { GatewayError } = await import("../errors.ts");
+      throw new GatewayError({
+        status: 404,
+        type: "invalid_request_error",
+        code: "webhook_not_found",
+        param: "Gonka-Webhook-Id",
+        message: `No webhook endpoint with id \`${endpointId}\`.`,
+      });
+    }
+  }
+
+  async emit(event: JobEvent): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error("sink unavailable");
+    }
+    if (!this.events.some((e) => e.id === event.id)) this.events.push(event);
+  }
+}
+
+export interface JobFixture {
+  url: string;
+  opsUrl: string;
+  sim: SpawnedSimulator;
+  recorder: Recorder;
+  services: Services;
+  gateway: Gateway;
+  newKey(tier?: string): Promise<{ id: string; secret: string }>;
+  close(): Promise<void>;
+}
+
+export async function startJobFixture(
+  opts: {
+    preset?: string;
+    simArgs?: string[];
+    databaseUrl?: string;
+    sink?: JobEventSink;
+    config?: (c: GatewayConfigInput) => GatewayConfigInput;
+  } = {},
+): Promise<JobFixture> {
+  const preset = opts.preset ?? "qwen3-32b";
+  const sim = await spawnSimulator({ model: preset, ...(opts.simArgs ? { args: opts.simArgs } : {}) });
+  const recorder = await startRecordingProxy(sim.url);
+  const base = buildGatewayConfig({ models: [{ preset, replicaUrls: [recorder.url] }] });
+  // Tests poll often so a job starts within milliseconds of being queued by another process.
+  const withJobs = { ...base, jobs: { pollIntervalMs: 50, retryBackoffMs: 10, ...base.jobs } };
+  const config = parseConfig(opts.config ? opts.config(withJobs) : withJobs);
+  const data = tempDataDir();
+  const log = createLogger(process.env["GONKA_TEST_LOG"] ?? "silent");
+  const services = await startServices(
+    config,
+    {
+      dataDir: data.dir,
+      databaseUrl: opts.databaseUrl,
+      redisUrl: undefined,
+      adminKey: undefined,
+      engineApiKey: undefined,
+    },
+    log,
+    opts.sink ? { jobEventSink: () => opts.sink! } : {},
+  );
+  const gateway: Gateway = createGateway({
+    config,
+    log,
+    probe: false,
+    ...services.gatewayOptions(() => gateway.registry),
+  });
+  const url = await gateway.listen(0, "127.0.0.1");
+  const opsUrl = await gateway.listenOps(0, "127.0.0.1");
+  return {
+    url,
+    opsUrl,
+    sim,
+    recorder,
+    services,
+    gateway,
+    async newKey(tier = "standard") {
+      const { key, secret } = await services.store.keys.create({ name: "jobs-test", tier });
+      return { id: key.id, secret };
+    },
+    async close() {
+      await gateway.shutdown(1_000);
+      await services.close();
+      await recorder.close();
+      await sim.stop();
+      data.remove();
+    },
+  };
+}
+
+/** Polls `GET /v1/jobs/{id}` until `done(job)` holds (default: the job has ended). */
+export async function waitForJob(
+  url: string,
+  secret: string,
+  id: string,
+  done: (job: JobObject) => boolean = (j) => ["succeeded", "failed", "cancelled"].includes(j.status),
+  timeoutMs = 20_000,
+): Promise<JobObject> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${url}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${secret}` } });
+    const job = (await res.json()) as JobObject;
+    if (res.status === 200 && done(job)) return job;
+    if (Date.now() > deadline)
+      throw new Error(`job ${id} did not reach the state in time: ${JSON.stringify(job)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
