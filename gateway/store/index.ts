@@ -14,13 +14,16 @@ import { createPostgresKeyRepository } from "./postgres/postgresKeys.ts";
 import { createPostgresMemoryRepository } from "./postgres/postgresMemory.ts";
 import { createPostgresSessionRepository } from "./postgres/postgresSessions.ts";
 import { createPostgresUsageLedger } from "./postgres/postgresUsage.ts";
+import { createPostgresWebhookRepository } from "./postgres/postgresWebhooks.ts";
 import type { SessionRepository } from "./sessions.ts";
 import { openSqlite } from "./sqlite/database.ts";
 import { createSqliteKeyRepository } from "./sqlite/sqliteKeys.ts";
 import { createSqliteMemoryRepository } from "./sqlite/sqliteMemory.ts";
 import { createSqliteSessionRepository } from "./sqlite/sqliteSessions.ts";
 import { createSqliteUsageLedger } from "./sqlite/sqliteUsage.ts";
+import { createSqliteWebhookRepository } from "./sqlite/sqliteWebhooks.ts";
 import type { UsageLedger } from "./usage.ts";
+import type { WebhookRepository } from "./webhooks.ts";
 
 export interface StoreOptions {
   /** Folder for the SQLite file (created if missing); unused with Postgres. */
@@ -42,6 +45,8 @@ export interface Store {
   sessions: SessionRepository;
   /** Memory items (`/v1/memory`); undefined on a Postgres without the pgvector extension. */
   memory: MemoryRepository | undefined;
+  /** Webhook endpoints per key and the delivery outbox (`/v1/webhooks`). */
+  webhooks: WebhookRepository;
   /** Where the data lives, for logs (a Postgres password is masked). */
   location: string;
   /** Migration versions this open applied (empty when the schema was current). */
@@ -76,6 +81,7 @@ function openSqliteStore(opts: StoreOptions): Store {
     usage: createSqliteUsageLedger(db),
     sessions: createSqliteSessionRepository(db),
     memory: createSqliteMemoryRepository(db),
+    webhooks: createSqliteWebhookRepository(db),
     location: file,
     migrationsApplied: applied,
     onKeyChange(listener) {
@@ -107,6 +113,7 @@ async function openPostgresStore(url: string, log?: Logger): Promise<Store> {
     usage: createPostgresUsageLedger(queryOn(pool)),
     sessions: createPostgresSessionRepository(queryOn(pool), transactionOn(pool)),
     memory,
+    webhooks: createPostgresWebhookRepository(queryOn(pool), transactionOn(pool)),
     location: redactedUrl(url),
     migrationsApplied: applied,
     onKeyChange: (listener) => notifications.subscribe(listener),
@@ -151,3 +158,10 @@ export type {
   UsageRow,
   UsageSummaryRow,
 } from "./usage.ts";
+export type {
+  ClaimedDelivery,
+  DeliveryAttempt,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookRepository,
+} from "./webhooks.ts";
