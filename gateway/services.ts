@@ -21,6 +21,7 @@ import { mountKeyUsageRoute } from "./routes/keyUsage.ts";
 import type { ModelRegistry } from "./routing/modelRegistry.ts";
 import { createSessions, type Sessions } from "./sessions/index.ts";
 import { createKeyCache, type KeyCache, openStore, type Store } from "./store/index.ts";
+import { allowlistFromEnv, createWebhooks, type Webhooks, webhooksOpenApi } from "./webhooks/index.ts";
 
 /** What the gateway process needs besides its config, read from the environment. */
 export interface ServiceEnv {
@@ -34,6 +35,8 @@ export interface ServiceEnv {
   adminKey: string | undefined;
   /** GONKA_ENGINE_API_KEY: the engines' API key, sent on every upstream request. */
   engineApiKey: string | undefined;
+  /** GONKA_WEBHOOK_ALLOWLIST: hosts/CIDRs webhooks may reach (replaces `webhooks.allowlist`). */
+  webhookAllowlist?: string[] | undefined;
 }
 
 export function serviceEnv(env: NodeJS.ProcessEnv): ServiceEnv {
@@ -43,6 +46,7 @@ export function serviceEnv(env: NodeJS.ProcessEnv): ServiceEnv {
     redisUrl: env["REDIS_URL"] || undefined,
     adminKey: env["GONKA_ADMIN_KEY"] || undefined,
     engineApiKey: env["GONKA_ENGINE_API_KEY"] || undefined,
+    webhookAllowlist: allowlistFromEnv(env),
   };
 }
 
@@ -52,6 +56,8 @@ export interface Services {
   limits: RateLimits;
   redis: Redis | undefined;
   sessions: Sessions;
+  /** Webhook endpoints and delivery; `webhooks.sink` is the JobEventSink for the async-jobs worker. */
+  webhooks: Webhooks;
   /** The parts of createGateway's options these services provide. */
   gatewayOptions(
     registry: () => ModelRegistry,
@@ -68,6 +74,7 @@ export interface Services {
     | "apiRoutes"
     | "features"
     | "openApiDocuments"
+    | "metricsRegistries"
   >;
   close(): Promise<void>;
 }
@@ -106,6 +113,12 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
   const limits = createRateLimits({ redis, failurePolicy: config.rateLimits.failurePolicy, logger: log });
   const tierNames = new Set(Object.keys(config.tiers));
   const sessions = createSessions(store.sessions, config, log);
+  const webhooks = createWebhooks({
+    repo: store.webhooks,
+    config: config.webhooks,
+    allowlist: env.webhookAllowlist,
+    log,
+  });
   // Memory needs a store with memory tables (Postgres: pgvector) and a configured embedding model.
   const memoryModel = memoryEmbeddingModel(config);
   const memory = memoryModel ? store.memory : undefined;
@@ -127,6 +140,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
     limits,
     redis,
     sessions,
+    webhooks,
     gatewayOptions(registry) {
       return {
         sessions,
@@ -135,10 +149,12 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
         onOutcome: usageRecorder(store.usage, log),
         sessionModel: (keyId, sessionId, alias) => store.usage.lastServed(keyId, sessionId, alias),
         engineApiKey: env.engineApiKey,
-        features: { memory: memory !== undefined },
-        ...(memory ? { openApiDocuments: { memory: memoryOpenApi } } : {}),
+        features: { memory: memory !== undefined, webhooks: true },
+        openApiDocuments: { webhooks: webhooksOpenApi, ...(memory ? { memory: memoryOpenApi } : {}) },
+        metricsRegistries: [webhooks.registry],
         apiRoutes: (router, deps) => {
           mountKeyUsageRoute(router, deps.auth, store);
+          webhooks.mount(router, deps.auth, deps.body);
           if (!memory) return;
           mountMemoryRoutes(router, {
             memory,
@@ -183,6 +199,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
       };
     },
     async close() {
+      await webhooks.close();
       await sessions.close();
       await stopSweeper?.();
       await limits.close();

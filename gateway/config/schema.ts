@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { checkRouters, routerSchema } from "../tiering/schema.ts";
+import { webhooksSchema } from "../webhooks/config.ts";
 
 /** Timeouts for one model's upstream calls; slow reasoning models need long first-byte budgets. */
 export const timeoutsSchema = z.object({
@@ -229,6 +230,8 @@ export const gatewayConfigSchema = z
       })
       .prefault({}),
     memory: memorySchema.prefault({}),
+    /** Webhook endpoints and deliveries (`/v1/webhooks`): SSRF allow-list, retries, payload cap. */
+    webhooks: webhooksSchema.prefault({}),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((config, ctx) => {
