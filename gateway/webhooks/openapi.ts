@@ -268,7 +268,7 @@ export const webhooksOpenApi = {
           object: { const: "event" },
           type: eventType,
           created_at: seconds,
-          timestamp: { type: "string", format: "date-time" },
+          timestamp: { type: "string", description: "ISO 8601 (RFC 3339) time of the event." },
           data: { type: "object" },
         },
       },
