@@ -28,6 +28,8 @@ export interface Receiver {
   /** Statuses to answer, in order; once used up, `fallback`. `"hang"` never answers. */
   script: (number | "hang")[];
   fallback: number;
+  /** Waits this long before answering (widens races between replicas). */
+  delayMs: number;
   /** Resolves when `n` hooks have arrived. */
   waitFor(n: number, timeoutMs?: number): Promise<ReceivedHook[]>;
   close(): Promise<void>;
@@ -41,6 +43,7 @@ export async function startReceiver(fallback = 200): Promise<Receiver> {
     hits,
     script: [],
     fallback,
+    delayMs: 0,
     waitFor(n, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
@@ -73,6 +76,7 @@ export async function startReceiver(fallback = 200): Promise<Receiver> {
     for (const w of waiters.splice(0)) w();
     const status = r.script.shift() ?? r.fallback;
     if (status === "hang") return;
+    if (r.delayMs > 0) await new Promise((done) => setTimeout(done, r.delayMs));
     res
       .writeHead(status, status >= 300 && status < 400 ? { location: `${r.origin}/elsewhere` } : {})
       .end("thanks");
