@@ -240,6 +240,8 @@ describe("webhooks on a gateway (SQLite)", () => {
     expect(metrics).toMatch(/gonka_webhook_deliveries_total\{outcome="succeeded"\} [1-9]/);
     expect(metrics).toMatch(/gonka_webhook_delivery_latency_seconds_count [1-9]/);
     expect(metrics).toMatch(/gonka_webhook_outbox_pending 0/);
+    expect(metrics).toMatch(/gonka_webhook_events_enqueued_total [1-9]/);
+    expect(metrics).toMatch(/gonka_webhook_attempt_duration_seconds_count [3-9]/);
     expect(metrics).toMatch(/gonka_requests_in_flight/); // the gateway's own metrics are still there
   });
 
@@ -338,10 +340,10 @@ describe("webhooks on a gateway (SQLite)", () => {
     await verifyBoth(hit!, endpoint.secret);
   });
 
-  it("sends a link instead of a job larger than webhooks.maxPayloadBytes", async () => {
+  it("sends a link instead of a job larger than webhooks.maxPayloadBytes, and caps endpoints per key", async () => {
     const big = await startWebhookGateway({
       dataDir: tempDataDir().dir,
-      webhooks: { allowHttp: true, pollIntervalMs: 50, maxPayloadBytes: 1_000 },
+      webhooks: { allowHttp: true, pollIntervalMs: 50, maxPayloadBytes: 1_000, maxEndpointsPerKey: 1 },
     });
     try {
       const { key, secret } = await big.services.store.keys.create({ name: "big", tier: "standard" });
@@ -351,6 +353,13 @@ describe("webhooks on a gateway (SQLite)", () => {
         body: JSON.stringify({ url: `${receiver.origin}/hook` }),
       });
       const endpoint = (await res.json()) as Json;
+      const second = await fetch(`${big.url}/v1/webhooks`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+        body: JSON.stringify({ url: `${receiver.origin}/second` }),
+      });
+      expect(second.status).toBe(400);
+      expect(((await second.json()) as Json).error.code).toBe("webhook_limit_reached");
       const event = jobEvent(key.id);
       event.job["result"] = { text: "x".repeat(5_000) };
       await big.services.webhooks.sink.emit(event);
