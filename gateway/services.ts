@@ -37,6 +37,8 @@ export interface ServiceEnv {
   engineApiKey: string | undefined;
   /** GONKA_WEBHOOK_ALLOWLIST: hosts/CIDRs webhooks may reach (replaces `webhooks.allowlist`). */
   webhookAllowlist?: string[] | undefined;
+  /** GONKA_WEBHOOK_SECRET_KEY: encrypts webhook signing secrets in the store when set. */
+  webhookSecretKey?: string | undefined;
 }
 
 export function serviceEnv(env: NodeJS.ProcessEnv): ServiceEnv {
@@ -47,6 +49,7 @@ export function serviceEnv(env: NodeJS.ProcessEnv): ServiceEnv {
     adminKey: env["GONKA_ADMIN_KEY"] || undefined,
     engineApiKey: env["GONKA_ENGINE_API_KEY"] || undefined,
     webhookAllowlist: allowlistFromEnv(env),
+    webhookSecretKey: env["GONKA_WEBHOOK_SECRET_KEY"] || undefined,
   };
 }
 
@@ -117,6 +120,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
     repo: store.webhooks,
     config: config.webhooks,
     allowlist: env.webhookAllowlist,
+    secretKey: env.webhookSecretKey,
     log,
   });
   // Memory needs a store with memory tables (Postgres: pgvector) and a configured embedding model.

@@ -15,6 +15,7 @@ import type { WebhooksConfig } from "./config.ts";
 import { createWebhookMetrics } from "./metrics.ts";
 import { eventPayload } from "./payload.ts";
 import { mountWebhookRoutes } from "./routes.ts";
+import { secretBox } from "./secretBox.ts";
 import { createJobEventSink } from "./sink.ts";
 import { parseAllowlist } from "./ssrf/addresses.ts";
 import { guardedAgent } from "./ssrf/connector.ts";
@@ -43,6 +44,8 @@ export function createWebhooks(deps: {
   config: WebhooksConfig;
   /** `GONKA_WEBHOOK_ALLOWLIST`, which replaces `config.allowlist` when set. */
   allowlist?: string[] | undefined;
+  /** `GONKA_WEBHOOK_SECRET_KEY`: encrypts signing secrets at rest when set (secretBox.ts). */
+  secretKey?: string | undefined;
   log: Logger;
   /** Test seam: DNS for registration checks. */
   resolve?: Resolver;
@@ -54,7 +57,8 @@ export function createWebhooks(deps: {
   };
   const metrics = createWebhookMetrics(() => repo.pendingCount());
   const dispatcher = guardedAgent({ policy, connectTimeoutMs: config.timeoutMs });
-  const worker = startDeliveryWorker({ repo, config, dispatcher, metrics, log });
+  const box = secretBox(deps.secretKey);
+  const worker = startDeliveryWorker({ repo, config, dispatcher, metrics, box, log });
   const sink = createJobEventSink({
     repo,
     maxPayloadBytes: config.maxPayloadBytes,
@@ -74,6 +78,7 @@ export function createWebhooks(deps: {
         config,
         policy,
         resolve: deps.resolve ?? systemResolver,
+        box,
         wake: worker.wake,
       });
     },

@@ -12,6 +12,7 @@ import type { GatewayState } from "../state.ts";
 import type { WebhookRepository } from "../store/index.ts";
 import { deliveryNotFound, endpointNotFound, newWebhookSecret } from "../store/webhooks.ts";
 import type { WebhooksConfig } from "./config.ts";
+import type { SecretBox } from "./secretBox.ts";
 import { DELIVERY_ID, deliveryObject, ENDPOINT_ID, endpointObject, JOB_EVENT_TYPES } from "./serialize.ts";
 import { checkWebhookUrl, type Resolver, type UrlPolicy, WebhookUrlRefused } from "./ssrf/guard.ts";
 
@@ -39,6 +40,8 @@ export interface WebhookRoutesDeps {
   config: WebhooksConfig;
   policy: UrlPolicy;
   resolve: Resolver;
+  /** Seals signing secrets before they are stored. */
+  box: SecretBox;
   /** Wakes the delivery worker (after a redeliver). */
   wake(): void;
 }
@@ -73,15 +76,16 @@ export function mountWebhookRoutes(
         "webhook_limit_reached",
       );
     }
+    const secret = newWebhookSecret();
     const endpoint = await repo.createEndpoint({
       keyId,
       url: url.href,
       events: input.events ?? null,
       description: input.description ?? null,
-      secret: newWebhookSecret(),
+      secret: deps.box.seal(secret),
     });
     ctx.status = 201;
-    ctx.body = endpointObject(endpoint, true);
+    ctx.body = endpointObject({ ...endpoint, secret }, true);
   });
 
   router.get("/v1/webhooks", ...auth, async (ctx) => {
@@ -103,14 +107,15 @@ export function mountWebhookRoutes(
   router.post("/v1/webhooks/:id/rotate_secret", ...auth, async (ctx) => {
     const keyId = ctx.state.key!.id;
     const { id } = await find(keyId, ctx.params["id"]!);
+    const secret = newWebhookSecret();
     const rotated = await repo.rotateSecret(
       keyId,
       id,
-      newWebhookSecret(),
+      deps.box.seal(secret),
       Date.now() + config.secretGraceSeconds * 1000,
     );
     if (!rotated) throw endpointNotFound(id);
-    ctx.body = endpointObject(rotated, true);
+    ctx.body = endpointObject({ ...rotated, secret }, true);
   });
 
   router.get("/v1/webhooks/:id/deliveries", ...auth, async (ctx) => {

@@ -378,6 +378,56 @@ describe("webhooks on a gateway (SQLite)", () => {
     }
   });
 
+  it("encrypts signing secrets at rest with GONKA_WEBHOOK_SECRET_KEY; a gateway without it cannot sign", async () => {
+    const dir = tempDataDir().dir;
+    const env = {
+      GONKA_WEBHOOK_ALLOWLIST: "127.0.0.1/32",
+      GONKA_WEBHOOK_SECRET_KEY: "correct horse battery staple",
+    };
+    let sealed = await startWebhookGateway({ dataDir: dir, env });
+    const { key, secret } = await sealed.services.store.keys.create({ name: "sealed", tier: "standard" });
+    const post = (gw: WebhookGateway, path: string, body?: unknown) =>
+      fetch(`${gw.url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    try {
+      const endpoint = (await (
+        await post(sealed, "/v1/webhooks", { url: `${receiver.origin}/hook` })
+      ).json()) as Json;
+      const stored = (await sealed.services.store.webhooks.getEndpoint(key.id, endpoint.id))!;
+      expect(stored.secret).toMatch(/^enc:v1:/);
+      expect(stored.secret).not.toContain(endpoint.secret.slice(6));
+      await sealed.services.webhooks.sink.emit(jobEvent(key.id));
+      await verifyBoth((await receiver.waitFor(1))[0]!, endpoint.secret);
+      const rotated = (await (
+        await post(sealed, `/v1/webhooks/${endpoint.id}/rotate_secret`)
+      ).json()) as Json;
+      expect((await sealed.services.store.webhooks.getEndpoint(key.id, endpoint.id))!.secret).toMatch(
+        /^enc:v1:/,
+      );
+      await sealed.services.webhooks.sink.emit(jobEvent(key.id));
+      const [, second] = await receiver.waitFor(2);
+      await verifyBoth(second!, rotated.secret);
+      await verifyBoth(second!, endpoint.secret);
+      await sealed.close();
+      // The same database, a gateway without the key: the attempt fails and says why.
+      sealed = await startWebhookGateway({ dataDir: dir, env: { GONKA_WEBHOOK_ALLOWLIST: "127.0.0.1/32" } });
+      await sealed.services.webhooks.sink.emit(jobEvent(key.id));
+      const end = Date.now() + 5_000;
+      let logged: Json;
+      do {
+        await new Promise((r) => setTimeout(r, 50));
+        [logged] = (await sealed.services.store.webhooks.listDeliveries(key.id, endpoint.id, 1)).deliveries;
+      } while (logged.attempts === 0 && Date.now() < end);
+      expect(logged.lastError).toMatch(/GONKA_WEBHOOK_SECRET_KEY is not set/);
+      expect(receiver.hits).toHaveLength(2);
+    } finally {
+      await sealed.close();
+    }
+  });
+
   it("refuses 127.0.0.1 and http with the default configuration (empty allow-list, https only)", async () => {
     const plain = await startWebhookGateway({ dataDir: tempDataDir().dir, webhooks: {}, env: {} });
     try {

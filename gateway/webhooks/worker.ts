@@ -12,6 +12,7 @@ import type { DeliveryNext } from "../store/webhooks.ts";
 import type { WebhooksConfig } from "./config.ts";
 import { type AttemptResult, attemptDelivery } from "./deliver.ts";
 import type { WebhookMetrics } from "./metrics.ts";
+import type { SecretBox } from "./secretBox.ts";
 
 export interface DeliveryWorker {
   /** Looks for due deliveries now (after an emit or a redeliver on this gateway). */
@@ -43,6 +44,7 @@ export function startDeliveryWorker(deps: {
   config: WebhooksConfig;
   dispatcher: Dispatcher;
   metrics: WebhookMetrics;
+  box: SecretBox;
   log: Logger;
 }): DeliveryWorker {
   const { repo, config, metrics, log } = deps;
@@ -52,12 +54,27 @@ export function startDeliveryWorker(deps: {
   let running: Promise<void> | undefined;
   let again = false;
 
+  const send = async (d: ClaimedDelivery): Promise<AttemptResult> => {
+    let secrets: string[];
+    try {
+      secrets = d.secrets.map((s) => deps.box.open(s));
+    } catch (err) {
+      return {
+        ok: false,
+        startedAt: Date.now(),
+        durationMs: 0,
+        statusCode: null,
+        error: (err as Error).message,
+      };
+    }
+    return attemptDelivery(
+      { ...d, secrets },
+      { dispatcher: deps.dispatcher, timeoutMs: config.timeoutMs, allowHttp: config.allowHttp },
+    );
+  };
+
   const deliver = async (d: ClaimedDelivery, token: string) => {
-    const result = await attemptDelivery(d, {
-      dispatcher: deps.dispatcher,
-      timeoutMs: config.timeoutMs,
-      allowHttp: config.allowHttp,
-    });
+    const result = await send(d);
     metrics.attempt(resultLabel(result), result.durationMs / 1000);
     const next: DeliveryNext = result.ok
       ? { status: "succeeded" }
