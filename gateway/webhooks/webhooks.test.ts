@@ -340,10 +340,11 @@ describe("webhooks on a gateway (SQLite)", () => {
     await verifyBoth(hit!, endpoint.secret);
   });
 
-  it("sends a link instead of a job larger than webhooks.maxPayloadBytes, and caps endpoints per key", async () => {
+  it("sends a link instead of a job larger than webhooks.maxPayloadBytes at once (an emit wakes the worker), and caps endpoints per key", async () => {
     const big = await startWebhookGateway({
       dataDir: tempDataDir().dir,
-      webhooks: { allowHttp: true, pollIntervalMs: 50, maxPayloadBytes: 1_000, maxEndpointsPerKey: 1 },
+      // No polling within the test's time: only the emit's wake-up can deliver.
+      webhooks: { allowHttp: true, pollIntervalMs: 600_000, maxPayloadBytes: 1_000, maxEndpointsPerKey: 1 },
     });
     try {
       const { key, secret } = await big.services.store.keys.create({ name: "big", tier: "standard" });

@@ -205,13 +205,15 @@ describe("guardedAgent: delivery connects only where the guard allows", () => {
   /** A loopback receiver on `host` that answers `status` and counts requests. */
   async function receiver(host: string, status = 200, headers: Record<string, string> = {}) {
     const hits: string[] = [];
+    const ports: number[] = [];
     const server = createServer((req, res) => {
       hits.push(req.url!);
+      ports.push(req.socket.remotePort!);
       res.writeHead(status, headers).end("ok");
     });
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, host, r));
-    return { port: (server.address() as AddressInfo).port, hits };
+    return { port: (server.address() as AddressInfo).port, hits, ports };
   }
 
   /** A DNS stand-in for the agent: every name maps to a loopback address of the test's choosing. */
@@ -238,6 +240,14 @@ describe("guardedAgent: delivery connects only where the guard allows", () => {
     expect(moved.statusCode).toBe(302);
     await moved.body.text();
     expect(target.hits).toEqual(["/hook"]);
+    // Every attempt dials anew (and so is checked anew): no kept-alive connection is reused.
+    const again = await request(`http://127.0.0.1:${target.port}/hook`, {
+      method: "POST",
+      dispatcher: agent,
+    });
+    await again.body.text();
+    expect(target.ports).toHaveLength(2);
+    expect(target.ports[1]).not.toBe(target.ports[0]);
     await agent.close();
   });
 
