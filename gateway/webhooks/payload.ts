@@ -6,16 +6,27 @@
 import type { JobEvent } from "../jobs/eventSink.ts";
 
 /** Job fields kept in a link-only payload: enough to decide whether to fetch the rest. */
-const SUMMARY_FIELDS = ["id", "object", "status", "model", "created_at", "completed_at", "error"];
+const SUMMARY_FIELDS = [
+  "id",
+  "object",
+  "status",
+  "endpoint",
+  "model",
+  "created_at",
+  "finished_at",
+  "webhook_id",
+];
 
 export function eventPayload(event: JobEvent, maxPayloadBytes: number): string {
-  const full = JSON.stringify(event.job);
-  const id = String(event.job["id"] ?? "");
+  // Read as plain JSON: the payload does not depend on the job type's exact fields.
+  const job = event.job as unknown as Record<string, unknown>;
+  const full = JSON.stringify(job);
+  const id = String(job["id"] ?? "");
   const data =
     Buffer.byteLength(full) <= maxPayloadBytes
-      ? event.job
+      ? job
       : {
-          ...Object.fromEntries(SUMMARY_FIELDS.filter((f) => f in event.job).map((f) => [f, event.job[f]])),
+          ...Object.fromEntries(SUMMARY_FIELDS.filter((f) => f in job).map((f) => [f, job[f]])),
           // Relative to the API's base URL: the gateway does not know the name clients use for it.
           url: `/v1/jobs/${encodeURIComponent(id)}`,
           truncated: true,

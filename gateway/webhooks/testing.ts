@@ -147,23 +147,34 @@ let sequence = 0;
 export function jobEvent(keyId: string, overrides: Partial<JobEvent> = {}): JobEvent {
   sequence += 1;
   const id = `job_${process.pid}_${sequence}`;
+  const now = Math.floor(Date.now() / 1000);
   return {
     id: `evt_${process.pid}_${sequence}_${Date.now()}`,
     type: "job.succeeded",
     keyId,
     endpointId: null,
     createdAt: Date.now(),
+    // The async-jobs branch's job object (gateway/jobs/serialize.ts), field for field.
     job: {
       id,
       object: "job",
       status: "succeeded",
-      created_at: Math.floor(Date.now() / 1000),
-      result: {
+      endpoint: "/v1/chat/completions",
+      model: "kimi-k2.5",
+      created_at: now - 2,
+      started_at: now - 1,
+      finished_at: now,
+      expires_at: now + 86_400,
+      attempts: 1,
+      cancel_requested: false,
+      webhook_id: null,
+      completion: {
         id: "chatcmpl-1",
         object: "chat.completion",
         model: "kimi-k2.5",
         choices: [{ index: 0, message: { role: "assistant", content: "done" }, finish_reason: "stop" }],
       },
+      error: null,
     },
     ...overrides,
   };

@@ -362,7 +362,7 @@ describe("webhooks on a gateway (SQLite)", () => {
       expect(second.status).toBe(400);
       expect(((await second.json()) as Json).error.code).toBe("webhook_limit_reached");
       const event = jobEvent(key.id);
-      event.job["result"] = { text: "x".repeat(5_000) };
+      event.job["completion"] = { text: "x".repeat(5_000) };
       await big.services.webhooks.sink.emit(event);
       const [hit] = await receiver.waitFor(1);
       const body = await verifyBoth(hit!, endpoint.secret);
@@ -370,7 +370,11 @@ describe("webhooks on a gateway (SQLite)", () => {
         id: event.job["id"],
         object: "job",
         status: "succeeded",
+        endpoint: "/v1/chat/completions",
+        model: "kimi-k2.5",
         created_at: event.job["created_at"],
+        finished_at: event.job["finished_at"],
+        webhook_id: null,
         url: `/v1/jobs/${event.job["id"]}`,
         truncated: true,
       });
