@@ -177,4 +177,25 @@ describe.each(dialects)("webhooks contract: $name", (dialect) => {
     expect(await store.webhooks.pendingCount()).toBe(0);
     expect(await store.webhooks.claim({ limit: 10, leaseMs: 1_000, token: "w" })).toEqual([]);
   });
+
+  it("sweeps settled deliveries older than the cut-off, in batches, never pending ones", async () => {
+    await endpoint("key_a");
+    for (let i = 0; i < 3; i++) await store.webhooks.enqueue(event(`evt_${i}`));
+    const claimed = await store.webhooks.claim({ limit: 2, leaseMs: 30_000, token: "w" });
+    for (const [i, d] of claimed.entries()) {
+      await store.webhooks.finish({
+        deliveryId: d.id,
+        token: "w",
+        attempt: ok,
+        next: i === 0 ? { status: "succeeded" } : { status: "failed" },
+      });
+    }
+    expect(await store.webhooks.sweep(Date.now() - 60_000, 10)).toBe(0);
+    const later = Date.now() + 1_000;
+    expect(await store.webhooks.sweep(later, 1)).toBe(1);
+    expect(await store.webhooks.sweep(later, 10)).toBe(1);
+    expect(await store.webhooks.sweep(later, 10)).toBe(0);
+    expect(await store.webhooks.pendingCount()).toBe(1);
+    expect(await db.sql("SELECT CAST(count(*) AS INTEGER) AS n FROM webhook_attempts")).toEqual([{ n: 0 }]);
+  });
 });

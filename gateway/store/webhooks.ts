@@ -125,6 +125,11 @@ export interface WebhookRepository {
   redeliver(keyId: string, endpointId: string, deliveryId: string): Promise<WebhookDelivery | undefined>;
   /** Deliveries waiting to be sent (pending), across every key: the outbox depth. */
   pendingCount(): Promise<number>;
+  /**
+   * Deletes up to `batchSize` settled (succeeded or failed) deliveries last changed before
+   * `before`, with their attempts; returns how many. Pending ones are never deleted.
+   */
+  sweep(before: number, batchSize: number): Promise<number>;
 }
 
 export function newEndpointId(): string {

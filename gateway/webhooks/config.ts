@@ -49,6 +49,10 @@ export const webhooksSchema = z.object({
     .int()
     .nonnegative()
     .default(24 * 60 * 60),
+  /** Succeeded and failed deliveries (with their attempt logs) are deleted this long after their last attempt. */
+  retentionDays: z.number().positive().default(30),
+  /** How often each gateway deletes deliveries past retention (batches of 500). */
+  sweepIntervalMs: z.number().int().positive().default(HOUR),
   /** Most endpoints one API key may register. */
   maxEndpointsPerKey: z.number().int().positive().default(20),
 });

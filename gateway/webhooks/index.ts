@@ -20,6 +20,7 @@ import { createJobEventSink } from "./sink.ts";
 import { parseAllowlist } from "./ssrf/addresses.ts";
 import { guardedAgent } from "./ssrf/connector.ts";
 import { type Resolver, systemResolver } from "./ssrf/guard.ts";
+import { startDeliverySweeper } from "./sweeper.ts";
 import { startDeliveryWorker } from "./worker.ts";
 
 export { allowlistFromEnv, type WebhooksConfig, webhooksSchema } from "./config.ts";
@@ -59,6 +60,11 @@ export function createWebhooks(deps: {
   const dispatcher = guardedAgent({ policy, connectTimeoutMs: config.timeoutMs });
   const box = secretBox(deps.secretKey);
   const worker = startDeliveryWorker({ repo, config, dispatcher, metrics, box, log });
+  const stopSweeper = startDeliverySweeper(repo, {
+    retentionDays: config.retentionDays,
+    intervalMs: config.sweepIntervalMs,
+    log,
+  });
   const sink = createJobEventSink({
     repo,
     maxPayloadBytes: config.maxPayloadBytes,
@@ -83,6 +89,7 @@ export function createWebhooks(deps: {
       });
     },
     async close() {
+      await stopSweeper();
       await worker.stop();
       await dispatcher.close();
     },

@@ -2,6 +2,10 @@
 import { describe, expect, it } from "vitest";
 import { buildGatewayConfig } from "../config/fromCatalog.ts";
 import { parseConfig } from "../config/load.ts";
+import { openStore } from "../store/index.ts";
+import { tempDataDir } from "../store/testing.ts";
+import { newWebhookSecret } from "../store/webhooks.ts";
+import { sweepDeliveries } from "./sweeper.ts";
 import { nextAfterFailure } from "./worker.ts";
 
 describe("nextAfterFailure", () => {
@@ -33,7 +37,45 @@ describe("nextAfterFailure", () => {
       pollIntervalMs: 1_000,
       concurrency: 16,
       secretGraceSeconds: 86_400,
+      retentionDays: 30,
+      sweepIntervalMs: 3_600_000,
       maxEndpointsPerKey: 20,
     });
+  });
+});
+
+describe("sweepDeliveries", () => {
+  it("deletes settled deliveries once they are older than retentionDays, and keeps pending ones", async () => {
+    const data = tempDataDir();
+    const store = await openStore({ dataDir: data.dir });
+    try {
+      const { webhooks } = store;
+      await webhooks.createEndpoint({
+        keyId: "k",
+        url: "https://hooks.example.com/",
+        events: null,
+        description: null,
+        secret: newWebhookSecret(),
+      });
+      for (const id of ["evt_1", "evt_2"]) {
+        await webhooks.enqueue({
+          eventId: id,
+          eventType: "job.failed",
+          keyId: "k",
+          endpointId: null,
+          payload: "{}",
+        });
+      }
+      const [done] = await webhooks.claim({ limit: 1, leaseMs: 1_000, token: "t" });
+      const attempt = { startedAt: Date.now(), durationMs: 1, statusCode: 200, error: null };
+      await webhooks.finish({ deliveryId: done!.id, token: "t", attempt, next: { status: "succeeded" } });
+      const day = 86_400_000;
+      expect(await sweepDeliveries(webhooks, 30, Date.now() + 29 * day)).toBe(0);
+      expect(await sweepDeliveries(webhooks, 30, Date.now() + 31 * day)).toBe(1);
+      expect(await webhooks.pendingCount()).toBe(1);
+    } finally {
+      await store.close();
+      data.remove();
+    }
   });
 });

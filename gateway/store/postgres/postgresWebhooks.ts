@@ -178,6 +178,14 @@ export function createPostgresWebhookRepository(
       );
       return rows[0] ? toDelivery(rows[0]) : undefined;
     },
+    async sweep(before, batchSize) {
+      const { rowCount } = await query(
+        `DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries
+           WHERE status IN ('succeeded', 'failed') AND updated_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+        [before, batchSize],
+      );
+      return rowCount ?? 0;
+    },
     async pendingCount() {
       const { rows } = await query<{ n: number }>(
         "SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending'",

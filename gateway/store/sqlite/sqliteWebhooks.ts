@@ -174,6 +174,14 @@ export function createSqliteWebhookRepository(
         .get(at, at, keyId, endpointId, deliveryId);
       return row ? toDelivery(row) : undefined;
     },
+    async sweep(before, batchSize) {
+      return db
+        .prepare(
+          `DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries
+             WHERE status IN ('succeeded', 'failed') AND updated_at < ? LIMIT ?)`,
+        )
+        .run(before, batchSize).changes;
+    },
     async pendingCount() {
       return db
         .prepare<[], { n: number }>("SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'pending'")
