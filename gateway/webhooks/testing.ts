@@ -5,8 +5,11 @@
  * statuses from a script. No engine is called: events are emitted through the sink, as the
  * async-jobs worker does.
  */
+import { deepStrictEqual } from "node:assert";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import OpenAI from "openai";
+import { Webhook } from "standardwebhooks";
 import { createGateway, type Gateway } from "../app.ts";
 import { buildGatewayConfig } from "../config/fromCatalog.ts";
 import { parseConfig } from "../config/load.ts";
@@ -178,4 +181,24 @@ export function jobEvent(keyId: string, overrides: Partial<JobEvent> = {}): JobE
     },
     ...overrides,
   };
+}
+
+/** A received hook's headers as plain strings, as a web framework hands them to a verifier. */
+export function headersOf(hit: ReceivedHook): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(hit.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : String(v)]),
+  );
+}
+
+/**
+ * Verifies a received hook with the `openai` SDK's `webhooks.unwrap()` and with
+ * `standardwebhooks`' `Webhook.verify`; rejects unless both accept it (and agree on the body).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: JSON the tests check field by field
+export async function verifyBoth(hit: ReceivedHook, secret: string): Promise<any> {
+  const client = new OpenAI({ apiKey: "unused", webhookSecret: secret });
+  const unwrapped = await client.webhooks.unwrap(hit.body, headersOf(hit));
+  const verified = new Webhook(secret).verify(hit.body, headersOf(hit));
+  deepStrictEqual(verified, unwrapped);
+  return unwrapped;
 }
