@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import Router from "@koa/router";
 import Koa, { type Middleware } from "koa";
 import type { Logger } from "pino";
+import { Registry } from "prom-client";
 import type { GatewayConfig } from "./config/schema.ts";
 import { PROXIED_ENDPOINTS } from "./endpoints.ts";
 import { errors } from "./errors.ts";
@@ -63,6 +64,8 @@ export interface GatewayOptions {
   readonly apiRoutes?: (router: Router<GatewayState>, deps: ApiRouteDeps) => void;
   /** OpenAPI documents of extensions, served on the ops listener at `/gonka/openapi/{name}.json`. */
   readonly openApiDocuments?: Readonly<Record<string, object>>;
+  /** Metrics of extensions (webhook deliveries), served with the gateway's own at `/metrics`. */
+  readonly metricsRegistries?: readonly Registry[];
   /** Mounts extra routes (the admin API) on the operational listener's router. */
   readonly mount?: (router: Router<GatewayState>, parts: MountedParts) => void;
   /** Why the gateway's own dependencies cannot serve (the store); empty when they can. */
@@ -203,9 +206,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   const ops = new Router<GatewayState>();
   mountProbeRoutes(ops, notReady);
   mountModelHealthRoute(ops, registry);
+  const exposed = options.metricsRegistries?.length
+    ? Registry.merge([metrics.registry, ...options.metricsRegistries])
+    : metrics.registry;
   ops.get("/metrics", async (ctx) => {
-    ctx.type = metrics.registry.contentType;
-    ctx.body = await metrics.registry.metrics();
+    ctx.type = exposed.contentType;
+    ctx.body = await exposed.metrics();
   });
   mountInfoRoute(
     ops,

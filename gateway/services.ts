@@ -23,6 +23,7 @@ import { mountKeyUsageRoute } from "./routes/keyUsage.ts";
 import type { ModelRegistry } from "./routing/modelRegistry.ts";
 import { createSessions, type Sessions } from "./sessions/index.ts";
 import { createKeyCache, type KeyCache, openStore, type Store } from "./store/index.ts";
+import { allowlistFromEnv, createWebhooks, type Webhooks, webhooksOpenApi } from "./webhooks/index.ts";
 
 /** What the gateway process needs besides its config, read from the environment. */
 export interface ServiceEnv {
@@ -36,6 +37,10 @@ export interface ServiceEnv {
   adminKey: string | undefined;
   /** GONKA_ENGINE_API_KEY: the engines' API key, sent on every upstream request. */
   engineApiKey: string | undefined;
+  /** GONKA_WEBHOOK_ALLOWLIST: hosts/CIDRs webhooks may reach (replaces `webhooks.allowlist`). */
+  webhookAllowlist?: string[] | undefined;
+  /** GONKA_WEBHOOK_SECRET_KEY: encrypts webhook signing secrets in the store when set. */
+  webhookSecretKey?: string | undefined;
 }
 
 export function serviceEnv(env: NodeJS.ProcessEnv): ServiceEnv {
@@ -45,6 +50,8 @@ export function serviceEnv(env: NodeJS.ProcessEnv): ServiceEnv {
     redisUrl: env["REDIS_URL"] || undefined,
     adminKey: env["GONKA_ADMIN_KEY"] || undefined,
     engineApiKey: env["GONKA_ENGINE_API_KEY"] || undefined,
+    webhookAllowlist: allowlistFromEnv(env),
+    webhookSecretKey: env["GONKA_WEBHOOK_SECRET_KEY"] || undefined,
   };
 }
 
@@ -55,6 +62,8 @@ export interface Services {
   redis: Redis | undefined;
   sessions: Sessions;
   jobs: JobsWiring;
+  /** Webhook endpoints and delivery; `webhooks.sink` is the JobEventSink for the async-jobs worker. */
+  webhooks: Webhooks;
   /** The parts of createGateway's options these services provide. */
   gatewayOptions(
     registry: () => ModelRegistry,
@@ -72,6 +81,7 @@ export interface Services {
     | "apiRoutes"
     | "features"
     | "openApiDocuments"
+    | "metricsRegistries"
   >;
   close(): Promise<void>;
 }
@@ -131,12 +141,20 @@ export async function startServices(
   const limits = createRateLimits({ redis, failurePolicy: config.rateLimits.failurePolicy, logger: log });
   const tierNames = new Set(Object.keys(config.tiers));
   const sessions = createSessions(store.sessions, config, log);
+  const webhooks = createWebhooks({
+    repo: store.webhooks,
+    config: config.webhooks,
+    allowlist: env.webhookAllowlist,
+    secretKey: env.webhookSecretKey,
+    log,
+  });
+  // Job events go to the webhooks outbox (a test may hand its own sink).
   const jobs = createJobs({
     repo: store.jobs,
     keys: store.keys,
     config,
     log,
-    sink: extras.jobEventSink?.(store, log),
+    sink: extras.jobEventSink?.(store, log) ?? webhooks.sink,
   });
   // Memory needs a store with memory tables (Postgres: pgvector) and a configured embedding model.
   const memoryModel = memoryEmbeddingModel(config);
@@ -160,6 +178,7 @@ export async function startServices(
     redis,
     sessions,
     jobs,
+    webhooks,
     gatewayOptions(registry) {
       return {
         sessions,
@@ -169,10 +188,16 @@ export async function startServices(
         onOutcome: usageRecorder(store.usage, log),
         sessionModel: (keyId, sessionId, alias) => store.usage.lastServed(keyId, sessionId, alias),
         engineApiKey: env.engineApiKey,
-        features: { memory: memory !== undefined },
-        openApiDocuments: { jobs: jobsOpenApi, ...(memory ? { memory: memoryOpenApi } : {}) },
+        features: { memory: memory !== undefined, webhooks: true },
+        openApiDocuments: {
+          jobs: jobsOpenApi,
+          webhooks: webhooksOpenApi,
+          ...(memory ? { memory: memoryOpenApi } : {}),
+        },
+        metricsRegistries: [webhooks.registry],
         apiRoutes: (router, deps) => {
           mountKeyUsageRoute(router, deps.auth, store);
+          webhooks.mount(router, deps.auth, deps.body);
           if (!memory) return;
           mountMemoryRoutes(router, {
             memory,
@@ -219,6 +244,7 @@ export async function startServices(
     async close() {
       // Normally stopped by the gateway's shutdown already; a no-op then.
       await jobs.stop(0);
+      await webhooks.close();
       await sessions.close();
       await stopSweeper?.();
       await limits.close();

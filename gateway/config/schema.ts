@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { checkRouters, routerSchema } from "../tiering/schema.ts";
+import { webhooksSchema } from "../webhooks/config.ts";
 
 /** Timeouts for one model's upstream calls; slow reasoning models need long first-byte budgets. */
 export const timeoutsSchema = z.object({
@@ -253,6 +254,8 @@ export const gatewayConfigSchema = z
         sweepIntervalMs: z.number().int().positive().default(60_000),
       })
       .prefault({}),
+    /** Webhook endpoints and deliveries (`/v1/webhooks`): SSRF allow-list, retries, payload cap. */
+    webhooks: webhooksSchema.prefault({}),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((config, ctx) => {

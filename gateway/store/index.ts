@@ -16,6 +16,7 @@ import { createPostgresKeyRepository } from "./postgres/postgresKeys.ts";
 import { createPostgresMemoryRepository } from "./postgres/postgresMemory.ts";
 import { createPostgresSessionRepository } from "./postgres/postgresSessions.ts";
 import { createPostgresUsageLedger } from "./postgres/postgresUsage.ts";
+import { createPostgresWebhookRepository } from "./postgres/postgresWebhooks.ts";
 import type { SessionRepository } from "./sessions.ts";
 import { openSqlite } from "./sqlite/database.ts";
 import { createSqliteJobRepository } from "./sqlite/sqliteJobs.ts";
@@ -23,7 +24,9 @@ import { createSqliteKeyRepository } from "./sqlite/sqliteKeys.ts";
 import { createSqliteMemoryRepository } from "./sqlite/sqliteMemory.ts";
 import { createSqliteSessionRepository } from "./sqlite/sqliteSessions.ts";
 import { createSqliteUsageLedger } from "./sqlite/sqliteUsage.ts";
+import { createSqliteWebhookRepository } from "./sqlite/sqliteWebhooks.ts";
 import type { UsageLedger } from "./usage.ts";
+import type { WebhookRepository } from "./webhooks.ts";
 
 export interface StoreOptions {
   /** Folder for the SQLite file (created if missing); unused with Postgres. */
@@ -47,6 +50,8 @@ export interface Store {
   memory: MemoryRepository | undefined;
   /** Async jobs (`Prefer: respond-async`, `/v1/jobs`). */
   jobs: JobRepository;
+  /** Webhook endpoints per key and the delivery outbox (`/v1/webhooks`). */
+  webhooks: WebhookRepository;
   /** Where the data lives, for logs (a Postgres password is masked). */
   location: string;
   /** Migration versions this open applied (empty when the schema was current). */
@@ -82,6 +87,7 @@ function openSqliteStore(opts: StoreOptions): Store {
     sessions: createSqliteSessionRepository(db),
     memory: createSqliteMemoryRepository(db),
     jobs: createSqliteJobRepository(db),
+    webhooks: createSqliteWebhookRepository(db),
     location: file,
     migrationsApplied: applied,
     onKeyChange(listener) {
@@ -114,6 +120,7 @@ async function openPostgresStore(url: string, log?: Logger): Promise<Store> {
     sessions: createPostgresSessionRepository(queryOn(pool), transactionOn(pool)),
     memory,
     jobs: createPostgresJobRepository(queryOn(pool)),
+    webhooks: createPostgresWebhookRepository(queryOn(pool), transactionOn(pool)),
     location: redactedUrl(url),
     migrationsApplied: applied,
     onKeyChange: (listener) => notifications.subscribe(listener),
@@ -159,3 +166,10 @@ export type {
   UsageRow,
   UsageSummaryRow,
 } from "./usage.ts";
+export type {
+  ClaimedDelivery,
+  DeliveryAttempt,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookRepository,
+} from "./webhooks.ts";

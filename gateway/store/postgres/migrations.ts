@@ -188,4 +188,54 @@ export const postgresMigrations: readonly Migration[] = [
       CREATE INDEX jobs_unemitted ON jobs (finished_at) WHERE event_emitted = 0 AND finished_at IS NOT NULL;
     `,
   },
+  {
+    // Webhooks (issue 14): endpoints per key and the delivery outbox. A delivery is unique per (event, endpoint): emitting an event twice is a
+    // no-op. `lease_token`/`lease_until` let one worker hold a delivery while it sends it.
+    version: 8,
+    name: "webhooks",
+    sql: `
+      CREATE TABLE webhook_endpoints (
+        id TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        events TEXT,
+        description TEXT,
+        secret TEXT NOT NULL,
+        previous_secret TEXT,
+        previous_secret_until BIGINT,
+        created_at BIGINT NOT NULL
+      );
+      CREATE INDEX webhook_endpoints_key ON webhook_endpoints (key_id, created_at);
+      CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+        key_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT,
+        lease_token TEXT,
+        lease_until BIGINT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        last_status_code INTEGER,
+        last_error TEXT,
+        UNIQUE (event_id, endpoint_id)
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
+      CREATE TABLE webhook_attempts (
+        delivery_id TEXT NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL,
+        started_at BIGINT NOT NULL,
+        duration_ms DOUBLE PRECISION NOT NULL,
+        status_code INTEGER,
+        error TEXT,
+        PRIMARY KEY (delivery_id, attempt)
+      );
+    `,
+  },
 ];
