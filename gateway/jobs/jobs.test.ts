@@ -169,7 +169,7 @@ describe("Prefer: respond-async", () => {
     expect((await call("GET", "/v1/jobs", key)).json["data"]).toEqual([]);
   });
 
-  it("refuses `stream: true`, `X-Session-Id`, and a webhook when webhooks are not enabled", async () => {
+  it("refuses `stream: true`, `X-Session-Id`, and a webhook endpoint the key does not have", async () => {
     const key = await fx.newKey();
     const stream = await submit(key, chat("x", { stream: true }));
     expect(stream.status).toBe(400);
@@ -182,8 +182,9 @@ describe("Prefer: respond-async", () => {
     const hook = await submit(key, chat(), { "gonka-webhook-id": "wh_123" });
     expect(hook.status).toBe(400);
     expect(((await hook.json()) as { error: Json }).error).toMatchObject({
-      code: "webhooks_not_enabled",
-      message: expect.stringContaining("webhooks are not enabled"),
+      code: "webhook_not_found",
+      param: null,
+      message: expect.stringContaining("Gonka-Webhook-Id"),
     });
     expect((await call("GET", "/v1/jobs", key)).json["data"]).toEqual([]);
   });

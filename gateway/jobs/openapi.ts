@@ -111,7 +111,7 @@ export const jobsOpenApi = {
             content: json(ref("Job")),
           },
           "400": error(
-            "Whatever a synchronous request would get, and `stream_not_supported`, `session_not_supported`, `webhooks_not_enabled`.",
+            "Whatever a synchronous request would get, and `stream_not_supported`, `session_not_supported`, `webhook_not_found` (no such endpoint for this key).",
           ),
           ...keyErrors,
           "429": error("The key's rate limits (charged at acceptance)."),

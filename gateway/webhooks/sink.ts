@@ -20,8 +20,8 @@ export function createJobEventSink(deps: {
       const found = ENDPOINT_ID.test(endpointId) ? await deps.repo.getEndpoint(keyId, endpointId) : undefined;
       if (!found) {
         throw errors.invalidRequest(
-          `No webhook endpoint with id \`${endpointId}\` for this API key; register one with POST /v1/webhooks.`,
-          "webhook_id",
+          `No webhook endpoint with id \`${endpointId}\` (the \`Gonka-Webhook-Id\` header) for this API key; register one with POST /v1/webhooks.`,
+          null,
           "webhook_not_found",
         );
       }

@@ -311,7 +311,7 @@ describe("webhooks on a gateway (SQLite)", () => {
       await expect(gw.services.webhooks.sink.checkEndpoint(key!, id!)).rejects.toMatchObject({
         status: 400,
         code: "webhook_not_found",
-        param: "webhook_id",
+        param: null,
       });
     }
   });
