@@ -9,8 +9,9 @@ const TERMINAL = new Set(["response.completed", "response.incomplete", "response
 
 export function eventOrderProblems(events: readonly Json[]): string[] {
   const problems: string[] = [];
-  const fail = (i: number, what: string) =>
+  const fail = (i: number, what: string): void => {
     problems.push(`event ${i} (${String(events[i]?.["type"])}): ${what}`);
+  };
   if (events[0]?.["type"] !== "response.created") fail(0, "the stream must start with response.created");
   if (events[1]?.["type"] !== "response.in_progress")
     fail(1, "response.in_progress must follow response.created");
