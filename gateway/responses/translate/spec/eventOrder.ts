@@ -29,7 +29,7 @@ export function eventOrderProblems(events: readonly Json[]): string[] {
     final: Json | null;
   }
   const items: Item[] = [];
-  events.forEach((e, i) => {
+  for (const [i, e] of events.entries()) {
     if (e["sequence_number"] !== i) fail(i, `sequence_number ${String(e["sequence_number"])}, expected ${i}`);
     const type = String(e["type"]);
     if (i > 1 && (type === "response.created" || type === "response.in_progress"))
@@ -45,9 +45,9 @@ export function eventOrderProblems(events: readonly Json[]): string[] {
         if (JSON.stringify(item) !== JSON.stringify(items[k]?.final))
           fail(i, `output[${k}] differs from its output_item.done`);
       });
-      return;
+      continue;
     }
-    if (i < 2) return;
+    if (i < 2) continue;
     const index = e["output_index"] as number;
     if (type === "response.output_item.added") {
       if (index !== items.length) fail(i, `output_index ${index}, expected the next index ${items.length}`);
@@ -62,11 +62,17 @@ export function eventOrderProblems(events: readonly Json[]): string[] {
         args: "",
         final: null,
       });
-      return;
+      continue;
     }
     const it = items[index];
-    if (!it) return fail(i, `output_index ${index} was never added`);
-    if (!it.open) return fail(i, `item ${it.id} is already done`);
+    if (!it) {
+      fail(i, `output_index ${index} was never added`);
+      continue;
+    }
+    if (!it.open) {
+      fail(i, `item ${it.id} is already done`);
+      continue;
+    }
     if (e["item_id"] !== undefined && e["item_id"] !== it.id)
       fail(i, `item_id ${String(e["item_id"])} ≠ ${it.id}`);
     switch (type) {
@@ -76,29 +82,29 @@ export function eventOrderProblems(events: readonly Json[]): string[] {
           fail(i, `content_index ${String(e["content_index"])} ≠ ${it.parts}`);
         it.partOpen = true;
         it.text = "";
-        return;
+        continue;
       case "response.output_text.delta":
       case "response.reasoning_text.delta":
         if (!it.partOpen) fail(i, "delta outside a content part");
         if (e["content_index"] !== it.parts) fail(i, "delta content_index is not the open part");
         it.text += String(e["delta"]);
-        return;
+        continue;
       case "response.output_text.done":
       case "response.reasoning_text.done":
         if (e["text"] !== it.text) fail(i, "done text is not the concatenated deltas");
-        return;
+        continue;
       case "response.content_part.done":
         if (!it.partOpen) fail(i, "no content part open");
         if ((e["part"] as Json)?.["text"] !== it.text) fail(i, "content_part.done text is not the deltas");
         it.partOpen = false;
         it.parts++;
-        return;
+        continue;
       case "response.function_call_arguments.delta":
         it.args += String(e["delta"]);
-        return;
+        continue;
       case "response.function_call_arguments.done":
         if (e["arguments"] !== it.args) fail(i, "arguments.done is not the concatenated deltas");
-        return;
+        continue;
       case "response.output_item.done": {
         if (it.partOpen) fail(i, "item done with a content part open");
         const item = e["item"] as Json;
@@ -111,10 +117,10 @@ export function eventOrderProblems(events: readonly Json[]): string[] {
         }
         it.open = false;
         it.final = item;
-        return;
+        continue;
       }
     }
     fail(i, "unexpected event type");
-  });
+  }
   return problems;
 }
