@@ -4,6 +4,7 @@
  * and one stream class, no I/O; the /v1/responses route decides when to use them. See README.md.
  */
 
+export { inputItems } from "./input.ts";
 export type { ResponseContext } from "./output.ts";
 export { toChatRequest } from "./request.ts";
 export { toResponse } from "./response.ts";

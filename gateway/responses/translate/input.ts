@@ -105,6 +105,17 @@ function toolOutput(output: unknown, param: string): string {
   throw errors.invalidRequest(`\`${param}\`: a function call output may only contain text here.`, param);
 }
 
+/**
+ * The body's `input` as an item list: a string is one user message (the spec's shorthand). The
+ * caller prepends the items rebuilt from `previous_response_id` to this list.
+ */
+export function inputItems(input: unknown): unknown[] {
+  if (typeof input === "string") return [{ type: "message", role: "user", content: input }];
+  if (Array.isArray(input)) return input;
+  if (input == null) return [];
+  throw errors.invalidRequest("`input` must be a string or a list of input items.", "input");
+}
+
 export function toChatMessages(input: readonly unknown[], instructions: unknown): ChatMessage[] {
   const messages: ChatMessage[] = [];
   if (typeof instructions === "string" && instructions)
