@@ -146,6 +146,39 @@ describe("translation against the llama.cpp simulator", () => {
   });
 });
 
+describe("translation of vLLM-flavoured chat streams (a vLLM engine behind the translation)", () => {
+  it("gives the same Response streamed and not, with reasoning from vLLM's `reasoning` field", async () => {
+    const { sim: vllm, url } = await startSimulator({ model: "qwen3-32b" });
+    try {
+      for (const body of [
+        { model: "qwen3-32b", input: "Tell me about tea." },
+        { model: "qwen3-32b", input: "Use get_weather for Lima.", tools: [weather] },
+      ]) {
+        const ctx = { id: "resp_v", createdAt: 1, body };
+        const whole = await postJson(
+          `${url}/v1/chat/completions`,
+          toChatRequest(body, inputItems(body.input)),
+        );
+        const sse = await postSse(
+          `${url}/v1/chat/completions`,
+          toChatRequest({ ...body, stream: true }, inputItems(body.input)),
+        );
+        const stream = new ChatToResponseStream(ctx);
+        const events: Json[] = [];
+        for (const chunk of sse.events) events.push(...stream.push(chunk));
+        events.push(...stream.end());
+        expect(eventOrderProblems(events)).toEqual([]);
+        for (const e of events) expect(eventViolations(e)).toEqual([]);
+        const expected = toResponse(whole.json, ctx);
+        expect((expected["output"] as Json[])[0]).toMatchObject({ type: "reasoning" });
+        expect(withoutVolatile(stream.response!)).toEqual(withoutVolatile(expected));
+      }
+    } finally {
+      await vllm.close();
+    }
+  });
+});
+
 /** A stand-in for the gateway route: POST /v1/responses translated onto the simulator. */
 function responsesServer(): Promise<{ server: Server; url: string }> {
   const read = async (req: IncomingMessage) => {

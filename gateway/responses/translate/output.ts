@@ -44,6 +44,12 @@ export interface ResponseContext {
   id: string;
   createdAt: number;
   body: Json;
+  /**
+   * The model the Response names. Optional: without it the engine's `model` is used (and, before
+   * the engine has answered, the body's). Set it to name the model the same way in every event
+   * when response.created is sent before the engine's first chunk.
+   */
+  model?: string;
 }
 
 export interface ResponseUsage {
@@ -200,7 +206,8 @@ function echoTools(tools: unknown): Json[] {
 }
 
 /** The model the Response names: the engine's answer when it gave one, else what the client asked. */
-export function responseModel(chatModel: unknown, body: Json): string {
+export function responseModel(chatModel: unknown, ctx: ResponseContext): string {
+  if (ctx.model) return ctx.model;
   if (typeof chatModel === "string" && chatModel) return chatModel;
-  return typeof body["model"] === "string" ? body["model"] : "";
+  return typeof ctx.body["model"] === "string" ? ctx.body["model"] : "";
 }

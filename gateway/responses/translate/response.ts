@@ -51,7 +51,7 @@ export function toResponse(chat: Record<string, unknown>, ctx: ResponseContext):
   });
   markLast(output, status === "incomplete" ? "incomplete" : "completed");
   return envelope(ctx, {
-    model: responseModel(chat["model"], ctx.body),
+    model: responseModel(chat["model"], ctx),
     status,
     output,
     usage: toResponseUsage(chat["usage"]),

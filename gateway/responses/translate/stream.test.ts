@@ -279,4 +279,25 @@ describe("ChatToResponseStream", () => {
     expect(s.response).toMatchObject({ model: "kimi-k2.5-q2", output: [] });
     for (const e of events) expect(eventViolations(e)).toEqual([]);
   });
+
+  it("can announce the response before the engine's first chunk, naming the model from the context", () => {
+    const s = new ChatToResponseStream({ ...CTX, model: "kimi-k2.5" });
+    const early = s.start();
+    expect(early.map((e) => e["type"])).toEqual(["response.created", "response.in_progress"]);
+    expect(s.start()).toEqual([]);
+    const rest = [
+      ...s.push({
+        model: "/models/kimi.gguf",
+        choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: "stop" }],
+      }),
+      ...s.end(),
+    ];
+    const events = [...early, ...rest];
+    expect(eventOrderProblems(events)).toEqual([]);
+    expect(events.filter((e) => "response" in e).map((e) => (e["response"] as Json)["model"])).toEqual([
+      "kimi-k2.5",
+      "kimi-k2.5",
+      "kimi-k2.5",
+    ]);
+  });
 });

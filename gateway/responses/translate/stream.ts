@@ -70,6 +70,16 @@ export class ChatToResponseStream {
     return this.#response;
   }
 
+  /**
+   * response.created and response.in_progress now, before the engine's first chunk (so a client
+   * sees the response start at once); push() sends them otherwise. Idempotent.
+   */
+  start(): Record<string, unknown>[] {
+    const events: StreamEvent[] = [];
+    if (!this.#ended) this.#start(events, undefined);
+    return events;
+  }
+
   push(chunk: Record<string, unknown>): Record<string, unknown>[] {
     if (this.#ended) return [];
     const events: StreamEvent[] = [];
@@ -142,7 +152,7 @@ export class ChatToResponseStream {
   #start(events: StreamEvent[], chunkModel: unknown): void {
     if (this.#started) return;
     this.#started = true;
-    this.#model = responseModel(chunkModel, this.#ctx.body);
+    this.#model = responseModel(chunkModel, this.#ctx);
     const snapshot = this.#snapshot("in_progress", null);
     this.#emit(events, "response.created", { response: snapshot });
     this.#emit(events, "response.in_progress", { response: snapshot });
