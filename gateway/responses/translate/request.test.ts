@@ -91,7 +91,10 @@ describe("toChatRequest", () => {
       {
         type: "function_call_output",
         call_id: "functions.w:1",
-        output: [{ type: "input_text", text: "rain" }],
+        output: [
+          { type: "input_text", text: "rain" },
+          { type: "input_text", text: "12C" },
+        ],
       },
       { type: "reasoning", id: "rs_2", summary: [{ type: "summary_text", text: "Answer now." }] },
       { type: "function_call", call_id: "functions.w:2", name: "w", arguments: "{}" },
@@ -108,7 +111,7 @@ describe("toChatRequest", () => {
         ],
       },
       { role: "tool", tool_call_id: "functions.w:0", content: "sunny" },
-      { role: "tool", tool_call_id: "functions.w:1", content: "rain" },
+      { role: "tool", tool_call_id: "functions.w:1", content: "rain\n12C" },
       {
         role: "assistant",
         content: null,
@@ -116,6 +119,14 @@ describe("toChatRequest", () => {
         tool_calls: [{ id: "functions.w:2", type: "function", function: { name: "w", arguments: "{}" } }],
       },
     ]);
+  });
+
+  it("drops reasoning that no assistant message follows", () => {
+    const chat = toChatRequest({ model: "m" }, [
+      { type: "reasoning", id: "rs_1", summary: [], content: [{ type: "reasoning_text", text: "Hmm." }] },
+      { role: "user", content: "Go on." },
+    ]);
+    expect(chat["messages"]).toEqual([{ role: "user", content: "Go on." }]);
   });
 
   it("nests function tools and maps every tool_choice form", () => {
@@ -133,6 +144,7 @@ describe("toChatRequest", () => {
     const req = (tool_choice: unknown) => toChatRequest({ model: "m", tools, tool_choice }, ["x"]);
     expect(req(undefined)).toMatchObject({ tools: nested });
     expect(req("required")).toMatchObject({ tools: nested, tool_choice: "required" });
+    expect(req("none")).toMatchObject({ tools: nested, tool_choice: "none" });
     expect(req({ type: "function", name: "s" })).toMatchObject({
       tool_choice: { type: "function", function: { name: "s" } },
     });
@@ -243,7 +255,7 @@ describe("toChatRequest", () => {
         truncation: "disabled",
         background: false,
         top_logprobs: 0,
-        include: ["reasoning.encrypted_content"],
+        include: ["reasoning.encrypted_content", "message.input_image.image_url"],
         text: { format: { type: "text" }, verbosity: "medium" },
         previous_response_id: "resp_1",
         service_tier: "auto",

@@ -116,4 +116,14 @@ describe("toResponse", () => {
     });
     expect(res).not.toHaveProperty("completed_at");
   });
+
+  it("reports a filtered reply as incomplete with reason content_filter", () => {
+    const res = toResponse(
+      { model: "m", choices: [{ index: 0, finish_reason: "content_filter", message: { content: "x" } }] },
+      { id: "resp_f", createdAt: 1, body: { model: "m" } },
+    );
+    expect(res).toMatchObject({ status: "incomplete", incomplete_details: { reason: "content_filter" } });
+    expect(res).not.toHaveProperty("usage");
+    expect(responseViolations(res)).toEqual([]);
+  });
 });
