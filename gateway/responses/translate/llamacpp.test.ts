@@ -30,7 +30,8 @@ let seq = 0;
 
 /** One Responses request served the way a translating gateway would: through chat completions. */
 async function respond(body: Json): Promise<{ response: Json; events: Json[] }> {
-  const ctx = { id: `resp_sim${seq++}`, createdAt: Math.floor(Date.now() / 1000), body };
+  // A fixed created_at: two requests a second apart must still compare equal.
+  const ctx = { id: `resp_sim${seq++}`, createdAt: 1_764_000_000, body };
   const chat = toChatRequest(body, inputItems(body["input"]));
   if (body["stream"] !== true) {
     const res = await postJson(`${simUrl}/v1/chat/completions`, chat);
