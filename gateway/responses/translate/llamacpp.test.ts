@@ -129,6 +129,29 @@ describe("translation against the llama.cpp simulator", () => {
     for (const e of cut.events) expect(eventViolations(e)).toEqual([]);
   });
 
+  it("ends with response.failed when the engine sends its mid-stream error event", async () => {
+    const { sim: faulty, url } = await startSimulator({
+      model: MODEL,
+      faults: [{ mode: "error_mid_stream", afterChunks: 4 }],
+    });
+    try {
+      const body = { model: MODEL, input: "Tell me about tea.", stream: true };
+      const sse = await postSse(`${url}/v1/chat/completions`, toChatRequest(body, inputItems(body.input)));
+      expect(sse.events.at(-1)).toHaveProperty("error");
+      const stream = new ChatToResponseStream({ id: "resp_err", createdAt: 1, body });
+      const events: Json[] = [];
+      for (const chunk of sse.events) events.push(...stream.push(chunk));
+      events.push(...stream.end());
+      expect(eventOrderProblems(events)).toEqual([]);
+      for (const e of events) expect(eventViolations(e)).toEqual([]);
+      expect(events.at(-1)!["type"]).toBe("response.failed");
+      expect(stream.response).toMatchObject({ status: "failed", error: { code: "server_error" } });
+      expect(String((stream.response!["error"] as Json)["message"]).length).toBeGreaterThan(0);
+    } finally {
+      await faulty.close();
+    }
+  });
+
   it("sends structured-output requests the engine accepts", async () => {
     const { response } = await respond({
       model: MODEL,

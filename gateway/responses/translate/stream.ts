@@ -82,6 +82,13 @@ export class ChatToResponseStream {
 
   push(chunk: Record<string, unknown>): Record<string, unknown>[] {
     if (this.#ended) return [];
+    // An engine's mid-stream error event (`data: {"error":{…}}`, vLLM and llama-server) ends the
+    // response as failed, so a caller that feeds every frame still sends a terminal event.
+    const error = chunk["error"];
+    if (error && typeof error === "object" && !Array.isArray(chunk["choices"])) {
+      const message = (error as Json)["message"];
+      return this.fail(typeof message === "string" && message ? message : "The engine failed mid-stream.");
+    }
     const events: StreamEvent[] = [];
     this.#start(events, chunk["model"]);
     const usage = toResponseUsage(chunk["usage"]);
