@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse } from "yaml";
 
-export const RESPONSES_ROOTS = ["Response", "ResponseStreamEvent", "CreateResponse"] as const;
+const RESPONSES_ROOTS = ["Response", "ResponseStreamEvent", "CreateResponse"] as const;
 
 const [input] = process.argv.slice(2);
 if (!input) {
