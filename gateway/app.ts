@@ -16,6 +16,8 @@ import { routeModel } from "./middleware/routeModel.ts";
 import type { OutcomeSink } from "./outcome.ts";
 import { proxyHandler } from "./proxy/proxyHandler.ts";
 import { answerRawErrors } from "./rawErrors.ts";
+import type { ResponsesWiring } from "./responses/index.ts";
+import { responsesStep } from "./responses/stateStep.ts";
 import { mountModelHealthRoute, mountProbeRoutes } from "./routes/health.ts";
 import { type Features, mountInfoRoute } from "./routes/info.ts";
 import { mountModelRoutes } from "./routes/models.ts";
@@ -78,6 +80,8 @@ export interface GatewayOptions {
   readonly sessionModel?: AliasRouterDeps["sessionModel"];
   /** Server-side sessions: X-Session-Id on chat completions and `/v1/sessions` (needs `authenticate`). */
   readonly sessions?: SessionsWiring;
+  /** Stored responses (`store`, `previous_response_id`, `/v1/responses/{id}`); stateless without it. */
+  readonly responses?: ResponsesWiring;
   /** Extensions this instance offers beyond what the options above imply (sessions, memory…). */
   readonly features?: Partial<Features>;
   /** The Kubernetes API, required when a model discovers its replicas (`models[].discovery`). */
@@ -172,10 +176,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     const steps: Step[] = [...auth, body, routeModel(endpoint, registry, aliases)];
     if (options.admit) steps.push(options.admit);
     if (options.sessions && endpoint === "chat.completions") steps.push(options.sessions.chatStep);
+    if (endpoint === "responses") steps.push(options.responses?.step ?? responsesStep({ log }));
     steps.push(proxyHandler(endpoint, proxyOptions));
     api.post(path, ...steps);
   }
   options.sessions?.mount(api, auth, body);
+  options.responses?.mount(api, auth);
   options.apiRoutes?.(api, {
     registry,
     auth,

@@ -16,6 +16,7 @@ import {
 } from "./memory/index.ts";
 import { UsageJournal } from "./metering/usageJournal.ts";
 import { usageRecorder } from "./metering/usageRecorder.ts";
+import { createResponses } from "./responses/index.ts";
 import { modelHealth } from "./routes/health.ts";
 import { mountKeyUsageRoute } from "./routes/keyUsage.ts";
 import type { ModelRegistry } from "./routing/modelRegistry.ts";
@@ -63,6 +64,7 @@ export interface Services {
     | "mount"
     | "sessionModel"
     | "sessions"
+    | "responses"
     | "engineApiKey"
     | "notReady"
     | "apiRoutes"
@@ -130,6 +132,8 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
     gatewayOptions(registry) {
       return {
         sessions,
+        // A response chain is a session of the same store (gateway/responses/chain.ts).
+        responses: createResponses(store.sessions, config, log),
         authenticate: authenticate(keyCache, tierNames),
         admit: admission(limits, config.tiers, log),
         onOutcome: usageRecorder(store.usage, log),

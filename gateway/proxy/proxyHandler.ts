@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { endpointSpec } from "../endpoints.ts";
 import { GatewayError } from "../errors.ts";
 import type { Endpoint, OutcomeSink } from "../outcome.ts";
+import { relayResponsesStream } from "../responses/streamRelay.ts";
 import type { GatewayState } from "../state.ts";
 import { callUpstream, type UpstreamResponse } from "../upstream/callUpstream.ts";
 import { fromUpstreamError } from "../upstream/upstreamError.ts";
@@ -80,7 +81,12 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
       route.tiering?.onServed?.(model.id);
       // Both relays write to the socket themselves (streaming needs to; see each module).
       ctx.respond = false;
-      if (stream) {
+      if (stream && endpoint === "responses") {
+        await relayResponsesStream(ctx.res, upstream, ctx.state, recorder, {
+          ...options,
+          idleMs: model.timeouts.idleMs,
+        });
+      } else if (stream) {
         await relayStream(ctx.res, upstream, ctx.state, recorder, {
           ...options,
           clientWantsUsage,
