@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UsageJournal } from "../metering/usageJournal.ts";
 import { TEST_TIERS } from "../sessions/testClient.ts";
 import { type SessionFixture, startSessionFixture } from "../sessions/testing.ts";
-import { post } from "../test/fixtures.ts";
+import { post, setFaults } from "../test/fixtures.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests assert on arbitrary response JSON.
 type Json = Record<string, any>;
@@ -117,6 +117,25 @@ describe("POST /v1/responses passthrough (vLLM-served model)", () => {
     const temp = await create({ input: "Hi", temperature: 5 });
     expect(temp.json["error"]["param"]).toBe("temperature");
     expect(fx.recorder.responses.length).toBe(sent);
+  });
+
+  it("a stream the engine breaks ends with an error event and stores nothing", async () => {
+    await setFaults(fx.sim, [
+      { mode: "drop_mid_stream", afterChunks: 4, paths: ["/v1/responses"], count: 1 },
+    ]);
+    const { events } = await stream({ input: "Hello there" });
+    expect(events.at(-1)).toMatchObject({ type: "error", code: "upstream_error" });
+    expect(events.at(-1)!["sequence_number"]).toBe(events.at(-2)!["sequence_number"] + 1);
+    expect(events.some((e) => e["type"] === "response.completed")).toBe(false);
+    const id = events[0]!["response"]["id"];
+    expect((await get(`/v1/responses/${id}`)).status).toBe(404);
+  });
+
+  it("an engine's 400 is passed on in OpenAI's shape, as for chat completions", async () => {
+    const res = await create({ input: "Hi", max_output_tokens: 100_000_000 });
+    expect(res.status).toBe(400);
+    expect(res.json["error"]).toMatchObject({ type: "invalid_request_error" });
+    expect(res.json["error"]["message"]).toContain("maximum context length");
   });
 
   it("needs a valid key", async () => {
