@@ -24,6 +24,22 @@ export interface ResponseContext {
 
 const uuidHex = () => randomUUID().replaceAll("-", "");
 
+/** vLLM echoes tools as the `openai` package's pydantic models dump them: every field, null when unset. */
+function toolDump(tool: unknown): unknown {
+  const t = tool as Record<string, unknown>;
+  if (t?.["type"] !== "function") return tool;
+  return {
+    name: t["name"],
+    parameters: t["parameters"] ?? null,
+    strict: t["strict"] ?? null,
+    type: "function",
+    allowed_callers: null,
+    async: null,
+    defer_loading: null,
+    description: t["description"] ?? null,
+  };
+}
+
 function usage(plan: ChatPlan, choice: PlannedChoice): Record<string, unknown> {
   const reasoning = choice.reasoning ? countTokens(choice.reasoning) : 0;
   return {
@@ -97,7 +113,7 @@ function responseObject(
     parallel_tool_calls: e.parallelToolCalls,
     temperature: e.temperature,
     tool_choice: e.toolChoice,
-    tools: e.tools,
+    tools: e.tools.map(toolDump),
     top_p: e.topP,
     background: e.background,
     max_output_tokens: maxTokens,

@@ -24,6 +24,7 @@ import {
   notFound,
   type ResponseEntry,
 } from "./chain.ts";
+import { normaliseResponse } from "./normalise.ts";
 
 export interface ResponsesStepOptions {
   /** Without a store (a gateway without keys) nothing is kept and no previous id is known. */
@@ -55,6 +56,7 @@ export function responsesStep(opts: ResponsesStepOptions): Middleware<GatewaySta
     delete ctx.state.rawBody;
     // What the client sees echoed is what it sent, not what the engine was sent.
     const echo = (response: Record<string, unknown>, id?: string) => {
+      normaliseResponse(response);
       if (id) response["id"] = id;
       response["previous_response_id"] = previousId;
       response["store"] = store && key !== undefined;

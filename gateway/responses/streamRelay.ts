@@ -16,6 +16,7 @@ import type { OutcomeRecorder } from "../proxy/requestOutcome.ts";
 import { SseRelay } from "../proxy/sseRelay.ts";
 import type { GatewayState } from "../state.ts";
 import type { UpstreamResponse } from "../upstream/callUpstream.ts";
+import { normaliseEvent } from "./normalise.ts";
 
 export interface ResponsesStreamOptions {
   readonly replicaCooldownMs: number;
@@ -52,11 +53,12 @@ export async function relayResponsesStream(
         out += frame(e.event ?? "message", e.data);
         return;
       }
-      const type = typeof event["type"] === "string" ? event["type"] : (e.event ?? "message");
       if (typeof event["sequence_number"] === "number") lastSequence = event["sequence_number"];
-      if (type === "error" || event["error"]) sawError = true;
+      if (event["type"] === "error") sawError = true;
+      const changed = normaliseEvent(event);
       observer?.event(event);
-      const data = observer ? JSON.stringify(event) : e.data;
+      const data = observer || changed ? JSON.stringify(event) : e.data;
+      const type = typeof event["type"] === "string" ? event["type"] : (e.event ?? "message");
       if (TERMINAL.has(type)) {
         usage = (event["response"] as Record<string, unknown> | undefined)?.["usage"] ?? null;
         terminalType = type;
