@@ -102,6 +102,22 @@ describe("POST /v1/responses passthrough (vLLM-served model)", () => {
     expect(stored.status).toBe(200);
     expect(stored.json["output"]).toEqual(events.at(-1)!["response"]["output"]);
     expect(lastSent()["stream_options"]).toBeUndefined();
+    // vLLM's reasoning_part events (not OpenAI's: the openai SDK throws on them) as content_part ones.
+    expect(raw).not.toContain("response.reasoning_part");
+    const part = events.find((e) => e["type"] === "response.content_part.added")!;
+    expect(part["part"]).toEqual({ text: "", type: "reasoning_text" });
+    expect(events[2]!["item"]).toMatchObject({ type: "reasoning", content: [] });
+  });
+
+  it("fills what OpenAI's Response has and vLLM leaves null or out", async () => {
+    const { json } = await create({ input: "Hello there", tools });
+    expect(json["error"]).toBeNull();
+    expect(json["output"][0]).toMatchObject({ type: "reasoning" });
+    expect(json["output"][0]).not.toHaveProperty("status");
+    expect(json["tools"][0]).toEqual({ ...tools[0], strict: null });
+    const plain = await create({ input: "Hello there" });
+    const message = plain.json["output"].find((i: Json) => i["type"] === "message");
+    expect(message["content"][0]["logprobs"]).toEqual([]);
   });
 
   it("refuses what it cannot serve with OpenAI-shaped 400s before any engine call", async () => {
