@@ -9,7 +9,10 @@
  * adds the `error: null` every OpenAI Response carries. vLLM echoes `tools` as its pydantic dump
  * (`"defer_loading": null`, `"async": null`…, fields OpenAI types as non-null): null fields are
  * dropped there, keeping the nullable `strict` and `parameters` OpenAI requires. A message's
- * text part with `logprobs: null` gets OpenAI's `[]`. Everything else passes as the engine sent it.
+ * text part with `logprobs: null` gets OpenAI's `[]`. vLLM's usage details carry per-turn lists
+ * (`input_tokens_per_turn: []`…) beside the counts; the Agents SDK validates the details as a map
+ * of numbers and fails the run on them, so lists there are dropped (the totals stay). Everything
+ * else passes as the engine sent it.
  */
 
 const RENAMED: Record<string, string> = {
@@ -41,6 +44,17 @@ export function normaliseResponse(response: Record<string, unknown>): boolean {
   }
   for (const item of (response["output"] ?? []) as Record<string, unknown>[]) {
     if (item && typeof item === "object") changed = normaliseItem(item) || changed;
+  }
+  const usage = response["usage"] as Record<string, unknown> | null | undefined;
+  for (const key of ["input_tokens_details", "output_tokens_details"]) {
+    const details = usage?.[key] as Record<string, unknown> | undefined;
+    if (!details || typeof details !== "object") continue;
+    for (const [k, v] of Object.entries(details)) {
+      if (Array.isArray(v)) {
+        delete details[k];
+        changed = true;
+      }
+    }
   }
   for (const tool of (Array.isArray(response["tools"]) ? response["tools"] : []) as Record<
     string,

@@ -115,6 +115,12 @@ describe("POST /v1/responses passthrough (vLLM-served model)", () => {
     expect(json["output"][0]).toMatchObject({ type: "reasoning" });
     expect(json["output"][0]).not.toHaveProperty("status");
     expect(json["tools"][0]).toEqual({ ...tools[0], strict: null });
+    // vLLM's per-turn lists in the usage details (the Agents SDK rejects them); the counts stay.
+    expect(json["usage"]["input_tokens_details"]).toEqual({ cached_tokens: 0 });
+    expect(Object.keys(json["usage"]["output_tokens_details"]).sort()).toEqual([
+      "reasoning_tokens",
+      "tool_output_tokens",
+    ]);
     const plain = await create({ input: "Hello there" });
     const message = plain.json["output"].find((i: Json) => i["type"] === "message");
     expect(message["content"][0]["logprobs"]).toEqual([]);
