@@ -138,6 +138,11 @@ describe("POST /v1/responses passthrough (vLLM-served model)", () => {
     expect(choice.json["error"]["param"]).toBe("tool_choice");
     const temp = await create({ input: "Hi", temperature: 5 });
     expect(temp.json["error"]["param"]).toBe("temperature");
+    const conversation = await create({ input: "Hi", conversation: "conv_1" });
+    expect(conversation.json["error"]).toMatchObject({
+      param: "conversation",
+      code: "unsupported_parameter",
+    });
     expect(fx.recorder.responses.length).toBe(sent);
   });
 
@@ -168,7 +173,12 @@ describe("POST /v1/responses passthrough (vLLM-served model)", () => {
 
 describe("state: store, previous_response_id, the stored-response routes", () => {
   it("rebuilds the whole input from the store for a function-call round trip", async () => {
-    const first = await create({ input: "What is the weather in Paris? use get_weather", tools });
+    const first = await create({
+      input: "What is the weather in Paris? use get_weather",
+      tools,
+      instructions: "Answer briefly.",
+    });
+    expect(lastSent()["instructions"]).toBe("Answer briefly.");
     const call = first.json["output"].find((i: Json) => i["type"] === "function_call");
     expect(call["call_id"]).toBe("functions.get_weather:0");
     const second = await create({
@@ -181,6 +191,8 @@ describe("state: store, previous_response_id, the stored-response routes", () =>
     const sent = lastSent();
     expect(sent["previous_response_id"]).toBeUndefined();
     expect(sent["store"]).toBe(false);
+    // Instructions are not carried over (as OpenAI).
+    expect(sent["instructions"]).toBeUndefined();
     expect(sent["input"]).toEqual([
       { type: "message", role: "user", content: "What is the weather in Paris? use get_weather" },
       ...first.json["output"],
@@ -245,6 +257,7 @@ describe("state: store, previous_response_id, the stored-response routes", () =>
       role: "user",
       content: [{ type: "input_text" }],
     });
+    expect(all.json["data"][0]["id"]).toBe(`item_${r.json["id"].slice(5)}_0`);
     const page = await get(`/v1/responses/${r.json["id"]}/input_items?limit=2`);
     expect(page.json["data"].map((i: Json) => i["content"][0]["text"])).toEqual(["c", "b"]);
     expect(page.json["has_more"]).toBe(true);
@@ -268,6 +281,27 @@ describe("state: store, previous_response_id, the stored-response routes", () =>
     await get(`/v1/responses/${b.json["id"]}`, key, "DELETE");
     await get(`/v1/responses/${c.json["id"]}`, key, "DELETE");
     expect((await get(`/v1/sessions/sess_${a.json["id"].slice(5, 29)}`)).status).toBe(404);
+  });
+
+  it("a chain at the tier's message cap goes on in a new session with the whole context", async () => {
+    const tiny = await fx.newKey("tiny");
+    let previous: string | null = null;
+    const ids: string[] = [];
+    for (let turn = 1; turn <= 5; turn++) {
+      const r = await create({ input: `turn ${turn}`, previous_response_id: previous }, tiny);
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+      previous = r.json["id"];
+      ids.push(r.json["id"].slice(5, 29));
+    }
+    // sessionMaxMessages 4: four responses in the first session, the fifth starts another.
+    expect(new Set(ids.slice(0, 4)).size).toBe(1);
+    expect(ids[4]).not.toBe(ids[0]);
+    const texts = (lastSent()["input"] as Json[])
+      .filter((i) => i["role"] === "user")
+      .map((i) => i["content"]);
+    expect(texts).toEqual(["turn 1", "turn 2", "turn 3", "turn 4", "turn 5"]);
+    const next = await create({ input: "turn 6", previous_response_id: previous }, tiny);
+    expect(next.json["id"].slice(5, 29)).toBe(ids[4]);
   });
 
   it("cancel: a finished response cannot be cancelled", async () => {
