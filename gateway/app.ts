@@ -18,6 +18,7 @@ import { proxyHandler } from "./proxy/proxyHandler.ts";
 import { answerRawErrors } from "./rawErrors.ts";
 import type { ResponsesWiring } from "./responses/index.ts";
 import { responsesStep } from "./responses/stateStep.ts";
+import type { ResponsesTranslator } from "./responses/translator.ts";
 import { mountModelHealthRoute, mountProbeRoutes } from "./routes/health.ts";
 import { type Features, mountInfoRoute } from "./routes/info.ts";
 import { mountModelRoutes } from "./routes/models.ts";
@@ -82,6 +83,8 @@ export interface GatewayOptions {
   readonly sessions?: SessionsWiring;
   /** Stored responses (`store`, `previous_response_id`, `/v1/responses/{id}`); stateless without it. */
   readonly responses?: ResponsesWiring;
+  /** `/v1/responses` for llama.cpp-served models (`gateway/responses/translate/`); refused without it. */
+  readonly responsesTranslator?: ResponsesTranslator;
   /** Extensions this instance offers beyond what the options above imply (sessions, memory…). */
   readonly features?: Partial<Features>;
   /** The Kubernetes API, required when a model discovers its replicas (`models[].discovery`). */
@@ -158,6 +161,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     onOutcome,
     log,
     engineApiKey: options.engineApiKey,
+    responsesTranslator: options.responsesTranslator,
   };
   // Tiering: router aliases (`auto`) pick a model per request by the config's rules.
   const aliases =

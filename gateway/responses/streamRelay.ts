@@ -26,12 +26,30 @@ export interface ResponsesStreamOptions {
 
 const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
+/**
+ * Turns one upstream SSE message into Responses events: the engine's own event (passthrough), or
+ * the translation of a chat chunk; `[DONE]` (null) flushes a translation.
+ */
+export type EventSource = (data: string, event: string | undefined) => Record<string, unknown>[];
+
+/** A passthrough source: the engine's events as they are. */
+export const passthroughEvents: EventSource = (data, name) => {
+  try {
+    return [JSON.parse(data) as Record<string, unknown>];
+  } catch {
+    // Not JSON: nothing a Responses client could read (the frame is dropped).
+    void name;
+    return [];
+  }
+};
+
 export async function relayResponsesStream(
   res: ServerResponse,
   upstream: UpstreamResponse,
   state: GatewayState,
   recorder: OutcomeRecorder,
   options: ResponsesStreamOptions,
+  source: { events: EventSource; end?: () => Record<string, unknown>[] } = { events: passthroughEvents },
 ): Promise<void> {
   const { outcome, record } = recorder;
   SseRelay.headers(res, state.clientRequestId ?? state.requestId, state.responseHeaders);
@@ -40,32 +58,38 @@ export async function relayResponsesStream(
   let terminal: string | null = null;
   let terminalType: string | null = null;
   let sawError = false;
-  let usage: unknown = null;
+  let usage: unknown = null as unknown;
   let firstEventAt: number | null = null;
   let lastSequence = -1;
+  const onEvent = (event: Record<string, unknown>) => {
+    if (typeof event["sequence_number"] === "number") lastSequence = event["sequence_number"];
+    if (event["type"] === "error") sawError = true;
+    normaliseEvent(event);
+    observer?.event(event);
+    const type = typeof event["type"] === "string" ? event["type"] : "message";
+    const data = JSON.stringify(event);
+    if (TERMINAL.has(type)) {
+      usage ??= (event["response"] as Record<string, unknown> | undefined)?.["usage"] ?? null;
+      terminalType = type;
+      terminal = frame(type, data);
+      return;
+    }
+    out += frame(type, data);
+  };
   const parser = createParser({
     onEvent(e) {
       firstEventAt ??= Date.now();
-      let event: Record<string, unknown>;
-      try {
-        event = JSON.parse(e.data) as Record<string, unknown>;
-      } catch {
-        out += frame(e.event ?? "message", e.data);
+      if (e.data === "[DONE]") {
+        for (const event of source.end?.() ?? []) onEvent(event);
         return;
       }
-      if (typeof event["sequence_number"] === "number") lastSequence = event["sequence_number"];
-      if (event["type"] === "error") sawError = true;
-      const changed = normaliseEvent(event);
-      observer?.event(event);
-      const data = observer || changed ? JSON.stringify(event) : e.data;
-      const type = typeof event["type"] === "string" ? event["type"] : (e.event ?? "message");
-      if (TERMINAL.has(type)) {
-        usage = (event["response"] as Record<string, unknown> | undefined)?.["usage"] ?? null;
-        terminalType = type;
-        terminal = frame(type, data);
-        return;
+      // A translated chat stream's usage chunk meters the request as it does for chat completions.
+      if (source.end && e.data.includes('"usage"')) {
+        try {
+          usage = (JSON.parse(e.data) as Record<string, unknown>)["usage"] ?? usage;
+        } catch {}
       }
-      out += frame(type, data);
+      for (const event of source.events(e.data, e.event)) onEvent(event);
     },
   });
   const decoder = new TextDecoder();
