@@ -16,7 +16,7 @@ import {
 } from "./memory/index.ts";
 import { UsageJournal } from "./metering/usageJournal.ts";
 import { usageRecorder } from "./metering/usageRecorder.ts";
-import { createResponses } from "./responses/index.ts";
+import { createResponses, responsesOpenApi } from "./responses/index.ts";
 import { modelHealth } from "./routes/health.ts";
 import { mountKeyUsageRoute } from "./routes/keyUsage.ts";
 import type { ModelRegistry } from "./routing/modelRegistry.ts";
@@ -140,7 +140,7 @@ export async function startServices(config: GatewayConfig, env: ServiceEnv, log:
         sessionModel: (keyId, sessionId, alias) => store.usage.lastServed(keyId, sessionId, alias),
         engineApiKey: env.engineApiKey,
         features: { memory: memory !== undefined },
-        ...(memory ? { openApiDocuments: { memory: memoryOpenApi } } : {}),
+        openApiDocuments: { responses: responsesOpenApi, ...(memory ? { memory: memoryOpenApi } : {}) },
         apiRoutes: (router, deps) => {
           mountKeyUsageRoute(router, deps.auth, store);
           if (!memory) return;

@@ -33,5 +33,6 @@ export function createResponses(
   };
 }
 
+export { responsesOpenApi } from "./openapi.ts";
 export { relayResponsesStream } from "./streamRelay.ts";
 export { validateResponsesBody } from "./validate.ts";

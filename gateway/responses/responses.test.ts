@@ -2,11 +2,13 @@
  * The Responses API through a real gateway (keys, SQLite store, sessions) in front of a real
  * simulator subprocess behind a recording proxy: passthrough, state, the stored-response routes.
  */
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UsageJournal } from "../metering/usageJournal.ts";
 import { TEST_TIERS } from "../sessions/testClient.ts";
 import { type SessionFixture, startSessionFixture } from "../sessions/testing.ts";
 import { post, setFaults } from "../test/fixtures.ts";
+import { responsesOpenApi } from "./openapi.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests assert on arbitrary response JSON.
 type Json = Record<string, any>;
@@ -309,5 +311,42 @@ describe("state: store, previous_response_id, the stored-response routes", () =>
     const res = await get(`/v1/responses/${a.json["id"]}/cancel`, key, "POST");
     expect(res.status).toBe(400);
     expect(res.json["error"]["code"]).toBe("response_not_cancellable");
+  });
+});
+
+describe("the responses OpenAPI document", () => {
+  it("is served and names exactly the mounted /v1/responses routes", async () => {
+    const served = (await (await fetch(`${fx.opsUrl}/gonka/openapi/responses.json`)).json()) as Json;
+    expect(served).toEqual(JSON.parse(JSON.stringify(responsesOpenApi)));
+    const dispatch = fx.gateway.app.middleware.find((m) => "router" in m) as unknown as {
+      router: { stack: Array<{ path: unknown; methods: string[] }> };
+    };
+    const mounted = new Set<string>();
+    for (const layer of dispatch.router.stack) {
+      if (typeof layer.path !== "string" || !layer.path.startsWith("/v1/responses")) continue;
+      for (const m of layer.methods)
+        if (m !== "HEAD") mounted.add(`${m} ${layer.path.replace(/:(\w+)/g, "{$1}")}`);
+    }
+    const documented = new Set<string>();
+    for (const [p, item] of Object.entries(responsesOpenApi.paths)) {
+      for (const m of Object.keys(item)) if (m !== "parameters") documented.add(`${m.toUpperCase()} ${p}`);
+    }
+    expect([...mounted].sort()).toEqual([...documented].sort());
+  });
+
+  it("live answers match its schemas", async () => {
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addSchema({ ...JSON.parse(JSON.stringify(responsesOpenApi)), $id: "responses" });
+    const check = (schema: string, value: unknown) => {
+      const ok = ajv.validate({ $ref: `responses#/components/schemas/${schema}` }, value);
+      expect(ok, `${schema}: ${ajv.errorsText()}`).toBe(true);
+    };
+    const r = await create({ input: "document me" });
+    check("Response", r.json);
+    check("Response", (await get(`/v1/responses/${r.json["id"]}`)).json);
+    check("ItemList", (await get(`/v1/responses/${r.json["id"]}/input_items`)).json);
+    check("Error", (await get(`/v1/responses/${r.json["id"]}/cancel`, key, "POST")).json);
+    check("ResponseDeleted", (await get(`/v1/responses/${r.json["id"]}`, key, "DELETE")).json);
+    check("Error", (await get(`/v1/responses/${r.json["id"]}`)).json);
   });
 });
