@@ -206,6 +206,10 @@ describe("state: store, previous_response_id, the stored-response routes", () =>
     expect(second.json["id"].slice(5, 29)).toBe(first.json["id"].slice(5, 29));
     const session = await get(`/v1/sessions/sess_${first.json["id"].slice(5, 29)}`);
     expect(session.json["usage"]["requests"]).toBe(2);
+    expect(session.json["messages"].map((m: Json) => [m["object"], m["id"]])).toEqual([
+      ["gonka.response", first.json["id"]],
+      ["gonka.response", second.json["id"]],
+    ]);
   });
 
   it("a continuation of an older response forks with the right context", async () => {
