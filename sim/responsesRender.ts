@@ -86,6 +86,10 @@ function outputItems(choice: PlannedChoice): Record<string, unknown>[] {
         name: call.name,
         type: "function_call",
         id: `fc_${uuidHex()}`,
+        // The pydantic dump's unset fields (openai 2.x's ResponseFunctionToolCall).
+        async: null,
+        caller: null,
+        namespace: null,
         status: "completed",
       });
     }
@@ -281,6 +285,9 @@ export function renderResponseStream(plan: ChatPlan, ctx: ResponseContext, conte
       name: call.name,
       type: "function_call",
       id,
+      async: null,
+      caller: null,
+      namespace: null,
       status,
     });
     const callId = `call_${uuidHex()}`;

@@ -28,7 +28,7 @@ async function create(s: SuiteContext, body: Json, auth?: string): Promise<Json>
   const res = await s.raw("/v1/responses", { body, ...(auth ? { auth } : {}) });
   const json = (await jsonBody(res)) as Json;
   assert(res.status === 200, `POST /v1/responses: HTTP ${res.status}: ${JSON.stringify(json).slice(0, 300)}`);
-  checkSpec("Response", json, "response");
+  checkSpec("Response", json, `response ${JSON.stringify(json["output"]).slice(0, 600)}`);
   return json;
 }
 
@@ -60,7 +60,8 @@ async function streamEvents(s: SuiteContext, body: Json): Promise<Json[]> {
       const name = eventLine.slice(6).trim();
       assert(name === event["type"], `event line ${name} carries data of type ${event["type"]}`);
     }
-    checkSpec("ResponseStreamEvent", event, `stream event ${event["type"]}`);
+    // The event itself in the message: a union schema's errors alone rarely say which field is wrong.
+    checkSpec("ResponseStreamEvent", event, `stream event ${JSON.stringify(event).slice(0, 600)}`);
     events.push(event);
   }
   return events;

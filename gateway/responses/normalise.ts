@@ -30,6 +30,8 @@ export function normaliseEvent(event: Record<string, unknown>): boolean {
   }
   const item = event["item"] as Record<string, unknown> | undefined;
   if (item && typeof item === "object") changed = normaliseItem(item) || changed;
+  const part = event["part"] as Record<string, unknown> | undefined;
+  if (part && typeof part === "object") changed = normalisePart(part) || changed;
   const response = event["response"] as Record<string, unknown> | undefined;
   if (response && typeof response === "object") changed = normaliseResponse(response) || changed;
   return changed;
@@ -84,23 +86,34 @@ function normaliseTool(tool: Record<string, unknown>): boolean {
   return changed;
 }
 
+/**
+ * Output items: vLLM dumps every field of its pydantic models, unset ones as null (`status`,
+ * `namespace` on function calls, `encrypted_content`…) where OpenAI leaves them out; they go.
+ */
 function normaliseItem(item: Record<string, unknown>): boolean {
   let changed = false;
-  if (item["status"] === null) {
-    delete item["status"];
-    changed = true;
+  for (const [k, v] of Object.entries(item)) {
+    if (v === null) {
+      delete item[k];
+      changed = true;
+    }
   }
-  if (item["type"] === "reasoning" && item["content"] === null) {
+  if (item["type"] === "reasoning" && !Array.isArray(item["content"])) {
     item["content"] = [];
     changed = true;
   }
   if (item["type"] === "message" && Array.isArray(item["content"])) {
     for (const part of item["content"] as Record<string, unknown>[]) {
-      if (part?.["type"] === "output_text" && part["logprobs"] === null) {
-        part["logprobs"] = [];
-        changed = true;
-      }
+      if (part && typeof part === "object") changed = normalisePart(part) || changed;
     }
   }
   return changed;
+}
+
+function normalisePart(part: Record<string, unknown>): boolean {
+  if (part["type"] === "output_text" && (part["logprobs"] === null || !("logprobs" in part))) {
+    part["logprobs"] = [];
+    return true;
+  }
+  return false;
 }

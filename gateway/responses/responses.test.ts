@@ -117,6 +117,9 @@ describe("POST /v1/responses passthrough (vLLM-served model)", () => {
     expect(json["output"][0]).toMatchObject({ type: "reasoning" });
     expect(json["output"][0]).not.toHaveProperty("status");
     expect(json["tools"][0]).toEqual({ ...tools[0], strict: null });
+    // vLLM's unset item fields (`namespace`, `async`, `caller` as null) are left out, as OpenAI does.
+    const call = json["output"].find((i: Json) => i["type"] === "function_call");
+    expect(Object.keys(call).sort()).toEqual(["arguments", "call_id", "id", "name", "status", "type"]);
     // vLLM's per-turn lists in the usage details (the Agents SDK rejects them); the counts stay.
     expect(json["usage"]["input_tokens_details"]).toEqual({ cached_tokens: 0 });
     expect(Object.keys(json["usage"]["output_tokens_details"]).sort()).toEqual([
