@@ -16,7 +16,7 @@ const responseId = {
   name: "id",
   in: "path",
   required: true,
-  description: "A stored response's id, `resp_<chain>_<n>`.",
+  description: "A stored response's id, `resp_<chain>_<random>`.",
   schema: { type: "string" },
 } as const;
 
