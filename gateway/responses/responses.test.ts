@@ -163,6 +163,33 @@ describe("POST /v1/responses passthrough (vLLM-served model)", () => {
     expect((await get(`/v1/responses/${id}`)).status).toBe(404);
   });
 
+  it("a client that goes away mid-stream stores nothing and leaves its chain free", async () => {
+    const first = await create({ input: "start a chain" });
+    await setFaults(fx.sim, [{ mode: "slow_tokens", ms: 40, paths: ["/v1/responses"], count: 1 }]);
+    const abort = new AbortController();
+    const res = await fetch(`${fx.url}/v1/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...auth() },
+      body: JSON.stringify({
+        model: "kimi-k2.5",
+        stream: true,
+        input: "go on",
+        previous_response_id: first.json["id"],
+      }),
+      signal: abort.signal,
+    });
+    const reader = res.body!.getReader();
+    const { value } = await reader.read();
+    const created = JSON.parse(new TextDecoder().decode(value).split("\n")[1]!.slice(6)) as Json;
+    abort.abort();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await get(`/v1/responses/${created["response"]["id"]}`)).status).toBe(404);
+    // The chain's lock was released: the next continuation goes on in the same session.
+    const next = await create({ input: "again", previous_response_id: first.json["id"] });
+    expect(next.status).toBe(200);
+    expect(next.json["id"].slice(5, 29)).toBe(first.json["id"].slice(5, 29));
+  });
+
   it("an engine's 400 is passed on in OpenAI's shape, as for chat completions", async () => {
     const res = await create({ input: "Hi", max_output_tokens: 100_000_000 });
     expect(res.status).toBe(400);
