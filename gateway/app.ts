@@ -18,6 +18,9 @@ import { routeModel } from "./middleware/routeModel.ts";
 import type { OutcomeSink } from "./outcome.ts";
 import { proxyHandler } from "./proxy/proxyHandler.ts";
 import { answerRawErrors } from "./rawErrors.ts";
+import type { ResponsesWiring } from "./responses/index.ts";
+import { responsesStep } from "./responses/stateStep.ts";
+import type { ResponsesTranslator } from "./responses/translator.ts";
 import { mountModelHealthRoute, mountProbeRoutes } from "./routes/health.ts";
 import { type Features, mountInfoRoute } from "./routes/info.ts";
 import { mountModelRoutes } from "./routes/models.ts";
@@ -84,6 +87,10 @@ export interface GatewayOptions {
   readonly sessions?: SessionsWiring;
   /** Async jobs: `Prefer: respond-async` on chat completions, `/v1/jobs` (needs `authenticate`). */
   readonly jobs?: JobsWiring;
+  /** Stored responses (`store`, `previous_response_id`, `/v1/responses/{id}`); stateless without it. */
+  readonly responses?: ResponsesWiring;
+  /** `/v1/responses` for llama.cpp-served models (`gateway/responses/translate/`); refused without it. */
+  readonly responsesTranslator?: ResponsesTranslator;
   /** Extensions this instance offers beyond what the options above imply (sessions, memory…). */
   readonly features?: Partial<Features>;
   /** The Kubernetes API, required when a model discovers its replicas (`models[].discovery`). */
@@ -160,6 +167,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     onOutcome,
     log,
     engineApiKey: options.engineApiKey,
+    responsesTranslator: options.responsesTranslator,
   };
   // Tiering: router aliases (`auto`) pick a model per request by the config's rules.
   const aliases =
@@ -179,6 +187,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (options.admit) steps.push(options.admit);
     if (options.jobs && endpoint === "chat.completions") steps.push(options.jobs.acceptStep);
     if (options.sessions && endpoint === "chat.completions") steps.push(options.sessions.chatStep);
+    if (endpoint === "responses") steps.push(options.responses?.step ?? responsesStep({ log }));
     steps.push(proxyHandler(endpoint, proxyOptions));
     api.post(path, ...steps);
   }
@@ -192,6 +201,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     registry: metrics.registry,
   });
   options.jobs?.mount(api, auth);
+  options.responses?.mount(api, auth);
   options.apiRoutes?.(api, {
     registry,
     auth,

@@ -15,6 +15,7 @@ export const PROXIED_ENDPOINTS: readonly EndpointSpec[] = [
   { endpoint: "chat.completions", path: "/v1/chat/completions", capability: "chat" },
   { endpoint: "completions", path: "/v1/completions", capability: "completions" },
   { endpoint: "embeddings", path: "/v1/embeddings", capability: "embeddings" },
+  { endpoint: "responses", path: "/v1/responses", capability: "chat" },
 ];
 
 const BY_ENDPOINT = new Map(PROXIED_ENDPOINTS.map((e) => [e.endpoint, e]));

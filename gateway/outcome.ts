@@ -6,7 +6,7 @@ export interface TokenUsage {
   cachedTokens: number;
 }
 
-export type Endpoint = "chat.completions" | "completions" | "embeddings";
+export type Endpoint = "chat.completions" | "completions" | "embeddings" | "responses";
 
 /** Everything known about a proxied request when it finishes; metering and logs read it. */
 export interface RequestOutcome {
@@ -67,6 +67,17 @@ export type OutcomeSink = (outcome: RequestOutcome) => void;
 export function usageFromOpenAI(usage: unknown): TokenUsage | null {
   if (!usage || typeof usage !== "object") return null;
   const u = usage as Record<string, unknown>;
+  // The Responses API names them input/output tokens.
+  if ("input_tokens" in u || "output_tokens" in u) {
+    const out = (u["output_tokens_details"] ?? {}) as Record<string, unknown>;
+    const input = (u["input_tokens_details"] ?? {}) as Record<string, unknown>;
+    return {
+      promptTokens: num(u["input_tokens"]),
+      completionTokens: num(u["output_tokens"]),
+      reasoningTokens: num(out?.["reasoning_tokens"]),
+      cachedTokens: num(input?.["cached_tokens"]),
+    };
+  }
   const details = (u["completion_tokens_details"] ?? {}) as Record<string, unknown>;
   const promptDetails = (u["prompt_tokens_details"] ?? {}) as Record<string, unknown>;
   return {

@@ -18,6 +18,7 @@ import {
 import { sqliteImporter } from "./metering/sqliteImporter.ts";
 import { UsageJournal } from "./metering/usageJournal.ts";
 import { usageRecorder } from "./metering/usageRecorder.ts";
+import { createResponses, responsesOpenApi } from "./responses/index.ts";
 import { modelHealth } from "./routes/health.ts";
 import { mountKeyUsageRoute } from "./routes/keyUsage.ts";
 import type { ModelRegistry } from "./routing/modelRegistry.ts";
@@ -76,6 +77,7 @@ export interface Services {
     | "sessionModel"
     | "sessions"
     | "jobs"
+    | "responses"
     | "engineApiKey"
     | "notReady"
     | "apiRoutes"
@@ -183,6 +185,8 @@ export async function startServices(
       return {
         sessions,
         jobs,
+        // A response chain is a session of the same store (gateway/responses/chain.ts).
+        responses: createResponses(store.sessions, config, log),
         authenticate: authenticate(keyCache, tierNames),
         admit: admission(limits, config.tiers, log),
         onOutcome: usageRecorder(store.usage, log),
@@ -192,6 +196,7 @@ export async function startServices(
         openApiDocuments: {
           jobs: jobsOpenApi,
           webhooks: webhooksOpenApi,
+          responses: responsesOpenApi,
           ...(memory ? { memory: memoryOpenApi } : {}),
         },
         metricsRegistries: [webhooks.registry],

@@ -28,8 +28,11 @@ export interface RouteState {
 export interface ReplyObserver {
   /** Streams: every event (parsed, after reasoning normalisation), before it is written. */
   event(event: Record<string, unknown>): void;
-  /** The non-streamed body, or undefined for a stream (its events came through `event`). */
-  finish(json: Record<string, unknown> | undefined): Promise<void>;
+  /**
+   * The non-streamed body, or undefined for a stream (its events came through `event`).
+   * May resolve to the body to send instead (the Responses state step's own response id).
+   */
+  finish(json: Record<string, unknown> | undefined): Promise<Record<string, unknown> | undefined>;
 }
 
 /** What middleware put on `ctx.state`, in request-path order. */

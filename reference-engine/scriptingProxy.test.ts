@@ -147,6 +147,15 @@ describe("scripting proxy", () => {
     expect(body.messages).toEqual(ask("Hi"));
   });
 
+  it("scripts a Responses API request as the chat request vLLM builds from it", async () => {
+    const tools = [{ type: "function", name: "get_weather", parameters: { type: "object", properties: {} } }];
+    const body = { model: "kimi-k2.5", input: "use get_weather", tools };
+    await post("/v1/responses", JSON.stringify(body));
+    const sent = JSON.parse(seen.at(-1)!.body);
+    expect(sent.input).toBe("use get_weather");
+    expect(sent.vllm_xargs.gonka_script).toContain("<|tool_call_begin|>functions.get_weather:0");
+  });
+
   it("leaves alone a request that brings its own script, other routes and non-JSON bodies", async () => {
     const own = JSON.stringify({
       model: "kimi-k2.5",
@@ -166,6 +175,6 @@ describe("scripting proxy", () => {
     const health = await fetch(`${proxy.url}/health`);
     expect(health.status).toBe(418);
     expect(seen.at(-1)!.method).toBe("GET");
-    expect(proxy.scripted()).toBe(1);
+    expect(proxy.scripted()).toBe(2);
   });
 });

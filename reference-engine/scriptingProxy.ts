@@ -12,6 +12,7 @@
  */
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { parseResponsesRequest } from "../sim/responsesRequest.ts";
 import type { CompiledScript } from "../sim/script.ts";
 import { kimiScript } from "./kimiScript.ts";
 
@@ -31,8 +32,16 @@ export interface ScriptingProxyOptions {
 
 const SCRIPT_KEY = "gonka_script";
 
-/** The body to forward: the same bytes unless it is a JSON chat request without a script. */
-function scriptedBody(raw: Buffer, script: CompiledScript | undefined): Buffer | undefined {
+/**
+ * The body to forward: the same bytes unless it is a JSON chat (or Responses API) request without
+ * a script. A Responses request is planned as the chat request vLLM builds from it
+ * (sim/responsesRequest.ts): its input items as messages, its function tools as chat tools.
+ */
+function scriptedBody(
+  raw: Buffer,
+  script: CompiledScript | undefined,
+  responses = false,
+): Buffer | undefined {
   let body: unknown;
   try {
     body = JSON.parse(raw.toString("utf8"));
@@ -46,7 +55,15 @@ function scriptedBody(raw: Buffer, script: CompiledScript | undefined): Buffer |
     return undefined;
   }
   if (xargs && SCRIPT_KEY in xargs) return undefined;
-  const text = kimiScript(obj, script);
+  let chat: Record<string, unknown> = obj;
+  if (responses) {
+    try {
+      chat = { ...parseResponsesRequest(obj).chat, model: obj["model"] };
+    } catch {
+      return undefined;
+    }
+  }
+  const text = kimiScript(chat, script);
   if (text === undefined) return undefined;
   return Buffer.from(JSON.stringify({ ...obj, vllm_xargs: { ...xargs, [SCRIPT_KEY]: text } }));
 }
@@ -68,9 +85,11 @@ export async function startScriptingProxy(opts: ScriptingProxyOptions): Promise<
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       let body: Buffer = Buffer.concat(chunks);
-      const isChat = req.method === "POST" && req.url?.split("?")[0] === "/v1/chat/completions";
+      const path = req.url?.split("?")[0];
+      const isChat = req.method === "POST" && (path === "/v1/chat/completions" || path === "/v1/responses");
       const isJson = /^application\/json\b/i.test(req.headers["content-type"] ?? "");
-      const replaced = isChat && isJson ? scriptedBody(body, opts.script) : undefined;
+      const replaced =
+        isChat && isJson ? scriptedBody(body, opts.script, path === "/v1/responses") : undefined;
       if (replaced) {
         body = replaced;
         scripted++;

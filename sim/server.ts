@@ -18,6 +18,7 @@ import { handleChat } from "./routes/chat.ts";
 import { handleCompletions } from "./routes/completions.ts";
 import { handleEmbeddings } from "./routes/embeddings.ts";
 import { handleHealth, handleMetrics, handleModels, handleVersion, isLoading } from "./routes/info.ts";
+import { handleResponses, responseNotFound } from "./routes/responses.ts";
 import { Scheduler } from "./scheduler.ts";
 import { compileScript, resetScriptStats, type Script } from "./script.ts";
 import { type Exchange, emptyStats, type SimState } from "./state.ts";
@@ -76,6 +77,7 @@ const INFERENCE_ROUTES: Record<string, InferenceRoute> = {
   "/v1/chat/completions": handleChat,
   "/v1/completions": handleCompletions,
   "/v1/embeddings": handleEmbeddings,
+  "/v1/responses": handleResponses,
 };
 
 function createState(options: SimulatorOptions): SimState {
@@ -181,7 +183,14 @@ export function createSimulator(options: SimulatorOptions): Simulator {
     }
     state.stats.received++;
     state.stats.byPath[path] = (state.stats.byPath[path] ?? 0) + 1;
-    const route = INFERENCE_ROUTES[path];
+    // llama-server has no Responses API: the gateway translates to chat completions for it.
+    const route =
+      path === "/v1/responses" && state.engine === "llamacpp" ? undefined : INFERENCE_ROUTES[path];
+    const stored = state.engine === "vllm" ? /^\/v1\/responses\/([^/]+)(\/cancel)?$/.exec(path) : null;
+    if (stored && (stored[2] ? method === "POST" : method === "GET")) {
+      sendError(res, state.engine, responseNotFound(decodeURIComponent(stored[1]!)));
+      return;
+    }
     if (route) {
       if (method !== "POST") {
         notFound(state, res, true);

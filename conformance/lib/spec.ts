@@ -16,7 +16,10 @@ export type SpecSchema =
   | "CreateEmbeddingResponse"
   | "ListModelsResponse"
   | "Model"
-  | "ErrorResponse";
+  | "ErrorResponse"
+  | "Response"
+  | "ResponseStreamEvent"
+  | "ResponseItemList";
 
 /** The roots; openapi/extract.ts vendors these and everything they reference. */
 export const ROOT_SCHEMAS: readonly SpecSchema[] = [
@@ -27,6 +30,9 @@ export const ROOT_SCHEMAS: readonly SpecSchema[] = [
   "ListModelsResponse",
   "Model",
   "ErrorResponse",
+  "Response",
+  "ResponseStreamEvent",
+  "ResponseItemList",
 ];
 
 const VENDORED = resolve(import.meta.dirname, "..", "openapi", "openai-schemas.json");
@@ -82,6 +88,12 @@ export const KNOWN_VENDOR_NULLS: Readonly<Record<SpecSchema, readonly string[]>>
   ListModelsResponse: [],
   Model: [],
   ErrorResponse: [],
+  // vLLM 0.20.2 echoes `text` and `user` as null when the request had none (OpenAI: an object
+  // and a string, or absent).
+  Response: ["text", "user"],
+  // …and `usage: null` while the response is in progress (OpenAI's spec types it as an object).
+  ResponseStreamEvent: ["response.text", "response.user", "response.usage"],
+  ResponseItemList: [],
 };
 
 /**
@@ -90,6 +102,15 @@ export const KNOWN_VENDOR_NULLS: Readonly<Record<SpecSchema, readonly string[]>>
  * gateway now fills them, so their absence is a failure the suite must report.
  */
 export const KNOWN_VENDOR_OMISSIONS: Readonly<Partial<Record<SpecSchema, readonly string[]>>> = {};
+
+/**
+ * Required token counts a backend does not report, filled with 0 before validation: vLLM 0.20.2
+ * has no `cache_write_tokens` (a field newer than its Responses usage object).
+ */
+export const KNOWN_VENDOR_UNREPORTED_COUNTS: Readonly<Partial<Record<SpecSchema, readonly string[]>>> = {
+  Response: ["usage.input_tokens_details.cache_write_tokens"],
+  ResponseStreamEvent: ["response.usage.input_tokens_details.cache_write_tokens"],
+};
 
 let compiled: Map<SpecSchema, ValidateFunction> | undefined;
 let ajv: Ajv2020 | undefined;
@@ -132,23 +153,24 @@ export function stripVendorNulls(name: SpecSchema, value: unknown): unknown {
   const copy = structuredClone(value);
   for (const path of KNOWN_VENDOR_NULLS[name]) deleteNullAt(copy, path.split("."));
   for (const path of KNOWN_VENDOR_OMISSIONS[name] ?? []) fillNullAt(copy, path.split("."));
+  for (const path of KNOWN_VENDOR_UNREPORTED_COUNTS[name] ?? []) fillNullAt(copy, path.split("."), 0);
   return copy;
 }
 
-function fillNullAt(node: unknown, path: string[]): void {
+function fillNullAt(node: unknown, path: string[], value: null | number = null): void {
   if (!node || typeof node !== "object") return;
   const [head, ...rest] = path;
   if (head === undefined) return;
   if (head === "*") {
-    if (Array.isArray(node)) for (const item of node) fillNullAt(item, rest);
+    if (Array.isArray(node)) for (const item of node) fillNullAt(item, rest, value);
     return;
   }
   const obj = node as Record<string, unknown>;
   if (rest.length === 0) {
-    if (!(head in obj)) obj[head] = null;
+    if (!(head in obj)) obj[head] = value;
     return;
   }
-  fillNullAt(obj[head], rest);
+  fillNullAt(obj[head], rest, value);
 }
 
 function deleteNullAt(node: unknown, path: string[]): void {

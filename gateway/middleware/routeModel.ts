@@ -2,6 +2,7 @@ import type { Middleware } from "koa";
 import { endpointSpec } from "../endpoints.ts";
 import { errors } from "../errors.ts";
 import type { Endpoint } from "../outcome.ts";
+import { responsesChain, responsesRoutingView } from "../responses/routing.ts";
 import type { ModelRegistry } from "../routing/modelRegistry.ts";
 import type { GatewayState } from "../state.ts";
 import type { AliasRouter } from "../tiering/aliasRouter.ts";
@@ -21,15 +22,19 @@ export function routeModel(
     validateRequest(endpoint, body);
     const session = ctx.get("x-session-id");
     if (session) ctx.state.sessionId = session.slice(0, 256);
+    // A continued response chain routes like its session (stickiness, a router alias's model).
+    const chain = endpoint === "responses" ? responsesChain(body) : undefined;
+    if (chain) ctx.state.sessionId = chain;
     if (aliases?.has(body.model)) {
-      if (endpoint !== "chat.completions") {
+      if (endpoint !== "chat.completions" && endpoint !== "responses") {
         throw errors.invalidRequest(
           `\`${body.model}\` is a router alias: it serves chat completions only; name a model here.`,
           "model",
           "model_not_supported",
         );
       }
-      const { decision, pools, onServed } = await aliases.route(body, ctx.state, ctx.get("x-gonka-tier"));
+      const view = endpoint === "responses" ? responsesRoutingView(body) : body;
+      const { decision, pools, onServed } = await aliases.route(view, ctx.state, ctx.get("x-gonka-tier"));
       const headers: Record<string, string> = {
         "x-gonka-route": decision.rule,
         "x-gonka-model-requested": body.model,

@@ -1,5 +1,6 @@
 import { errors } from "../errors.ts";
 import type { Endpoint } from "../outcome.ts";
+import { validateResponsesBody } from "../responses/validate.ts";
 
 type Body = Record<string, unknown>;
 
@@ -15,6 +16,7 @@ export function validateRequest(endpoint: Endpoint, body: unknown): asserts body
   if (typeof b["model"] !== "string" || b["model"].length === 0) {
     throw errors.invalidRequest("You must provide a model parameter.", "model", "missing_required_parameter");
   }
+  if (endpoint === "responses") return validateResponsesBody(b);
   if (endpoint === "chat.completions") checkMessages(b["messages"]);
   if (endpoint === "completions") {
     const p = b["prompt"];

@@ -21,10 +21,11 @@ export async function relayJson(
   const raw = Buffer.from(await upstream.body.arrayBuffer());
   const { answer, json } = rewriteJson(raw, recorder.outcome, options.reasoningOutput, options.fillNulls);
   // Before the outcome and the bytes: a turn the session could not store fails the request.
-  await options.observer?.finish(json);
+  const replaced = await options.observer?.finish(json);
+  const out = replaced ? Buffer.from(JSON.stringify(replaced)) : answer;
   recorder.record(200, null);
-  res.writeHead(200, { "content-type": "application/json", "content-length": answer.length });
-  res.end(answer);
+  res.writeHead(200, { "content-type": "application/json", "content-length": out.length });
+  res.end(out);
 }
 
 /** Reads usage and normalises reasoning fields; re-serialises only when something changed. */

@@ -1,8 +1,11 @@
 import type { Middleware } from "koa";
 import type { Logger } from "pino";
 import { endpointSpec } from "../endpoints.ts";
-import { GatewayError } from "../errors.ts";
+import { errors, GatewayError } from "../errors.ts";
 import type { Endpoint, OutcomeSink } from "../outcome.ts";
+import { relayResponsesStream } from "../responses/streamRelay.ts";
+import { relayTranslatedJson } from "../responses/translatedJson.ts";
+import { type ResponsesTranslator, translatedBody, translationContext } from "../responses/translator.ts";
 import type { GatewayState } from "../state.ts";
 import { callUpstream, type UpstreamResponse } from "../upstream/callUpstream.ts";
 import { fromUpstreamError } from "../upstream/upstreamError.ts";
@@ -21,6 +24,8 @@ export interface ProxyOptions {
   readonly log: Logger;
   /** GONKA_ENGINE_API_KEY: the key engines were started with, if any. */
   readonly engineApiKey?: string | undefined;
+  /** `/v1/responses` for engines without it (llama.cpp): translated to chat completions. */
+  readonly responsesTranslator?: ResponsesTranslator | undefined;
 }
 
 /**
@@ -40,6 +45,7 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
     const recorder = startOutcome(ctx.state, endpoint, stream, options.onOutcome);
     const abort = abortOnClientClose(ctx.res, recorder.outcome);
     let upstream: UpstreamResponse | undefined;
+    let translated = false;
     try {
       // A router alias may name fallbacks: tried in order while nothing has reached the client.
       const pools = route.fallbacks?.length ? [route.pool, ...route.fallbacks] : [route.pool];
@@ -47,11 +53,14 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
         const pool = pools[i]!;
         model = pool.model;
         recorder.outcome.modelServed = model.id;
+        translated = endpoint === "responses" && model.engine === "llamacpp";
         try {
           upstream = await callUpstream({
             pool,
-            path: endpointSpec(endpoint).path,
-            body: upstreamBody(endpoint, model, route.body, i === 0 ? ctx.state.rawBody : undefined, stream),
+            path: translated ? "/v1/chat/completions" : endpointSpec(endpoint).path,
+            body: translated
+              ? translatedBody(requireTranslator(options, model.id), route.body, model.id, stream)
+              : upstreamBody(endpoint, model, route.body, i === 0 ? ctx.state.rawBody : undefined, stream),
             stream,
             engineApiKey: options.engineApiKey,
             requestId: ctx.state.requestId,
@@ -80,7 +89,32 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
       route.tiering?.onServed?.(model.id);
       // Both relays write to the socket themselves (streaming needs to; see each module).
       ctx.respond = false;
-      if (stream) {
+      if (translated) {
+        const translator = requireTranslator(options, model.id);
+        const tctx = translationContext(route.body);
+        if (stream) {
+          const converter = new translator.ChatToResponseStream(tctx);
+          await relayResponsesStream(
+            ctx.res,
+            upstream,
+            ctx.state,
+            recorder,
+            { ...options, idleMs: model.timeouts.idleMs },
+            { events: (data) => converter.push(JSON.parse(data)), end: () => converter.end() },
+          );
+        } else {
+          await relayTranslatedJson(ctx.res, upstream, recorder, {
+            translator,
+            ctx: tctx,
+            observer: ctx.state.replyObserver,
+          });
+        }
+      } else if (stream && endpoint === "responses") {
+        await relayResponsesStream(ctx.res, upstream, ctx.state, recorder, {
+          ...options,
+          idleMs: model.timeouts.idleMs,
+        });
+      } else if (stream) {
         await relayStream(ctx.res, upstream, ctx.state, recorder, {
           ...options,
           clientWantsUsage,
@@ -118,4 +152,14 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
 function fallsBack(err: unknown, stream: boolean): boolean {
   if (!(err instanceof GatewayError)) return false;
   return err.status === 502 || err.status === 503 || (err.status === 504 && stream);
+}
+
+/** The translation for a llama.cpp-served model, or a 400 naming why there is none. */
+function requireTranslator(options: ProxyOptions, modelId: string): ResponsesTranslator {
+  if (options.responsesTranslator) return options.responsesTranslator;
+  throw errors.invalidRequest(
+    `The model \`${modelId}\` runs on llama.cpp, which has no Responses API, and this gateway has no translation to chat completions: use /v1/chat/completions for it.`,
+    "model",
+    "model_not_supported",
+  );
 }

@@ -20,7 +20,8 @@ export function upstreamBody(
     changed = true;
   }
   const streamOptions = (body["stream_options"] ?? {}) as Record<string, unknown>;
-  if (stream && streamOptions["include_usage"] !== true) {
+  // Responses streams always end with the usage (in response.completed).
+  if (stream && endpoint !== "responses" && streamOptions["include_usage"] !== true) {
     body["stream_options"] = { ...streamOptions, include_usage: true };
     changed = true;
   }

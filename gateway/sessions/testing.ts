@@ -22,17 +22,21 @@ export const ADMIN_KEY = "sessions-test-admin-key-0123456789";
 export interface Recorder {
   url: string;
   chats: Record<string, unknown>[];
+  /** `POST /v1/responses` bodies the engine received, in order. */
+  responses: Record<string, unknown>[];
   close(): Promise<void>;
 }
 
 /** Forwards everything to `target` and records each chat-completion body on its way. */
 export async function startRecordingProxy(target: string): Promise<Recorder> {
   const chats: Record<string, unknown>[] = [];
+  const responses: Record<string, unknown>[] = [];
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
     if (req.url === "/v1/chat/completions") chats.push(JSON.parse(body.toString("utf8")));
+    if (req.url === "/v1/responses") responses.push(JSON.parse(body.toString("utf8")));
     // The gateway going away (a client abort) cancels the engine request, as it would directly.
     const abort = new AbortController();
     res.once("close", () => abort.abort());
@@ -54,6 +58,7 @@ export async function startRecordingProxy(target: string): Promise<Recorder> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     chats,
+    responses,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
