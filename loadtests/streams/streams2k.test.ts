@@ -1,11 +1,13 @@
 /**
- * `npm run load -- streams2k`, bounded for `npm test`: 1,000 concurrent streams (the command's
- * default is 2,000) held by one gateway process for ~15 s, started under a soft open-file
- * limit too low for them (Node raises its soft limit to the hard one by itself; the runner checks). 1,000 rather
- * than 2,000 because opening a stream costs the gateway ~2 ms of CPU (key, admission,
- * metering): on a shared 2-core box, 2,000 took 9 s just to open, and the test would pass the
- * ~30 s budget. 1,000 is still four times the 256 connections per replica the gateway once
- * capped itself at (the 257th stream waited inside the gateway).
+ * `npm run load -- streams2k`, bounded for `npm test`: 800 concurrent streams (the command's
+ * default is 2,000) held by one gateway process for ~20 s, tokens 2 s apart, started under a
+ * soft open-file limit too low for them (Node raises its soft limit to the hard one by itself;
+ * the runner checks the hard one). 800 rather than 2,000: opening a stream costs the gateway
+ * ~2.5 ms of CPU (key, admission, metering), and every stream must be open before the first
+ * ends. On the shared 2-core box, 2,000 took ~9 s just to open at load 8, and 1,000 did not all
+ * open within 15 s at load 25 (other suites running); 800 in a 20 s hold leaves room for that.
+ * 800 is still three times the 256 connections per replica the gateway once capped itself at
+ * (the 257th stream waited inside the gateway): this test failed then.
  */
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -38,26 +40,26 @@ const cell = (stdout: string, measure: string) =>
     ?.trim();
 
 describe("npm run load -- streams2k", () => {
-  it("one gateway process holds 1,000 concurrent streams with no errors, and reports memory and CPU", async () => {
+  it("one gateway process holds 800 concurrent streams with no errors, and reports memory and CPU", async () => {
     const { code, stdout, stderr } = await underLimit(
       "-S -n 1024",
       "--streams",
-      "1000",
+      "800",
       "--hold",
-      "15",
+      "20",
       "--tpot-ms",
-      "1000",
+      "2000",
       "--ramp",
       "2",
     );
     // Started with a soft limit of 1,024, below the ~3,000 sockets the gateway holds: Node lifts it.
     expect(stderr).toMatch(/open-file limit (\d+) \(hard \1\): enough/);
-    expect(stdout, stderr).toContain("one gateway process held 1000 concurrent streams with no errors");
+    expect(stdout, stderr).toContain("one gateway process held 800 concurrent streams with no errors");
     expect(code).toBe(0);
-    expect(cell(stdout, "open at once (max)")).toBe("1000");
+    expect(cell(stdout, "open at once (max)")).toBe("800");
     expect(cell(stdout, "errors")).toBe("0");
-    // 15 tokens per stream: 15 content events, the role and finish events, and [DONE].
-    expect(Number(cell(stdout, "frames forwarded"))).toBeGreaterThanOrEqual(15_000);
+    // 10 tokens per stream: 10 content events, the role and finish events, and [DONE].
+    expect(Number(cell(stdout, "frames forwarded"))).toBeGreaterThanOrEqual(8_000);
     expect(cell(stdout, "RSS per stream")).toMatch(/^-?\d+\.\d KiB$/);
     expect(cell(stdout, "gateway CPU per frame")).toMatch(/^\d+\.\d µs$/);
   }, 100_000);
