@@ -17,17 +17,27 @@ const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "gonka-bench-test-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function bench(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function bench(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { cwd: scratch, timeout: 90_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 99) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [MAIN, ...args],
+      { cwd: scratch, env, timeout: 90_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 99) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
+const SHORT = ["--seconds", "0.3", "--rounds", "1", "--rate", "50", "--connections", "4"];
+
 describe("npm run bench", () => {
   it("prints one table for the rows asked for, with progress, and writes it to reports/bench.md", async () => {
-    const { code, stdout, stderr } = await bench(
+    const { code, stdout, stderr } = await bench([
       "--only",
       "core",
       "--no-peers",
@@ -39,7 +49,7 @@ describe("npm run bench", () => {
       "50",
       "--connections",
       "4",
-    );
+    ]);
     expect(stderr).toContain("bench: round 2/2  streamed @50/s  gateway core: p50");
     expect(code).toBe(0);
     const report = readFileSync(join(scratch, "reports", "bench.md"), "utf8");
@@ -66,7 +76,7 @@ describe("npm run bench", () => {
   }, 90_000);
 
   it("refuses an unknown row with exit 2 and the usage", async () => {
-    const { code, stderr } = await bench("--only", "nginx");
+    const { code, stderr } = await bench(["--only", "nginx"]);
     expect(code).toBe(2);
     expect(stderr).toContain("unknown row nginx");
     expect(stderr).toContain("Usage: npm run bench");
@@ -74,6 +84,28 @@ describe("npm run bench", () => {
 });
 
 describe("peers", () => {
+  it("a peer that cannot be installed is listed as skipped, with why, and the table still prints", async () => {
+    const cache = mkdtempSync(join(tmpdir(), "gonka-bench-cache-"));
+    try {
+      const { code, stdout, stderr } = await bench(["--only", "portkey", ...SHORT], {
+        ...process.env,
+        GONKA_CACHE_DIR: cache,
+        // A registry nothing listens on, and no retries: the install fails at once.
+        npm_config_registry: "http://127.0.0.1:1/",
+        npm_config_fetch_retries: "0",
+        npm_config_fetch_timeout: "2000",
+      });
+      expect(stderr).toContain("portkey: npm install @portkey-ai/gateway@");
+      expect(code).toBe(0);
+      const report = readFileSync(join(scratch, "reports", "bench.md"), "utf8");
+      expect(stdout).toContain("| bare proxy (floor) |");
+      expect(report).toMatch(/Skipped:\n- portkey: npm install exited \d+/);
+      expect(report).not.toContain("| Portkey");
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  }, 90_000);
+
   it("never runs the compromised LiteLLM releases", () => {
     expect(() => assertSafeLitellm("1.82.7")).toThrow(/compromised/);
     expect(() => assertSafeLitellm("1.82.8")).toThrow(/compromised/);
