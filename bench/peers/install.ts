@@ -37,7 +37,11 @@ export const peersDir = (): string => join(gonkaCacheDir(), "peers");
  * Runs `install` under `<dir>.lock` (a directory: mkdir is atomic). A lock older than 20 minutes
  * is taken as left by a killed run and removed; otherwise this waits, saying so.
  */
-async function withLock<T>(dir: string, log: (l: string) => void, install: () => Promise<T>): Promise<T> {
+export async function withLock<T>(
+  dir: string,
+  log: (l: string) => void,
+  install: () => Promise<T>,
+): Promise<T> {
   const lock = `${dir}.lock`;
   mkdirSync(peersDir(), { recursive: true });
   for (let waited = 0; ; waited++) {
