@@ -34,8 +34,14 @@ export async function launchPeer(opts: {
   };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.once("error", keep.bind(null, Buffer.from("spawn failed")));
+  // A command that cannot start emits "error", maybe without "exit": either ends the wait.
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.once("error", (err) => {
+      tail.push(`cannot start ${opts.command}: ${err.message}`);
+      resolve();
+    });
+  });
   // Dies with us, whatever way we end.
   const killer = () => child.kill("SIGKILL");
   process.once("exit", killer);
