@@ -111,10 +111,11 @@ export async function streams2k(argv: string[]): Promise<number> {
         concurrentRequests: s.streams * 2,
       },
     };
-    writeFileSync(
-      configPath,
-      JSON.stringify(buildGatewayConfig({ models: [{ preset: MODEL, replicaUrls: [sim.url] }], tiers })),
-    );
+    const config = buildGatewayConfig({ models: [{ preset: MODEL, replicaUrls: [sim.url] }], tiers });
+    // One health probe a minute instead of every 5 s: this run is about holding streams, and on a
+    // starved shared machine the simulator busy with them can miss the probe's 2 s timeout, which
+    // takes the only replica out of rotation (new streams get 503) — seen at load average 20.
+    writeFileSync(configPath, JSON.stringify({ ...config, healthIntervalMs: 60_000 }));
     const gw = await spawnGateway({
       configPath,
       env: { GONKA_DATA_DIR: join(dir, "data"), GONKA_ADMIN_KEY: ADMIN_KEY, GONKA_LOG_LEVEL: "warn" },
