@@ -40,7 +40,8 @@ const mb = (bytes: number) => (bytes ? n(bytes / 2 ** 20) : "—");
 function added(m: ModeRow, direct: ModeRow | undefined, rate: number): string {
   if (!m.sustained || m.p50 === null || m.p99 === null) return `cannot sustain ${rate}/s`;
   if (!direct || direct.p50 === null || direct.p99 === null) return "—";
-  return `${(m.p50 - direct.p50).toFixed(2)} / ${(m.p99 - direct.p99).toFixed(1)}`;
+  const behind = m.fellBehind ? " (fell behind)" : "";
+  return `${(m.p50 - direct.p50).toFixed(2)} / ${(m.p99 - direct.p99).toFixed(1)}${behind}`;
 }
 
 export function benchMarkdown(
