@@ -75,6 +75,16 @@ describe("npm run bench", () => {
     expect(report).not.toContain("Errors:");
   }, 90_000);
 
+  it("says a row cannot sustain a fixed rate far beyond its saturation, instead of queueing for minutes", async () => {
+    const { code, stderr } = await bench(["--only", "core", "--no-peers", ...SHORT, "--rate", "1000000"]);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/non-streamed @1000000\/s {2}gateway core: skipped, saturates at \d+\/s/);
+    const report = readFileSync(join(scratch, "reports", "bench.md"), "utf8");
+    const core = report.split("\n").filter((l) => l.startsWith("| gateway core |"));
+    expect(core).toHaveLength(2);
+    for (const row of core) expect(row).toContain("| cannot sustain 1000000/s |");
+  }, 90_000);
+
   it("refuses an unknown row with exit 2 and the usage", async () => {
     const { code, stderr } = await bench(["--only", "nginx"]);
     expect(code).toBe(2);
