@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: [
-      "{catalog,harness,gateway,sim,stacks,conformance,loadtests,scenarios,scripts,usage,reference-engine}/**/*.test.ts",
+      "{bench,catalog,harness,gateway,sim,stacks,conformance,loadtests,scenarios,scripts,usage,reference-engine}/**/*.test.ts",
     ],
     // Integration tests spawn real processes (simulators, gateways, redis-server);
     // two cores cannot run many such files at once without timeouts.

@@ -12,11 +12,13 @@ import { type AdminCall, adminClient } from "../harness/adminClient.ts";
 import { resolveEndpoints, type Target, targetOptionsFromArgs } from "../harness/targets.ts";
 import { type LoadRun, startLoad } from "./engine.ts";
 import { loadScenario, type Scenario, scenarioNames } from "./scenario.ts";
+import { STREAMS_USAGE, streams2k } from "./streams/streams2k.ts";
 import { type Check, checkThresholds, type Stats, summarise } from "./thresholds.ts";
 
 const USAGE = `Usage: npm run load -- <scenario> [--target local|<stack>] [--base-url URL --api-key K]
        [--admin-key A --admin-url U] [--model M] [--duration S] [--vus N]
-Scenarios: ${scenarioNames().join(", ")} (or a path to a scenario .json)`;
+Scenarios: ${scenarioNames().join(", ")} (or a path to a scenario .json)
+${STREAMS_USAGE}: 2,000 concurrent streams held by one local gateway process`;
 
 function flag(argv: readonly string[], name: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
@@ -120,6 +122,8 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return name ? 0 : 2;
   }
+  // Not a scenario file: it starts its own gateway and simulator (loadtests/streams/).
+  if (name === "streams2k") return streams2k(argv.filter((a) => a !== name));
   let scenario = loadScenario(name);
   const duration = flag(argv, "duration");
   const vus = flag(argv, "vus");

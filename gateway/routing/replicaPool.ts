@@ -52,8 +52,11 @@ export class Replica {
     this.id = config.id ?? this.url;
     this.gpuMetricsUrl = config.gpuMetricsUrl;
     // One keep-alive pool per replica; pipelining stays off because a slow stream would block others.
+    // Connections are capped far above what an engine runs at once: requests past its batch wait
+    // in the engine's queue (`num_requests_waiting`, which balancing reads), not hidden in ours.
+    // At 256 the 257th concurrent stream to one replica waited here (loadtests/streams/).
     this.pool = new Pool(this.url, {
-      connections: 256,
+      connections: 4_096,
       pipelining: 1,
       keepAliveTimeout: keepAliveMs,
       // Never stretch it on a server's Keep-Alive hint beyond what we chose.

@@ -1,9 +1,12 @@
 /** k6 run loadtests/k6/agent-sessions.ts: scenarios/agent-sessions.json under k6 (see lib.ts for the target variables). */
 import type { ScenarioData } from "../scenarioData.ts";
-import { iterationFor, optionsFor, type SetupData, setupFor, teardownFor } from "./lib.ts";
+import { iterationFor, optionsFor, type SetupData, setupFor, summaryFor, teardownFor } from "./lib.ts";
+import type { K6SummaryData } from "./summary.ts";
 
 const scenario = JSON.parse(open("../scenarios/agent-sessions.json")) as ScenarioData;
 export const options = optionsFor(scenario);
 export const setup = (): SetupData => setupFor(scenario, "agent-sessions");
 export const teardown = (data: SetupData): void => teardownFor(data);
 export default (data: SetupData): void => iterationFor(scenario, data);
+export const handleSummary = (data: K6SummaryData): Record<string, string> =>
+  summaryFor("agent-sessions", data);

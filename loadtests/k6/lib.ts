@@ -16,6 +16,7 @@ import http from "k6/http";
 import { Rate, Trend } from "k6/metrics";
 import type { Options } from "k6/options";
 import type { Bound, ScenarioData } from "../scenarioData.ts";
+import { type K6SummaryData, summaryMarkdown } from "./summary.ts";
 
 export interface SetupData {
   apiKey: string;
@@ -132,4 +133,17 @@ export function iterationFor(s: ScenarioData, data: SetupData): void {
     );
     if (s.thinkTimeMs > 0) sleep(s.thinkTimeMs / 1_000);
   }
+}
+
+/**
+ * k6's handleSummary: Markdown and JSON under reports/k6/ (the nightly workflow appends the
+ * Markdown to the job summary and uploads both), and the Markdown on stdout.
+ */
+export function summaryFor(name: string, data: K6SummaryData): Record<string, string> {
+  const markdown = summaryMarkdown(name, __ENV["GONKA_TARGET_NAME"] ?? __ENV["GONKA_BASE_URL"] ?? "?", data);
+  return {
+    stdout: markdown,
+    [`reports/k6/${name}.md`]: markdown,
+    [`reports/k6/${name}.json`]: JSON.stringify(data, null, 2),
+  };
 }

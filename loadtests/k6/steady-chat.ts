@@ -1,9 +1,11 @@
 /** k6 run loadtests/k6/steady-chat.ts: scenarios/steady-chat.json under k6 (see lib.ts for the target variables). */
 import type { ScenarioData } from "../scenarioData.ts";
-import { iterationFor, optionsFor, type SetupData, setupFor, teardownFor } from "./lib.ts";
+import { iterationFor, optionsFor, type SetupData, setupFor, summaryFor, teardownFor } from "./lib.ts";
+import type { K6SummaryData } from "./summary.ts";
 
 const scenario = JSON.parse(open("../scenarios/steady-chat.json")) as ScenarioData;
 export const options = optionsFor(scenario);
 export const setup = (): SetupData => setupFor(scenario, "steady-chat");
 export const teardown = (data: SetupData): void => teardownFor(data);
 export default (data: SetupData): void => iterationFor(scenario, data);
+export const handleSummary = (data: K6SummaryData): Record<string, string> => summaryFor("steady-chat", data);
