@@ -19,6 +19,7 @@ import { sqliteImporter } from "./metering/sqliteImporter.ts";
 import { UsageJournal } from "./metering/usageJournal.ts";
 import { usageRecorder } from "./metering/usageRecorder.ts";
 import { createResponses, responsesOpenApi } from "./responses/index.ts";
+import * as responsesTranslator from "./responses/translate/index.ts";
 import { modelHealth } from "./routes/health.ts";
 import { mountKeyUsageRoute } from "./routes/keyUsage.ts";
 import type { ModelRegistry } from "./routing/modelRegistry.ts";
@@ -78,6 +79,7 @@ export interface Services {
     | "sessions"
     | "jobs"
     | "responses"
+    | "responsesTranslator"
     | "engineApiKey"
     | "notReady"
     | "apiRoutes"
@@ -187,6 +189,8 @@ export async function startServices(
         jobs,
         // A response chain is a session of the same store (gateway/responses/chain.ts).
         responses: createResponses(store.sessions, config, log),
+        // llama.cpp has no /v1/responses: its models' requests are translated to chat completions.
+        responsesTranslator,
         authenticate: authenticate(keyCache, tierNames),
         admit: admission(limits, config.tiers, log),
         onOutcome: usageRecorder(store.usage, log),

@@ -33,6 +33,8 @@ export interface ReplyObserver {
    * May resolve to the body to send instead (the Responses state step's own response id).
    */
   finish(json: Record<string, unknown> | undefined): Promise<Record<string, unknown> | undefined>;
+  /** The Responses state step's id for the response it will keep (a translation names it so). */
+  readonly responseId?: string;
 }
 
 /** What middleware put on `ctx.state`, in request-path order. */

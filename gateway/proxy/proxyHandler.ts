@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { endpointSpec } from "../endpoints.ts";
 import { errors, GatewayError } from "../errors.ts";
 import type { Endpoint, OutcomeSink } from "../outcome.ts";
-import { relayResponsesStream } from "../responses/streamRelay.ts";
+import { relayResponsesStream, translatedEvents } from "../responses/streamRelay.ts";
 import { relayTranslatedJson } from "../responses/translatedJson.ts";
 import { type ResponsesTranslator, translatedBody, translationContext } from "../responses/translator.ts";
 import type { GatewayState } from "../state.ts";
@@ -91,7 +91,7 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
       ctx.respond = false;
       if (translated) {
         const translator = requireTranslator(options, model.id);
-        const tctx = translationContext(route.body);
+        const tctx = translationContext(route.body, model.id, ctx.state.replyObserver?.responseId);
         if (stream) {
           const converter = new translator.ChatToResponseStream(tctx);
           await relayResponsesStream(
@@ -100,7 +100,7 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
             ctx.state,
             recorder,
             { ...options, idleMs: model.timeouts.idleMs },
-            { events: (data) => converter.push(JSON.parse(data)), end: () => converter.end() },
+            translatedEvents(converter),
           );
         } else {
           await relayTranslatedJson(ctx.res, upstream, recorder, {

@@ -104,6 +104,7 @@ export function responsesStep(opts: ResponsesStepOptions): Middleware<GatewaySta
     let final: Record<string, unknown> | undefined;
     let committed = false;
     ctx.state.replyObserver = {
+      responseId: id,
       event(e) {
         const response = e["response"] as Record<string, unknown> | undefined;
         if (!response) return;

@@ -43,13 +43,48 @@ export const passthroughEvents: EventSource = (data, name) => {
   }
 };
 
+/**
+ * Where the relayed events come from: the engine's own (passthrough), or a translation of its chat
+ * chunks, which also opens the response before the engine's first chunk (`start`), closes it at
+ * `[DONE]` (`end`) and ends it as `response.failed` when the engine's stream breaks (`fail`).
+ */
+export interface StreamSource {
+  events: EventSource;
+  start?: () => Record<string, unknown>[];
+  end?: () => Record<string, unknown>[];
+  fail?: (message: string) => Record<string, unknown>[];
+}
+
+/** A chat-completions stream translated to Responses events (translator.ts). */
+export function translatedEvents(converter: {
+  start(): Record<string, unknown>[];
+  push(chunk: Record<string, unknown>): Record<string, unknown>[];
+  end(): Record<string, unknown>[];
+  fail(message: string): Record<string, unknown>[];
+}): StreamSource {
+  return {
+    events: (data) => {
+      let chunk: unknown;
+      try {
+        chunk = JSON.parse(data);
+      } catch {
+        return []; // Not a chunk (a comment or keep-alive an engine may send): nothing to translate.
+      }
+      return chunk && typeof chunk === "object" ? converter.push(chunk as Record<string, unknown>) : [];
+    },
+    start: () => converter.start(),
+    end: () => converter.end(),
+    fail: (message) => converter.fail(message),
+  };
+}
+
 export async function relayResponsesStream(
   res: ServerResponse,
   upstream: UpstreamResponse,
   state: GatewayState,
   recorder: OutcomeRecorder,
   options: ResponsesStreamOptions,
-  source: { events: EventSource; end?: () => Record<string, unknown>[] } = { events: passthroughEvents },
+  source: StreamSource = { events: passthroughEvents },
 ): Promise<void> {
   const { outcome, record } = recorder;
   SseRelay.headers(res, state.clientRequestId ?? state.requestId, state.responseHeaders);
@@ -83,17 +118,17 @@ export async function relayResponsesStream(
         for (const event of source.end?.() ?? []) onEvent(event);
         return;
       }
-      // A translated chat stream's usage chunk meters the request as it does for chat completions.
-      if (source.end && e.data.includes('"usage"')) {
-        try {
-          usage = (JSON.parse(e.data) as Record<string, unknown>)["usage"] ?? usage;
-        } catch {}
-      }
       for (const event of source.events(e.data, e.event)) onEvent(event);
     },
   });
   const decoder = new TextDecoder();
   let failure: GatewayError | undefined;
+  // A translation opens the response at once: the client sees response.created before the engine's first token.
+  for (const event of source.start?.() ?? []) onEvent(event);
+  if (out) {
+    res.write(out);
+    out = "";
+  }
   try {
     for await (const chunk of upstream.body) {
       parser.feed(decoder.decode(chunk as Buffer, { stream: true }));
@@ -128,6 +163,18 @@ export async function relayResponsesStream(
     } catch (err) {
       failure = toGatewayError(err);
     }
+  }
+  if (failure && source.fail && terminal === null && !sawError) {
+    // A translated response ends the way OpenAI ends a failed one: response.failed, metered as a failure.
+    for (const event of source.fail(failure.message)) onEvent(event);
+    outcome.usage = usageFromOpenAI(usage);
+    record(failure.status, failure.code);
+    if (!res.writableEnded && !res.destroyed) res.end(out + (terminal ?? ""));
+    options.log.warn(
+      { requestId: state.requestId, replica: outcome.replica, code: failure.code },
+      "stream failed",
+    );
+    return;
   }
   if (failure) {
     record(failure.status, failure.code);

@@ -1,6 +1,6 @@
 /**
  * A non-streamed chat completion from an engine without `/v1/responses`, answered as a Response
- * through the translation (translator.ts). Metered from the chat usage, like chat completions;
+ * through the translation (translator.ts). Metered from the translated Response's usage;
  * the state step's observer stores and may replace the Response before its bytes go out.
  */
 import type { ServerResponse } from "node:http";
@@ -24,9 +24,10 @@ export async function relayTranslatedJson(
   } catch {
     throw errors.upstreamFailed("The model backend returned a body that is not JSON.");
   }
-  recorder.outcome.usage = usageFromOpenAI(chat["usage"]);
   let response = options.translator.toResponse(chat, options.ctx);
   normaliseResponse(response);
+  // Metered from the Response's usage (input/output/reasoning tokens), as a passthrough is.
+  recorder.outcome.usage = usageFromOpenAI(response["usage"]);
   response = (await options.observer?.finish(response)) ?? response;
   const out = Buffer.from(JSON.stringify(response));
   recorder.record(200, null);

@@ -11,6 +11,8 @@ export interface TranslationContext {
   id: string;
   createdAt: number;
   body: Json;
+  /** The model every event names (the served model, as a passthrough Response names it). */
+  model?: string;
 }
 
 export interface ResponsesTranslator {
@@ -19,12 +21,28 @@ export interface ResponsesTranslator {
   toResponse(chat: Json, ctx: TranslationContext): Json;
   ChatToResponseStream: new (
     ctx: TranslationContext,
-  ) => { push(chunk: Json): Json[]; end(): Json[]; readonly response: Json | null };
+  ) => {
+    /** response.created and response.in_progress, sent before the engine's first chunk. */
+    start(): Json[];
+    push(chunk: Json): Json[];
+    end(): Json[];
+    /** The engine failed mid-stream: open items end incomplete, then response.failed. */
+    fail(message: string): Json[];
+    readonly response: Json | null;
+  };
 }
 
-/** The context a translation names its response by (the state step replaces the id when storing). */
-export function translationContext(body: Json): TranslationContext {
-  return { id: `resp_${randomUUID().replaceAll("-", "")}`, createdAt: Math.floor(Date.now() / 1000), body };
+/**
+ * The context a translation names its response by: the state step's id when it keeps the
+ * response (so item ids derive from the id the client and the store see), else a fresh one.
+ */
+export function translationContext(body: Json, model: string, id?: string): TranslationContext {
+  return {
+    id: id ?? `resp_${randomUUID().replaceAll("-", "")}`,
+    createdAt: Math.floor(Date.now() / 1000),
+    body,
+    model,
+  };
 }
 
 /** The chat request sent to the engine: the translation, for the served model, with usage on streams. */
