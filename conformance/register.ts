@@ -10,7 +10,7 @@ import { errorCases } from "./cases/errors.ts";
 import { extensionCases } from "./cases/extensions.ts";
 import { pythonCases } from "./cases/python.ts";
 import { reasoningCasesFor } from "./cases/reasoning.ts";
-import { responsesCases } from "./cases/responses.ts";
+import { responsesCases, translatedResponsesCases } from "./cases/responses.ts";
 import { tieringCases } from "./cases/tiering.ts";
 import {
   concurrentStreamingToolCallsCase,
@@ -52,7 +52,10 @@ export function registerConformance(suite: SuiteContext): void {
   });
   describe("reasoning", () => add(suite.modelsWith("reasoning").flatMap(reasoningCasesFor)));
   describe("known vLLM K2.5 bugs", () => add([concurrentStreamingToolCallsCase]));
-  describe("responses", () => add(responsesCases));
+  describe("responses", () => {
+    add(responsesCases);
+    add(translatedResponsesCases(suite));
+  });
   describe("errors", () => add(errorCases));
   describe("gateway extensions", () => add(extensionCases));
   describe("tiering", () => add(tieringCases));

@@ -7,7 +7,7 @@
  */
 import { ConformanceFailure, checkErrorShape, checkSpec, jsonBody } from "../lib/checks.ts";
 import { tierExtremes } from "../lib/gonka.ts";
-import type { SuiteContext } from "../lib/suite.ts";
+import type { Capability, SuiteContext } from "../lib/suite.ts";
 import { assert, type Case, modelFor, type Skip } from "./types.ts";
 
 type Json = Record<string, unknown>;
@@ -124,158 +124,185 @@ function needKeys(s: SuiteContext, skip: Skip): void {
   if (!keys.on) skip(`stored responses belong to API keys: ${keys.reason}`);
 }
 
-export const responsesCases: Case[] = [
-  {
-    name: "responses: a non-streamed response matches OpenAI's Response, with Responses usage",
-    async run(s, skip) {
-      const model = modelFor(s, "chat", skip);
-      const r = await create(s, { model, input: "Say hello.", max_output_tokens: 256 });
-      assert(r["object"] === "response", `object ${r["object"]}`);
-      assert(r["status"] === "completed" || r["status"] === "incomplete", `status ${r["status"]}`);
-      const u = usage(r);
-      assert(u && u.input_tokens > 0 && u.output_tokens > 0, `usage ${JSON.stringify(u)}`);
-      assert(u.total_tokens === u.input_tokens + u.output_tokens, `usage total ${JSON.stringify(u)}`);
-      assert(items(r).length > 0, "no output items");
+/** The model a case runs on, given the capability it needs (or a skip naming what is missing). */
+type Pick = (s: SuiteContext, cap: Capability, skip: Skip) => string;
+
+/**
+ * The same cases on a llama.cpp-served model, when the target reports one (`/gonka/info`,
+ * `engine: "llamacpp"`): llama-server has no Responses API, so these check the gateway's
+ * translation to chat completions against the same spec and behaviour as the passthrough.
+ */
+export function translatedResponsesCases(s: SuiteContext): Case[] {
+  const id = s.info?.models.find((m) => m.engine === "llamacpp" && s.modelsWith("chat").includes(m.id))?.id;
+  if (!id) return [];
+  const pick: Pick = (suite, cap, skip) =>
+    suite.modelsWith(cap).includes(id) ? id : skip(`${id} does not list the "${cap}" capability`);
+  return cases(pick).map((c) => ({
+    ...c,
+    name: c.name.replace(/^responses:/, `responses on ${id} (llama.cpp, translated):`),
+  }));
+}
+
+export const responsesCases: Case[] = cases(modelFor);
+
+function cases(modelFor: Pick): Case[] {
+  return [
+    {
+      name: "responses: a non-streamed response matches OpenAI's Response, with Responses usage",
+      async run(s, skip) {
+        const model = modelFor(s, "chat", skip);
+        const r = await create(s, { model, input: "Say hello.", max_output_tokens: 256 });
+        assert(r["object"] === "response", `object ${r["object"]}`);
+        assert(r["status"] === "completed" || r["status"] === "incomplete", `status ${r["status"]}`);
+        const u = usage(r);
+        assert(u && u.input_tokens > 0 && u.output_tokens > 0, `usage ${JSON.stringify(u)}`);
+        assert(u.total_tokens === u.input_tokens + u.output_tokens, `usage total ${JSON.stringify(u)}`);
+        assert(items(r).length > 0, "no output items");
+      },
     },
-  },
-  {
-    name: "responses: the stream sends OpenAI's events in order, ending with the whole response",
-    async run(s, skip) {
-      const model = modelFor(s, "chat", skip);
-      const events = await streamEvents(s, { model, input: "Say hello.", max_output_tokens: 256 });
-      const final = checkEventOrder(events);
-      checkSpec("Response", final, "the terminal event's response");
-      assert(usage(final)?.output_tokens > 0, "the terminal event's response has no usage");
-      const streamed = events
-        .filter((e) => e["type"] === "response.output_text.delta")
-        .map((e) => e["delta"])
-        .join("");
-      assert(streamed === outputText(final), "the text deltas differ from the final response's text");
+    {
+      name: "responses: the stream sends OpenAI's events in order, ending with the whole response",
+      async run(s, skip) {
+        const model = modelFor(s, "chat", skip);
+        const events = await streamEvents(s, { model, input: "Say hello.", max_output_tokens: 256 });
+        const final = checkEventOrder(events);
+        checkSpec("Response", final, "the terminal event's response");
+        assert(usage(final)?.output_tokens > 0, "the terminal event's response has no usage");
+        const streamed = events
+          .filter((e) => e["type"] === "response.output_text.delta")
+          .map((e) => e["delta"])
+          .join("");
+        assert(streamed === outputText(final), "the text deltas differ from the final response's text");
+      },
     },
-  },
-  {
-    name: "responses: a function call round trip (function_call, function_call_output, answer)",
-    async run(s, skip) {
-      const model = modelFor(s, "tools", skip);
-      const first = await create(s, { model, input: weatherAsk, tools: [weather], store: false });
-      const call = functionCall(first, "get_weather");
-      const second = await create(s, {
-        model,
-        store: false,
-        tools: [weather],
-        input: [
-          { role: "user", content: weatherAsk },
-          ...items(first),
-          { type: "function_call_output", call_id: call["call_id"], output: '{"temperature_c": 21}' },
-        ],
-      });
-      assert(
-        items(second).some((i) => i["type"] === "message"),
-        `no answer after the tool result: ${JSON.stringify(items(second).map((i) => i["type"]))}`,
-      );
+    {
+      name: "responses: a function call round trip (function_call, function_call_output, answer)",
+      async run(s, skip) {
+        const model = modelFor(s, "tools", skip);
+        const first = await create(s, { model, input: weatherAsk, tools: [weather], store: false });
+        const call = functionCall(first, "get_weather");
+        const second = await create(s, {
+          model,
+          store: false,
+          tools: [weather],
+          input: [
+            { role: "user", content: weatherAsk },
+            ...items(first),
+            { type: "function_call_output", call_id: call["call_id"], output: '{"temperature_c": 21}' },
+          ],
+        });
+        assert(
+          items(second).some((i) => i["type"] === "message"),
+          `no answer after the tool result: ${JSON.stringify(items(second).map((i) => i["type"]))}`,
+        );
+      },
     },
-  },
-  {
-    name: "responses: a streamed function call sends its arguments as deltas",
-    async run(s, skip) {
-      const model = modelFor(s, "tools", skip);
-      const events = await streamEvents(s, { model, input: weatherAsk, tools: [weather], store: false });
-      const final = checkEventOrder(events);
-      functionCall(final, "get_weather");
-      const done = events.find((e) => e["type"] === "response.function_call_arguments.done");
-      assert(done, "no response.function_call_arguments.done event");
-      const deltas = events
-        .filter(
-          (e) => e["type"] === "response.function_call_arguments.delta" && e["item_id"] === done["item_id"],
-        )
-        .map((e) => e["delta"])
-        .join("");
-      assert(deltas === done["arguments"], "the argument deltas differ from function_call_arguments.done");
+    {
+      name: "responses: a streamed function call sends its arguments as deltas",
+      async run(s, skip) {
+        const model = modelFor(s, "tools", skip);
+        const events = await streamEvents(s, { model, input: weatherAsk, tools: [weather], store: false });
+        const final = checkEventOrder(events);
+        functionCall(final, "get_weather");
+        const done = events.find((e) => e["type"] === "response.function_call_arguments.done");
+        assert(done, "no response.function_call_arguments.done event");
+        const deltas = events
+          .filter(
+            (e) => e["type"] === "response.function_call_arguments.delta" && e["item_id"] === done["item_id"],
+          )
+          .map((e) => e["delta"])
+          .join("");
+        assert(deltas === done["arguments"], "the argument deltas differ from function_call_arguments.done");
+      },
     },
-  },
-  {
-    name: "responses: previous_response_id continues from the stored response; GET and input_items return it",
-    async run(s, skip) {
-      needKeys(s, skip);
-      const model = modelFor(s, "chat", skip);
-      const first = await create(s, { model, input: "My name is Ada. Say hello.", max_output_tokens: 64 });
-      const second = await create(s, {
-        model,
-        previous_response_id: first["id"],
-        input: "What is my name?",
-        max_output_tokens: 64,
-      });
-      assert(
-        second["previous_response_id"] === first["id"],
-        `previous_response_id ${second["previous_response_id"]}`,
-      );
-      // The continuation's prompt held the first turn: more input than the first turn's whole exchange.
-      assert(
-        usage(second).input_tokens > usage(first).input_tokens + usage(first).output_tokens / 2,
-        `the continuation read ${usage(second).input_tokens} input tokens; the first turn had ${usage(first).input_tokens} in, ${usage(first).output_tokens} out`,
-      );
-      const got = await s.raw(`/v1/responses/${first["id"]}`);
-      const stored = (await jsonBody(got)) as Json;
-      assert(got.status === 200, `GET /v1/responses/{id}: HTTP ${got.status}`);
-      checkSpec("Response", stored, "retrieved response");
-      assert(
-        JSON.stringify(stored["output"]) === JSON.stringify(first["output"]),
-        "the retrieved output differs",
-      );
-      const list = await s.raw(`/v1/responses/${second["id"]}/input_items`);
-      const page = (await jsonBody(list)) as Json;
-      assert(list.status === 200, `input_items: HTTP ${list.status}`);
-      checkSpec("ResponseItemList", page, "input_items");
-      const data = page["data"] as Json[];
-      assert(data.length === 1, `input_items lists ${data.length} items; the request sent one`);
+    {
+      name: "responses: previous_response_id continues from the stored response; GET and input_items return it",
+      async run(s, skip) {
+        needKeys(s, skip);
+        const model = modelFor(s, "chat", skip);
+        const first = await create(s, { model, input: "My name is Ada. Say hello.", max_output_tokens: 64 });
+        const second = await create(s, {
+          model,
+          previous_response_id: first["id"],
+          input: "What is my name?",
+          max_output_tokens: 64,
+        });
+        assert(
+          second["previous_response_id"] === first["id"],
+          `previous_response_id ${second["previous_response_id"]}`,
+        );
+        // The continuation's prompt held the first turn: more input than the first turn's whole exchange.
+        assert(
+          usage(second).input_tokens > usage(first).input_tokens + usage(first).output_tokens / 2,
+          `the continuation read ${usage(second).input_tokens} input tokens; the first turn had ${usage(first).input_tokens} in, ${usage(first).output_tokens} out`,
+        );
+        const got = await s.raw(`/v1/responses/${first["id"]}`);
+        const stored = (await jsonBody(got)) as Json;
+        assert(got.status === 200, `GET /v1/responses/{id}: HTTP ${got.status}`);
+        checkSpec("Response", stored, "retrieved response");
+        assert(
+          JSON.stringify(stored["output"]) === JSON.stringify(first["output"]),
+          "the retrieved output differs",
+        );
+        const list = await s.raw(`/v1/responses/${second["id"]}/input_items`);
+        const page = (await jsonBody(list)) as Json;
+        assert(list.status === 200, `input_items: HTTP ${list.status}`);
+        checkSpec("ResponseItemList", page, "input_items");
+        const data = page["data"] as Json[];
+        assert(data.length === 1, `input_items lists ${data.length} items; the request sent one`);
+      },
     },
-  },
-  {
-    name: "responses: another key gets 404 for a response (GET, input_items, previous_response_id, DELETE)",
-    async run(s, skip) {
-      needKeys(s, skip);
-      if (!s.feature("admin").on || !s.admin) return skip("making a second key needs the admin API");
-      const model = modelFor(s, "chat", skip);
-      const mine = await create(s, { model, input: "Keep this to yourself.", max_output_tokens: 16 });
-      const { highest } = tierExtremes(await s.admin.tiers());
-      const other = await s.admin.createKey("conformance-responses", highest.name);
-      const id = mine["id"] as string;
-      for (const [method, path, body] of [
-        ["GET", `/v1/responses/${id}`, undefined],
-        ["GET", `/v1/responses/${id}/input_items`, undefined],
-        ["DELETE", `/v1/responses/${id}`, undefined],
-        ["POST", "/v1/responses", { model, input: "continue", previous_response_id: id }],
-      ] as const) {
-        const res = await s.raw(path, { method, auth: other.secret, ...(body ? { body } : {}) });
-        checkErrorShape(res.status, await jsonBody(res), 404);
-      }
-      const still = await s.raw(`/v1/responses/${id}`);
-      assert(still.status === 200, `the owner lost the response: HTTP ${still.status}`);
-      const deleted = await s.raw(`/v1/responses/${id}`, { method: "DELETE" });
-      assert(deleted.status === 200, `DELETE by the owner: HTTP ${deleted.status}`);
-      const gone = await s.raw(`/v1/responses/${id}`);
-      checkErrorShape(gone.status, await jsonBody(gone), 404);
+    {
+      name: "responses: another key gets 404 for a response (GET, input_items, previous_response_id, DELETE)",
+      async run(s, skip) {
+        needKeys(s, skip);
+        if (!s.feature("admin").on || !s.admin) return skip("making a second key needs the admin API");
+        const model = modelFor(s, "chat", skip);
+        const mine = await create(s, { model, input: "Keep this to yourself.", max_output_tokens: 16 });
+        const { highest } = tierExtremes(await s.admin.tiers());
+        const other = await s.admin.createKey("conformance-responses", highest.name);
+        const id = mine["id"] as string;
+        for (const [method, path, body] of [
+          ["GET", `/v1/responses/${id}`, undefined],
+          ["GET", `/v1/responses/${id}/input_items`, undefined],
+          ["DELETE", `/v1/responses/${id}`, undefined],
+          ["POST", "/v1/responses", { model, input: "continue", previous_response_id: id }],
+        ] as const) {
+          const res = await s.raw(path, { method, auth: other.secret, ...(body ? { body } : {}) });
+          checkErrorShape(res.status, await jsonBody(res), 404);
+        }
+        const still = await s.raw(`/v1/responses/${id}`);
+        assert(still.status === 200, `the owner lost the response: HTTP ${still.status}`);
+        const deleted = await s.raw(`/v1/responses/${id}`, { method: "DELETE" });
+        assert(deleted.status === 200, `DELETE by the owner: HTTP ${deleted.status}`);
+        const gone = await s.raw(`/v1/responses/${id}`);
+        checkErrorShape(gone.status, await jsonBody(gone), 404);
+      },
     },
-  },
-  {
-    name: "responses: the openai client's responses.create and responses.stream work unchanged",
-    async run(s, skip) {
-      const model = modelFor(s, "chat", skip);
-      const created = await s.client.responses.create({ model, input: "Say hello.", max_output_tokens: 128 });
-      assert(
-        created.output_text.length > 0 || created.status === "incomplete",
-        "responses.create: no output_text",
-      );
-      const stream = s.client.responses.stream({ model, input: "Say hello.", max_output_tokens: 128 });
-      let deltas = "";
-      stream.on("response.output_text.delta", (e) => {
-        deltas += e.delta;
-      });
-      const final = await stream.finalResponse();
-      assert(
-        deltas === final.output_text,
-        "responses.stream: deltas differ from finalResponse().output_text",
-      );
+    {
+      name: "responses: the openai client's responses.create and responses.stream work unchanged",
+      async run(s, skip) {
+        const model = modelFor(s, "chat", skip);
+        const created = await s.client.responses.create({
+          model,
+          input: "Say hello.",
+          max_output_tokens: 128,
+        });
+        assert(
+          created.output_text.length > 0 || created.status === "incomplete",
+          "responses.create: no output_text",
+        );
+        const stream = s.client.responses.stream({ model, input: "Say hello.", max_output_tokens: 128 });
+        let deltas = "";
+        stream.on("response.output_text.delta", (e) => {
+          deltas += e.delta;
+        });
+        const final = await stream.finalResponse();
+        assert(
+          deltas === final.output_text,
+          "responses.stream: deltas differ from finalResponse().output_text",
+        );
+      },
     },
-  },
-];
+  ];
+}
