@@ -68,7 +68,7 @@ afterAll(() => fx?.close());
 describe("/v1/responses translated to chat completions (llama.cpp)", () => {
   it("answers a Response with the gateway's id, sends the engine a chat request, stores it, meters it", async () => {
     const chatsBefore = fx.recorder.chats.length;
-    const { status, json, headers } = await create({ input: "Tell me about tea." });
+    const { status, json, headers } = await create({ input: "Tell me about tea.", max_output_tokens: 4000 });
     expect(status).toBe(200);
     expect(specViolations("Response", json)).toEqual([]);
     expect(json).toMatchObject({ object: "response", status: "completed", model: MODEL, store: true });
@@ -83,6 +83,7 @@ describe("/v1/responses translated to chat completions (llama.cpp)", () => {
     expect(fx.recorder.chats.at(-1)).toMatchObject({
       model: MODEL,
       messages: [{ role: "user", content: "Tell me about tea." }],
+      max_tokens: 4000,
     });
 
     const stored = await get(`/v1/responses/${id}`);
@@ -153,6 +154,19 @@ describe("/v1/responses translated to chat completions (llama.cpp)", () => {
     // The engine got the whole conversation as chat messages: the call and its result.
     const messages = fx.recorder.chats.at(-1)!["messages"] as Json[];
     expect(messages.map((m) => m["role"])).toEqual(["user", "assistant", "tool"]);
+    const reasoning = response["output"].find((o: Json) => o["type"] === "reasoning");
+    expect(messages[1]!["reasoning_content"]).toBe(reasoning["content"][0]["text"]);
+    expect(fx.recorder.chats.at(-1)!["tools"]).toEqual([
+      {
+        type: "function",
+        function: {
+          name: "get_weather",
+          description: weather.description,
+          parameters: weather.parameters,
+          strict: false,
+        },
+      },
+    ]);
     expect(messages[1]!["tool_calls"][0]).toMatchObject({
       id: "functions.get_weather:0",
       function: { name: "get_weather" },
@@ -170,8 +184,13 @@ describe("/v1/responses translated to chat completions (llama.cpp)", () => {
     expectValidStream(events);
     const last = events.at(-1)!;
     expect(last["type"]).toBe("response.failed");
-    expect(last["response"]).toMatchObject({ status: "failed", error: { code: "server_error" } });
+    expect(last["response"]).toMatchObject({
+      status: "failed",
+      error: { code: "server_error", message: "Internal server error" }, // the engine's message
+    });
     expect(events.some((e) => e["type"] === "response.completed")).toBe(false);
+    // A failed answer is not kept, and its chain is free for the next request.
+    expect((await get(`/v1/responses/${last["response"]["id"]}`)).status).toBe(404);
   });
 
   it("ends with response.failed when the engine's stream breaks", async () => {
@@ -184,6 +203,7 @@ describe("/v1/responses translated to chat completions (llama.cpp)", () => {
     expect(last["type"]).toBe("response.failed");
     expect(last["response"]["error"]["message"]).toMatch(/./);
     expect(events.some((e) => e["type"] === "error")).toBe(false);
+    expect((await get(`/v1/responses/${last["response"]["id"]}`)).status).toBe(404);
   });
 
   it("refuses what chat completions cannot express with a 400 naming the field, before any engine call", async () => {

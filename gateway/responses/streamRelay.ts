@@ -157,7 +157,8 @@ export async function relayResponsesStream(
   if (!failure && terminal === null && !sawError) {
     failure = errors.upstreamFailed("The model backend ended the stream before it was complete.");
   }
-  if (!failure && terminal !== null && observer) {
+  // A failed response is not kept (nothing to continue from), as a broken stream is not.
+  if (!failure && terminal !== null && terminalType !== "response.failed" && observer) {
     try {
       await observer.finish(undefined);
     } catch (err) {
