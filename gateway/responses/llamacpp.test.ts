@@ -7,10 +7,10 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { specViolations } from "../../conformance/lib/spec.ts";
-import type { UsageJournal } from "../metering/usageJournal.ts";
 import { TEST_TIERS } from "../sessions/testClient.ts";
 import { type SessionFixture, startSessionFixture } from "../sessions/testing.ts";
 import { post, setFaults } from "../test/fixtures.ts";
+import { parseEventStream, sessionUsageRow } from "./testing.ts";
 import { eventOrderProblems } from "./translate/spec/eventOrder.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests assert on arbitrary response JSON.
@@ -42,15 +42,7 @@ async function get(path: string): Promise<{ status: number; json: Json }> {
 /** An `event:`-framed stream; each frame's event line names its data's type. */
 async function stream(body: Json): Promise<{ status: number; events: Json[]; headers: Headers }> {
   const res = await post(`${fx.url}/v1/responses`, { model: MODEL, stream: true, ...body }, auth());
-  const events = (await res.text())
-    .split("\n\n")
-    .filter(Boolean)
-    .map((f) => {
-      const [eventLine, dataLine] = f.split("\n");
-      const data = JSON.parse(dataLine!.slice("data: ".length)) as Json;
-      expect(eventLine).toBe(`event: ${data["type"]}`);
-      return data;
-    });
+  const events = parseEventStream(await res.text());
   return { status: res.status, events, headers: res.headers };
 }
 
@@ -93,11 +85,7 @@ describe("/v1/responses translated to chat completions (llama.cpp)", () => {
     expect(specViolations("ResponseItemList", items.json)).toEqual([]);
     expect(items.json["data"]).toHaveLength(1);
 
-    await (fx.services.store.usage as UsageJournal).flush();
-    const [row] = await fx.services.store.usage.summary({
-      groupBy: ["session"],
-      sessionId: headers.get("x-session-id")!,
-    });
+    const row = await sessionUsageRow(fx, headers.get("x-session-id")!);
     expect(row).toMatchObject({
       requests: 1,
       promptTokens: json["usage"]["input_tokens"],
@@ -123,11 +111,7 @@ describe("/v1/responses translated to chat completions (llama.cpp)", () => {
     expect(fx.recorder.chats.at(-1)).toMatchObject({ stream: true, stream_options: { include_usage: true } });
     expect((await get(`/v1/responses/${id}`)).json).toEqual(done["response"]);
 
-    await (fx.services.store.usage as UsageJournal).flush();
-    const [row] = await fx.services.store.usage.summary({
-      groupBy: ["session"],
-      sessionId: headers.get("x-session-id")!,
-    });
+    const row = await sessionUsageRow(fx, headers.get("x-session-id")!);
     expect(row).toMatchObject({
       promptTokens: done["response"]["usage"]["input_tokens"],
       completionTokens: done["response"]["usage"]["output_tokens"],
@@ -176,33 +160,20 @@ describe("/v1/responses translated to chat completions (llama.cpp)", () => {
     expect(second.headers.get("x-session-id")).toBe(first.headers.get("x-session-id"));
   });
 
-  it("ends with response.failed when the engine reports an error mid-stream", async () => {
-    await setFaults(fx.sim, [
-      { mode: "error_mid_stream", afterChunks: 3, paths: ["/v1/chat/completions"], count: 1 },
-    ]);
+  // The engine's own error event (its message), and a stream that breaks (why it broke).
+  it.each([
+    { what: "reports an error mid-stream", mode: "error_mid_stream", message: /^Internal server error$/ },
+    { what: "breaks its stream", mode: "drop_mid_stream", message: /./ },
+  ])("ends with response.failed when the engine $what, and keeps nothing", async ({ mode, message }) => {
+    await setFaults(fx.sim, [{ mode, afterChunks: 4, paths: ["/v1/chat/completions"], count: 1 }]);
     const { events } = await stream({ input: "Tell me about tea." });
     expectValidStream(events);
     const last = events.at(-1)!;
     expect(last["type"]).toBe("response.failed");
-    expect(last["response"]).toMatchObject({
-      status: "failed",
-      error: { code: "server_error", message: "Internal server error" }, // the engine's message
-    });
-    expect(events.some((e) => e["type"] === "response.completed")).toBe(false);
+    expect(last["response"]).toMatchObject({ status: "failed", error: { code: "server_error" } });
+    expect(last["response"]["error"]["message"]).toMatch(message);
+    expect(events.some((e) => e["type"] === "response.completed" || e["type"] === "error")).toBe(false);
     // A failed answer is not kept, and its chain is free for the next request.
-    expect((await get(`/v1/responses/${last["response"]["id"]}`)).status).toBe(404);
-  });
-
-  it("ends with response.failed when the engine's stream breaks", async () => {
-    await setFaults(fx.sim, [
-      { mode: "drop_mid_stream", afterChunks: 4, paths: ["/v1/chat/completions"], count: 1 },
-    ]);
-    const { events } = await stream({ input: "Tell me about tea." });
-    expectValidStream(events);
-    const last = events.at(-1)!;
-    expect(last["type"]).toBe("response.failed");
-    expect(last["response"]["error"]["message"]).toMatch(/./);
-    expect(events.some((e) => e["type"] === "error")).toBe(false);
     expect((await get(`/v1/responses/${last["response"]["id"]}`)).status).toBe(404);
   });
 

@@ -4,11 +4,11 @@
  */
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { UsageJournal } from "../metering/usageJournal.ts";
 import { TEST_TIERS } from "../sessions/testClient.ts";
 import { type SessionFixture, startSessionFixture } from "../sessions/testing.ts";
 import { post, setFaults } from "../test/fixtures.ts";
 import { responsesOpenApi } from "./openapi.ts";
+import { parseEventStream, sessionUsageRow } from "./testing.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: tests assert on arbitrary response JSON.
 type Json = Record<string, any>;
@@ -41,15 +41,7 @@ async function get(path: string, k = key, method = "GET"): Promise<{ status: num
 async function stream(body: Json): Promise<{ status: number; events: Json[]; raw: string }> {
   const res = await post(`${fx.url}/v1/responses`, { model: "kimi-k2.5", stream: true, ...body }, auth());
   const raw = await res.text();
-  const events = raw
-    .split("\n\n")
-    .filter(Boolean)
-    .map((f) => {
-      const [eventLine, dataLine] = f.split("\n");
-      const data = JSON.parse(dataLine!.slice("data: ".length)) as Json;
-      expect(eventLine).toBe(`event: ${data["type"]}`);
-      return data;
-    });
+  const events = parseEventStream(raw);
   return { status: res.status, events, raw };
 }
 
@@ -73,11 +65,7 @@ describe("POST /v1/responses passthrough (vLLM-served model)", () => {
     expect(headers.get("x-session-id")).toMatch(/^sess_/);
     expect(lastSent()).toMatchObject({ store: false, model: "kimi-k2.5" });
     expect(lastSent()["input"]).toEqual([{ type: "message", role: "user", content: "Hello there" }]);
-    await (fx.services.store.usage as UsageJournal).flush();
-    const [row] = await fx.services.store.usage.summary({
-      groupBy: ["session"],
-      sessionId: headers.get("x-session-id")!,
-    });
+    const row = await sessionUsageRow(fx, headers.get("x-session-id")!);
     expect(row).toMatchObject({
       requests: 1,
       promptTokens: json["usage"]["input_tokens"],
