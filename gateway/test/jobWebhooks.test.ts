@@ -1,0 +1,218 @@
+/**
+ * Async jobs and webhooks together (issue 14's acceptance): a real in-process gateway with its
+ * real store and the webhooks outbox as the jobs' event sink, the simulator as the engine, and
+ * a loopback receiver (the one allow-listed address, 127.0.0.1/32). A job's end reaches the
+ * receiver signed, verified with both the `openai` SDK's `webhooks.unwrap()` and
+ * `standardwebhooks`; the named endpoint (`Gonka-Webhook-Id`) or every subscribed one gets it.
+ * Restarts and replicas are in jobWebhooksProcesses.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { JobObject } from "../jobs/serialize.ts";
+import { type JobFixture, startJobFixture, waitForJob } from "../jobs/testing.ts";
+import { type ReceivedHook, type Receiver, startReceiver, verifyBoth } from "../webhooks/testing.ts";
+import { simStats } from "./fixtures.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers, checked field by field
+type Json = any;
+
+async function api(fx: JobFixture, secret: string, method: string, path: string, body?: unknown) {
+  return fetch(`${fx.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${secret}`,
+      ...(body ? { "content-type": "application/json" } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+}
+
+async function register(fx: JobFixture, secret: string, url: string): Promise<Json> {
+  const res = await api(fx, secret, "POST", "/v1/webhooks", { url });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return res.json();
+}
+
+async function submit(fx: JobFixture, secret: string, content: string, webhookId?: string) {
+  const res = await fetch(`${fx.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${secret}`,
+      "content-type": "application/json",
+      prefer: "respond-async",
+      ...(webhookId ? { "gonka-webhook-id": webhookId } : {}),
+    },
+    body: JSON.stringify({ model: "qwen3-32b", max_tokens: 8, messages: [{ role: "user", content }] }),
+  });
+  expect(res.status, await res.clone().text()).toBe(202);
+  return (await res.json()) as JobObject;
+}
+
+const hooksTo = (r: Receiver, path: string) => r.hits.filter((h) => h.path === path);
+const webhookId = (h: ReceivedHook) => h.headers["webhook-id"];
+
+/** Waits until `n` hooks reached `path`, then a little longer so a stray extra one would show. */
+async function settle(r: Receiver, path: string, n: number): Promise<ReceivedHook[]> {
+  const end = Date.now() + 10_000;
+  while (hooksTo(r, path).length < n) {
+    if (Date.now() > end) throw new Error(`only ${hooksTo(r, path).length} of ${n} hooks reached ${path}`);
+    await new Promise((done) => setTimeout(done, 20));
+  }
+  await new Promise((done) => setTimeout(done, 300));
+  return hooksTo(r, path);
+}
+
+describe("jobs with webhooks, default configuration (allow-list 127.0.0.1/32, http allowed)", () => {
+  let fx: JobFixture;
+  let receiver: Receiver;
+  let key: { id: string; secret: string };
+  let a: Json;
+  let b: Json;
+
+  beforeAll(async () => {
+    fx = await startJobFixture({
+      webhookAllowlist: ["127.0.0.1/32"],
+      config: (c) => ({ ...c, webhooks: { allowHttp: true } }),
+    });
+    receiver = await startReceiver();
+    key = await fx.newKey();
+    // Both endpoints subscribe to every event type (no `events` given).
+    a = await register(fx, key.secret, `${receiver.origin}/a`);
+    b = await register(fx, key.secret, `${receiver.origin}/b`);
+  }, 30_000);
+  afterAll(async () => {
+    await receiver?.close();
+    await fx?.close();
+  });
+
+  it("without Gonka-Webhook-Id, every subscribed endpoint gets job.succeeded with the completion", async () => {
+    receiver.hits.length = 0;
+    const job = await submit(fx, key.secret, "hello both");
+    const done = await waitForJob(fx.url, key.secret, job.id);
+    expect(done.status).toBe("succeeded");
+    const [toA] = await settle(receiver, "/a", 1);
+    const [toB] = await settle(receiver, "/b", 1);
+    for (const [hit, endpoint] of [
+      [toA!, a],
+      [toB!, b],
+    ] as const) {
+      expect(webhookId(hit)).toBe(`evt_${job.id}_succeeded`);
+      const event = await verifyBoth(hit, endpoint.secret);
+      expect(event).toMatchObject({ id: `evt_${job.id}_succeeded`, object: "event", type: "job.succeeded" });
+      // The job object, as GET /v1/jobs/{id} shows it, completion included.
+      expect(event.data).toEqual(done);
+      expect(event.data.completion).toMatchObject({ object: "chat.completion", model: "qwen3-32b" });
+      expect(event.data.completion.choices).toHaveLength(1);
+      expect(event.data.completion.usage.completion_tokens).toBeGreaterThan(0);
+    }
+    expect(receiver.hits).toHaveLength(2);
+  }, 20_000);
+
+  it("with Gonka-Webhook-Id, only that endpoint gets it", async () => {
+    receiver.hits.length = 0;
+    const job = await submit(fx, key.secret, "hello b", b.id);
+    expect(job.webhook_id).toBe(b.id);
+    const done = await waitForJob(fx.url, key.secret, job.id);
+    const [hit] = await settle(receiver, "/b", 1);
+    const event = await verifyBoth(hit!, b.secret);
+    expect(event).toMatchObject({ id: `evt_${job.id}_succeeded`, type: "job.succeeded" });
+    expect(event.data).toEqual(done);
+    expect(webhookId(hit!)).toBe(event.id);
+    // A's secret does not verify B's hook, and A got nothing.
+    await expect(verifyBoth(hit!, a.secret)).rejects.toThrow();
+    expect(hooksTo(receiver, "/a")).toHaveLength(0);
+  }, 20_000);
+
+  it("a cancelled running job aborts the engine request and delivers job.cancelled", async () => {
+    receiver.hits.length = 0;
+    const script = {
+      rules: [{ match: { lastUserContains: "hold-on" }, reply: { content: "ok" }, delayMs: 30_000 }],
+    };
+    await fetch(`${fx.sim.url}/sim/script`, { method: "POST", body: JSON.stringify(script) });
+    try {
+      const before = await simStats(fx.sim);
+      const job = await submit(fx, key.secret, "hold-on", a.id);
+      await waitForJob(fx.url, key.secret, job.id, (j) => j.status === "running");
+      const res = await api(fx, key.secret, "POST", `/v1/jobs/${job.id}/cancel`);
+      expect(res.status).toBe(200);
+      const [hit] = await settle(receiver, "/a", 1);
+      const event = await verifyBoth(hit!, a.secret);
+      expect(event).toMatchObject({
+        id: `evt_${job.id}_cancelled`,
+        type: "job.cancelled",
+        data: { id: job.id, status: "cancelled", completion: null, error: { code: "job_cancelled" } },
+      });
+      expect(webhookId(hit!)).toBe(`evt_${job.id}_cancelled`);
+      await expect
+        .poll(async () => (await simStats(fx.sim)).cancelled - before.cancelled, { timeout: 5_000 })
+        .toBe(1);
+    } finally {
+      await fetch(`${fx.sim.url}/sim/script`, { method: "DELETE" });
+    }
+  }, 20_000);
+
+  it("a job the engine refuses (400) fails at once and delivers job.failed with the error", async () => {
+    receiver.hits.length = 0;
+    const script = {
+      rules: [
+        {
+          match: { lastUserContains: "refuse-me" },
+          reply: { content: "never" },
+          error: { status: 400, onHits: [1], message: "the engine says no" },
+        },
+      ],
+    };
+    await fetch(`${fx.sim.url}/sim/script`, { method: "POST", body: JSON.stringify(script) });
+    try {
+      const job = await submit(fx, key.secret, "refuse-me", a.id);
+      const done = await waitForJob(fx.url, key.secret, job.id);
+      expect(done).toMatchObject({ status: "failed", attempts: 1, completion: null });
+      const [hit] = await settle(receiver, "/a", 1);
+      const event = await verifyBoth(hit!, a.secret);
+      expect(event).toMatchObject({ id: `evt_${job.id}_failed`, type: "job.failed" });
+      expect(event.data).toEqual(done);
+      expect(event.data.error.message).toContain("the engine says no");
+    } finally {
+      await fetch(`${fx.sim.url}/sim/script`, { method: "DELETE" });
+    }
+  }, 20_000);
+});
+
+describe("jobs with webhooks: a receiver that fails twice", () => {
+  let fx: JobFixture;
+  let receiver: Receiver;
+
+  beforeAll(async () => {
+    fx = await startJobFixture({
+      webhookAllowlist: ["127.0.0.1/32"],
+      // The setting under test: quick retries (the default schedule starts at 5 s, then 30 s).
+      config: (c) => ({ ...c, webhooks: { allowHttp: true, retryDelaysMs: [100, 200], jitter: 0 } }),
+    });
+    receiver = await startReceiver();
+  }, 30_000);
+  afterAll(async () => {
+    await receiver?.close();
+    await fx?.close();
+  });
+
+  it("gets job.succeeded three times with one webhook-id; the delivery log shows 3 attempts", async () => {
+    const key = await fx.newKey();
+    const endpoint = await register(fx, key.secret, `${receiver.origin}/flaky`);
+    receiver.script = [500, 503];
+    const job = await submit(fx, key.secret, "retry me", endpoint.id);
+    const hits = await settle(receiver, "/flaky", 3);
+    expect(hits).toHaveLength(3);
+    expect(hits.map(webhookId)).toEqual([1, 2, 3].map(() => `evt_${job.id}_succeeded`));
+    for (const hit of hits) expect((await verifyBoth(hit, endpoint.secret)).data.id).toBe(job.id);
+    const res = await api(fx, key.secret, "GET", `/v1/webhooks/${endpoint.id}/deliveries`);
+    const { data } = (await res.json()) as Json;
+    expect(data).toHaveLength(1);
+    expect(data[0]).toMatchObject({
+      webhook_id: `evt_${job.id}_succeeded`,
+      event_type: "job.succeeded",
+      status: "succeeded",
+      attempts: 3,
+      last_status_code: 200,
+    });
+    expect(data[0].attempt_log.map((x: Json) => x.status_code)).toEqual([500, 503, 200]);
+  }, 20_000);
+});
