@@ -122,6 +122,56 @@ describe("jobs with webhooks, default configuration (allow-list 127.0.0.1/32, ht
     expect(hooksTo(receiver, "/a")).toHaveLength(0);
   }, 20_000);
 
+  it("a named endpoint gets the job's event whatever its `events` list", async () => {
+    receiver.hits.length = 0;
+    const res = await api(fx, key.secret, "POST", "/v1/webhooks", {
+      url: `${receiver.origin}/failures`,
+      events: ["job.failed"],
+    });
+    const failuresOnly = (await res.json()) as Json;
+    try {
+      const job = await submit(fx, key.secret, "hello failures endpoint", failuresOnly.id);
+      await waitForJob(fx.url, key.secret, job.id);
+      const [hit] = await settle(receiver, "/failures", 1);
+      expect((await verifyBoth(hit!, failuresOnly.secret)).type).toBe("job.succeeded");
+      // Without the header, an endpoint subscribed to job.failed only is not called for a success.
+      const other = await submit(fx, key.secret, "hello subscribers");
+      await waitForJob(fx.url, key.secret, other.id);
+      await settle(receiver, "/a", 1);
+      expect(hooksTo(receiver, "/failures")).toHaveLength(1);
+    } finally {
+      await api(fx, key.secret, "DELETE", `/v1/webhooks/${failuresOnly.id}`);
+    }
+  }, 20_000);
+
+  it("a Gonka-Webhook-Id the key does not have (unknown, or another key's) is a 400 and queues nothing", async () => {
+    const other = await fx.newKey();
+    for (const id of [a.id, "we_unknown", "not-an-id"]) {
+      const res = await fetch(`${fx.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${other.secret}`,
+          "content-type": "application/json",
+          prefer: "respond-async",
+          "gonka-webhook-id": id,
+        },
+        body: JSON.stringify({
+          model: "qwen3-32b",
+          max_tokens: 8,
+          messages: [{ role: "user", content: "x" }],
+        }),
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as Json).error).toMatchObject({
+        type: "invalid_request_error",
+        code: "webhook_not_found",
+        param: null,
+      });
+    }
+    const list = (await (await api(fx, other.secret, "GET", "/v1/jobs")).json()) as Json;
+    expect(list.data).toEqual([]);
+  }, 20_000);
+
   it("a cancelled running job aborts the engine request and delivers job.cancelled", async () => {
     receiver.hits.length = 0;
     const script = {
@@ -214,5 +264,24 @@ describe("jobs with webhooks: a receiver that fails twice", () => {
       last_status_code: 200,
     });
     expect(data[0].attempt_log.map((x: Json) => x.status_code)).toEqual([500, 503, 200]);
+  }, 20_000);
+
+  it("a job whose every run gets an engine 5xx ends failed after jobs.maxAttempts runs; job.failed arrives once", async () => {
+    const key = await fx.newKey();
+    const endpoint = await register(fx, key.secret, `${receiver.origin}/fails`);
+    await fetch(`${fx.sim.url}/sim/faults`, { method: "POST", body: JSON.stringify([{ mode: "http_503" }]) });
+    try {
+      const job = await submit(fx, key.secret, "always busy", endpoint.id);
+      const done = await waitForJob(fx.url, key.secret, job.id);
+      expect(done).toMatchObject({ status: "failed", attempts: 3, completion: null });
+      const hits = await settle(receiver, "/fails", 1);
+      expect(hits).toHaveLength(1);
+      const event = await verifyBoth(hits[0]!, endpoint.secret);
+      expect(event).toMatchObject({ id: `evt_${job.id}_failed`, type: "job.failed" });
+      expect(event.data).toEqual(done);
+      expect(event.data.error).toMatchObject({ type: expect.any(String), message: expect.any(String) });
+    } finally {
+      await fetch(`${fx.sim.url}/sim/faults`, { method: "DELETE" });
+    }
   }, 20_000);
 });
