@@ -200,6 +200,36 @@ describe("jobs with webhooks, default configuration (allow-list 127.0.0.1/32, ht
     }
   }, 20_000);
 
+  it("a queued job cancelled delivers job.cancelled at once (not at the next sweep, 60 s later)", async () => {
+    receiver.hits.length = 0;
+    const endpoint = await register(fx, key.secret, `${receiver.origin}/queued`);
+    const script = {
+      rules: [{ match: { lastUserContains: "hold-on" }, reply: { content: "ok" }, delayMs: 30_000 }],
+    };
+    await fetch(`${fx.sim.url}/sim/script`, { method: "POST", body: JSON.stringify(script) });
+    const held: JobObject[] = [];
+    try {
+      // jobs.concurrency (4 by default) held jobs fill this gateway's worker: the next one waits.
+      for (let i = 0; i < 4; i++) held.push(await submit(fx, key.secret, `hold-on ${i}`, endpoint.id));
+      for (const j of held) await waitForJob(fx.url, key.secret, j.id, (x) => x.status === "running");
+      const queued = await submit(fx, key.secret, "hold-on queued", endpoint.id);
+      const res = await api(fx, key.secret, "POST", `/v1/jobs/${queued.id}/cancel`);
+      expect(((await res.json()) as Json).status).toBe("cancelled");
+      const [hit] = await settle(receiver, "/queued", 1);
+      expect(hit!.headers["webhook-id"]).toBe(`evt_${queued.id}_cancelled`);
+      const event = await verifyBoth(hit!, endpoint.secret);
+      expect(event).toMatchObject({
+        type: "job.cancelled",
+        data: { id: queued.id, status: "cancelled", attempts: 0 },
+      });
+    } finally {
+      for (const j of held) await api(fx, key.secret, "POST", `/v1/jobs/${j.id}/cancel`);
+      await settle(receiver, "/queued", 5);
+      await fetch(`${fx.sim.url}/sim/script`, { method: "DELETE" });
+      await api(fx, key.secret, "DELETE", `/v1/webhooks/${endpoint.id}`);
+    }
+  }, 20_000);
+
   it("a job the engine refuses (400) fails at once and delivers job.failed with the error", async () => {
     receiver.hits.length = 0;
     const script = {
