@@ -62,7 +62,10 @@ export function createJobs(deps: JobsDeps): JobsWiring {
         repo,
         config,
         cancelLocal: async (id) => worker?.cancelLocal(id),
-        emitEnded: (job) => emitJobEvent(job, sink, repo, log),
+        async cancelledQueued(job) {
+          metrics?.finished("cancelled", (job.finishedAt! - job.createdAt) / 1000);
+          await emitJobEvent(job, sink, repo, log);
+        },
       }),
     attach(parts) {
       steps = parts.steps;

@@ -29,8 +29,11 @@ export interface JobRoutesDeps {
   config: GatewayConfig;
   /** Aborts this gateway's run of a job and waits for it to end (other gateways see the flag). */
   cancelLocal(id: string): Promise<void>;
-  /** Hands an ended job's event to the sink (a queued job cancelled here has no worker to do it). */
-  emitEnded(job: JobRecord): Promise<void>;
+  /**
+   * A queued job this route cancelled ended here, with no worker to count it in the metrics
+   * and hand its event to the sink: this does both.
+   */
+  cancelledQueued(job: JobRecord): Promise<void>;
 }
 
 export function mountJobRoutes(
@@ -73,9 +76,9 @@ export function mountJobRoutes(
     const job = await find(key.id, ctx.params["id"]!);
     if (job.status === "queued" || job.status === "running") {
       const after = await repo.cancel(key.id, job.id, retentionMs(deps.config, job.tier), cancelledError());
-      // A queued job ends right here, with no worker to emit its event: emit it now rather than
-      // leave it to the sweeper (`jobs.sweepIntervalMs` later). A running one ends in its worker.
-      if (job.status === "queued" && after?.status === "cancelled") await deps.emitEnded(after);
+      // A queued job ends right here: its event goes out now, not at the sweeper's next pass
+      // (`jobs.sweepIntervalMs` later). A running one ends in its worker, which does the same.
+      if (job.status === "queued" && after?.status === "cancelled") await deps.cancelledQueued(after);
       // Running here: abort the upstream request now and answer with the job's end. Running on
       // another gateway: it sees the flag at its next lease renewal.
       await deps.cancelLocal(job.id);

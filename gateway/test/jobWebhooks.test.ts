@@ -47,6 +47,11 @@ async function submit(fx: JobFixture, secret: string, content: string, webhookId
   return (await res.json()) as JobObject;
 }
 
+async function cancelledCount(fx: JobFixture): Promise<number> {
+  const metrics = await (await fetch(`${fx.opsUrl}/metrics`)).text();
+  return Number(/gonka_jobs_completed_total\{outcome="cancelled"\} (\d+)/.exec(metrics)![1]);
+}
+
 const hooksTo = (r: Receiver, path: string) => r.hits.filter((h) => h.path === path);
 const webhookId = (h: ReceivedHook) => h.headers["webhook-id"];
 
@@ -208,6 +213,7 @@ describe("jobs with webhooks, default configuration (allow-list 127.0.0.1/32, ht
     };
     await fetch(`${fx.sim.url}/sim/script`, { method: "POST", body: JSON.stringify(script) });
     const held: JobObject[] = [];
+    const cancelledBefore = await cancelledCount(fx);
     try {
       // jobs.concurrency (4 by default) held jobs fill this gateway's worker: the next one waits.
       for (let i = 0; i < 4; i++) held.push(await submit(fx, key.secret, `hold-on ${i}`, endpoint.id));
@@ -225,6 +231,8 @@ describe("jobs with webhooks, default configuration (allow-list 127.0.0.1/32, ht
     } finally {
       for (const j of held) await api(fx, key.secret, "POST", `/v1/jobs/${j.id}/cancel`);
       await settle(receiver, "/queued", 5);
+      // All five counted in gonka_jobs_completed_total, the one that never ran too.
+      expect((await cancelledCount(fx)) - cancelledBefore).toBe(5);
       await fetch(`${fx.sim.url}/sim/script`, { method: "DELETE" });
       await api(fx, key.secret, "DELETE", `/v1/webhooks/${endpoint.id}`);
     }
