@@ -11,6 +11,7 @@ import { type PostgresServer, startPostgresServer } from "../../harness/postgres
 import type { SpawnedGateway } from "../../harness/spawnGateway.ts";
 import type { JobObject } from "../jobs/serialize.ts";
 import { waitForJob } from "../jobs/testing.ts";
+import { openStore } from "../store/index.ts";
 import { type Receiver, startReceiver, verifyBoth } from "../webhooks/testing.ts";
 import { simStats } from "./fixtures.ts";
 import { type ProcessFixture, startProcessFixture } from "./processFixture.ts";
@@ -102,6 +103,55 @@ describe("jobs with webhooks across gateway processes", () => {
     expect(event).toMatchObject({ type: "job.succeeded", data: { id: job.id, attempts: 2 } });
     expect(event.data).toEqual(done);
   }, 60_000);
+
+  it("a job that ended but whose event was never handed over (a crash in between) is delivered as soon as a gateway starts", async () => {
+    const fx = await startProcessFixture({
+      preset: "qwen3-32b",
+      config: (c) => ({ ...c, webhooks: { allowHttp: true } }),
+    });
+    fixtures.push(fx);
+    const receiver = await startReceiver();
+    receivers.push(receiver);
+    const first = await fx.startGateway(ALLOW);
+    const key = await fx.createKey(first, { name: "crash-window", tier: "standard" });
+    const endpoint = await register(first, key.secret, `${receiver.origin}/hook`);
+    await first.stop();
+    // What a gateway killed between committing a job's end and emitting its event leaves behind.
+    const store = await openStore({ dataDir: join(fx.dir, "data") });
+    let jobId: string;
+    try {
+      const job = await store.jobs.create({
+        keyId: key.id,
+        tier: "standard",
+        endpoint: "chat.completions",
+        model: "qwen3-32b",
+        request: { model: "qwen3-32b", messages: [{ role: "user", content: "hi" }] },
+        requestId: "req_crash_window",
+        clientRequestId: null,
+        webhookId: endpoint.id,
+      });
+      jobId = job.id;
+      const claim = await store.jobs.claim(30_000);
+      expect(claim?.job.id).toBe(job.id);
+      const completion = { id: "chatcmpl-x", object: "chat.completion", model: "qwen3-32b", choices: [] };
+      const ended = await store.jobs.finish(job.id, claim!.token, {
+        status: "succeeded",
+        result: completion,
+        error: null,
+        retentionMs: 86_400_000,
+        eventEmitted: false,
+      });
+      expect(ended?.eventEmitted).toBe(false);
+    } finally {
+      await store.close();
+    }
+    // The default jobs.sweepIntervalMs is 60 s: the restarted gateway must not wait that long.
+    await fx.startGateway(ALLOW);
+    const [hit] = await receiver.waitFor(1, 5_000);
+    expect(hit!.headers["webhook-id"]).toBe(`evt_${jobId}_succeeded`);
+    const event = await verifyBoth(hit!, endpoint.secret);
+    expect(event).toMatchObject({ type: "job.succeeded", data: { id: jobId, status: "succeeded" } });
+  }, 30_000);
 
   it("two gateways on one Postgres: 20 jobs, each run once and its job.succeeded delivered once", async () => {
     postgres = await startPostgresServer();
