@@ -323,3 +323,59 @@ describe("jobs with webhooks: a receiver that fails twice", () => {
     }
   }, 20_000);
 });
+
+describe("jobs with webhooks: a completion above webhooks.maxPayloadBytes", () => {
+  let fx: JobFixture;
+  let receiver: Receiver;
+
+  beforeAll(async () => {
+    fx = await startJobFixture({
+      webhookAllowlist: ["127.0.0.1/32"],
+      // The setting under test: a 1 KiB cap (256 KiB by default), below a 200-token completion.
+      config: (c) => ({ ...c, webhooks: { allowHttp: true, maxPayloadBytes: 1024 } }),
+    });
+    receiver = await startReceiver();
+  }, 30_000);
+  afterAll(async () => {
+    await receiver?.close();
+    await fx?.close();
+  });
+
+  it("is sent as a link that GET resolves to the whole job", async () => {
+    const key = await fx.newKey();
+    const endpoint = await register(fx, key.secret, `${receiver.origin}/big`);
+    const res = await fetch(`${fx.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${key.secret}`,
+        "content-type": "application/json",
+        prefer: "respond-async",
+        "gonka-webhook-id": endpoint.id,
+      },
+      body: JSON.stringify({
+        model: "qwen3-32b",
+        max_tokens: 200,
+        messages: [{ role: "user", content: "a long answer" }],
+      }),
+    });
+    const job = (await res.json()) as JobObject;
+    const done = await waitForJob(fx.url, key.secret, job.id);
+    expect(JSON.stringify(done).length).toBeGreaterThan(1024);
+    const [hit] = await settle(receiver, "/big", 1);
+    const event = await verifyBoth(hit!, endpoint.secret);
+    expect(event.data).toEqual({
+      id: job.id,
+      object: "job",
+      status: "succeeded",
+      endpoint: done.endpoint,
+      model: "qwen3-32b",
+      created_at: done.created_at,
+      finished_at: done.finished_at,
+      webhook_id: endpoint.id,
+      url: `/v1/jobs/${job.id}`,
+      truncated: true,
+    });
+    const linked = await api(fx, key.secret, "GET", event.data.url);
+    expect(await linked.json()).toEqual(done);
+  }, 20_000);
+});
