@@ -4,67 +4,24 @@
  * a loopback receiver (the one allow-listed address, 127.0.0.1/32). A job's end reaches the
  * receiver signed, verified with both the `openai` SDK's `webhooks.unwrap()` and
  * `standardwebhooks`; the named endpoint (`Gonka-Webhook-Id`) or every subscribed one gets it.
- * Restarts and replicas are in jobWebhooksProcesses.test.ts.
+ * Settings under test (retry schedule, payload cap) are in jobWebhooksSettings.test.ts; restarts
+ * and replicas in jobWebhooksProcesses.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobObject } from "../jobs/serialize.ts";
 import { type JobFixture, startJobFixture, waitForJob } from "../jobs/testing.ts";
-import { type ReceivedHook, type Receiver, startReceiver, verifyBoth } from "../webhooks/testing.ts";
+import { type Receiver, startReceiver, verifyBoth } from "../webhooks/testing.ts";
 import { simStats } from "./fixtures.ts";
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON answers, checked field by field
-type Json = any;
-
-async function api(fx: JobFixture, secret: string, method: string, path: string, body?: unknown) {
-  return fetch(`${fx.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${secret}`,
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-}
-
-async function register(fx: JobFixture, secret: string, url: string): Promise<Json> {
-  const res = await api(fx, secret, "POST", "/v1/webhooks", { url });
-  expect(res.status, await res.clone().text()).toBe(201);
-  return res.json();
-}
-
-async function submit(fx: JobFixture, secret: string, content: string, webhookId?: string) {
-  const res = await fetch(`${fx.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${secret}`,
-      "content-type": "application/json",
-      prefer: "respond-async",
-      ...(webhookId ? { "gonka-webhook-id": webhookId } : {}),
-    },
-    body: JSON.stringify({ model: "qwen3-32b", max_tokens: 8, messages: [{ role: "user", content }] }),
-  });
-  expect(res.status, await res.clone().text()).toBe(202);
-  return (await res.json()) as JobObject;
-}
-
-async function cancelledCount(fx: JobFixture): Promise<number> {
-  const metrics = await (await fetch(`${fx.opsUrl}/metrics`)).text();
-  return Number(/gonka_jobs_completed_total\{outcome="cancelled"\} (\d+)/.exec(metrics)![1]);
-}
-
-const hooksTo = (r: Receiver, path: string) => r.hits.filter((h) => h.path === path);
-const webhookId = (h: ReceivedHook) => h.headers["webhook-id"];
-
-/** Waits until `n` hooks reached `path`, then a little longer so a stray extra one would show. */
-async function settle(r: Receiver, path: string, n: number): Promise<ReceivedHook[]> {
-  const end = Date.now() + 10_000;
-  while (hooksTo(r, path).length < n) {
-    if (Date.now() > end) throw new Error(`only ${hooksTo(r, path).length} of ${n} hooks reached ${path}`);
-    await new Promise((done) => setTimeout(done, 20));
-  }
-  await new Promise((done) => setTimeout(done, 300));
-  return hooksTo(r, path);
-}
+import {
+  api,
+  cancelledCount,
+  hooksTo,
+  type Json,
+  register,
+  settle,
+  submit,
+  webhookId,
+} from "./jobWebhooksTesting.ts";
 
 describe("jobs with webhooks, default configuration (allow-list 127.0.0.1/32, http allowed)", () => {
   let fx: JobFixture;
@@ -262,120 +219,5 @@ describe("jobs with webhooks, default configuration (allow-list 127.0.0.1/32, ht
     } finally {
       await fetch(`${fx.sim.url}/sim/script`, { method: "DELETE" });
     }
-  }, 20_000);
-});
-
-describe("jobs with webhooks: a receiver that fails twice", () => {
-  let fx: JobFixture;
-  let receiver: Receiver;
-
-  beforeAll(async () => {
-    fx = await startJobFixture({
-      webhookAllowlist: ["127.0.0.1/32"],
-      // The setting under test: quick retries (the default schedule starts at 5 s, then 30 s).
-      config: (c) => ({ ...c, webhooks: { allowHttp: true, retryDelaysMs: [100, 200], jitter: 0 } }),
-    });
-    receiver = await startReceiver();
-  }, 30_000);
-  afterAll(async () => {
-    await receiver?.close();
-    await fx?.close();
-  });
-
-  it("gets job.succeeded three times with one webhook-id; the delivery log shows 3 attempts", async () => {
-    const key = await fx.newKey();
-    const endpoint = await register(fx, key.secret, `${receiver.origin}/flaky`);
-    receiver.script = [500, 503];
-    const job = await submit(fx, key.secret, "retry me", endpoint.id);
-    const hits = await settle(receiver, "/flaky", 3);
-    expect(hits).toHaveLength(3);
-    expect(hits.map(webhookId)).toEqual([1, 2, 3].map(() => `evt_${job.id}_succeeded`));
-    for (const hit of hits) expect((await verifyBoth(hit, endpoint.secret)).data.id).toBe(job.id);
-    const res = await api(fx, key.secret, "GET", `/v1/webhooks/${endpoint.id}/deliveries`);
-    const { data } = (await res.json()) as Json;
-    expect(data).toHaveLength(1);
-    expect(data[0]).toMatchObject({
-      webhook_id: `evt_${job.id}_succeeded`,
-      event_type: "job.succeeded",
-      status: "succeeded",
-      attempts: 3,
-      last_status_code: 200,
-    });
-    expect(data[0].attempt_log.map((x: Json) => x.status_code)).toEqual([500, 503, 200]);
-  }, 20_000);
-
-  it("a job whose every run gets an engine 5xx ends failed after jobs.maxAttempts runs; job.failed arrives once", async () => {
-    const key = await fx.newKey();
-    const endpoint = await register(fx, key.secret, `${receiver.origin}/fails`);
-    await fetch(`${fx.sim.url}/sim/faults`, { method: "POST", body: JSON.stringify([{ mode: "http_503" }]) });
-    try {
-      const job = await submit(fx, key.secret, "always busy", endpoint.id);
-      const done = await waitForJob(fx.url, key.secret, job.id);
-      expect(done).toMatchObject({ status: "failed", attempts: 3, completion: null });
-      const hits = await settle(receiver, "/fails", 1);
-      expect(hits).toHaveLength(1);
-      const event = await verifyBoth(hits[0]!, endpoint.secret);
-      expect(event).toMatchObject({ id: `evt_${job.id}_failed`, type: "job.failed" });
-      expect(event.data).toEqual(done);
-      expect(event.data.error).toMatchObject({ type: expect.any(String), message: expect.any(String) });
-    } finally {
-      await fetch(`${fx.sim.url}/sim/faults`, { method: "DELETE" });
-    }
-  }, 20_000);
-});
-
-describe("jobs with webhooks: a completion above webhooks.maxPayloadBytes", () => {
-  let fx: JobFixture;
-  let receiver: Receiver;
-
-  beforeAll(async () => {
-    fx = await startJobFixture({
-      webhookAllowlist: ["127.0.0.1/32"],
-      // The setting under test: a 1 KiB cap (256 KiB by default), below a 200-token completion.
-      config: (c) => ({ ...c, webhooks: { allowHttp: true, maxPayloadBytes: 1024 } }),
-    });
-    receiver = await startReceiver();
-  }, 30_000);
-  afterAll(async () => {
-    await receiver?.close();
-    await fx?.close();
-  });
-
-  it("is sent as a link that GET resolves to the whole job", async () => {
-    const key = await fx.newKey();
-    const endpoint = await register(fx, key.secret, `${receiver.origin}/big`);
-    const res = await fetch(`${fx.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${key.secret}`,
-        "content-type": "application/json",
-        prefer: "respond-async",
-        "gonka-webhook-id": endpoint.id,
-      },
-      body: JSON.stringify({
-        model: "qwen3-32b",
-        max_tokens: 200,
-        messages: [{ role: "user", content: "a long answer" }],
-      }),
-    });
-    const job = (await res.json()) as JobObject;
-    const done = await waitForJob(fx.url, key.secret, job.id);
-    expect(JSON.stringify(done).length).toBeGreaterThan(1024);
-    const [hit] = await settle(receiver, "/big", 1);
-    const event = await verifyBoth(hit!, endpoint.secret);
-    expect(event.data).toEqual({
-      id: job.id,
-      object: "job",
-      status: "succeeded",
-      endpoint: done.endpoint,
-      model: "qwen3-32b",
-      created_at: done.created_at,
-      finished_at: done.finished_at,
-      webhook_id: endpoint.id,
-      url: `/v1/jobs/${job.id}`,
-      truncated: true,
-    });
-    const linked = await api(fx, key.secret, "GET", event.data.url);
-    expect(await linked.json()).toEqual(done);
   }, 20_000);
 });
