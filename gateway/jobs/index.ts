@@ -12,6 +12,7 @@ import type { GatewayState } from "../state.ts";
 import type { JobRepository, KeyRepository } from "../store/index.ts";
 import { acceptStep } from "./accept.ts";
 import type { JobEventSink } from "./eventSink.ts";
+import { emitJobEvent } from "./events.ts";
 import { createJobMetrics, type JobMetrics } from "./metrics.ts";
 import { mountJobRoutes } from "./routes.ts";
 import { type JobRunner, startJobRunner } from "./runner.ts";
@@ -57,7 +58,15 @@ export function createJobs(deps: JobsDeps): JobsWiring {
   return {
     acceptStep: acceptStep({ repo, sink, accepted: () => worker?.kick() }),
     mount: (router, auth) =>
-      mountJobRoutes(router, auth, { repo, config, cancelLocal: async (id) => worker?.cancelLocal(id) }),
+      mountJobRoutes(router, auth, {
+        repo,
+        config,
+        cancelLocal: async (id) => worker?.cancelLocal(id),
+        async cancelledQueued(job) {
+          metrics?.finished("cancelled", (job.finishedAt! - job.createdAt) / 1000);
+          await emitJobEvent(job, sink, repo, log);
+        },
+      }),
     attach(parts) {
       steps = parts.steps;
       metrics = createJobMetrics(parts.registry, repo);

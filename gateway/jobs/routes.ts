@@ -10,7 +10,7 @@ import { parseOr400 } from "../admin/validate.ts";
 import type { GatewayConfig } from "../config/schema.ts";
 import type { GatewayState } from "../state.ts";
 import { NotFound } from "../store/errors.ts";
-import type { JobRepository } from "../store/index.ts";
+import type { JobRecord, JobRepository } from "../store/index.ts";
 import { retentionMs } from "./retention.ts";
 import { jobList, jobObject } from "./serialize.ts";
 import { cancelledError } from "./worker.ts";
@@ -29,6 +29,11 @@ export interface JobRoutesDeps {
   config: GatewayConfig;
   /** Aborts this gateway's run of a job and waits for it to end (other gateways see the flag). */
   cancelLocal(id: string): Promise<void>;
+  /**
+   * A queued job this route cancelled ended here, with no worker to count it in the metrics
+   * and hand its event to the sink: this does both.
+   */
+  cancelledQueued(job: JobRecord): Promise<void>;
 }
 
 export function mountJobRoutes(
@@ -70,7 +75,10 @@ export function mountJobRoutes(
     const key = ctx.state.key!;
     const job = await find(key.id, ctx.params["id"]!);
     if (job.status === "queued" || job.status === "running") {
-      await repo.cancel(key.id, job.id, retentionMs(deps.config, job.tier), cancelledError());
+      const after = await repo.cancel(key.id, job.id, retentionMs(deps.config, job.tier), cancelledError());
+      // A queued job ends right here: its event goes out now, not at the sweeper's next pass
+      // (`jobs.sweepIntervalMs` later). A running one ends in its worker, which does the same.
+      if (job.status === "queued" && after?.status === "cancelled") await deps.cancelledQueued(after);
       // Running here: abort the upstream request now and answer with the job's end. Running on
       // another gateway: it sees the flag at its next lease renewal.
       await deps.cancelLocal(job.id);

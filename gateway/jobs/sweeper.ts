@@ -47,10 +47,14 @@ export function startJobSweeper(
     });
     return running;
   };
-  const timer = setInterval(() => {
+  const tick = () => {
     runOnce().catch((err: unknown) => opts.log.warn({ err }, "job sweep failed"));
-  }, opts.intervalMs);
+  };
+  const timer = setInterval(tick, opts.intervalMs);
   timer.unref();
+  // Once at start too: events left unemitted by a gateway that crashed between a job's end
+  // and its event go out now, not a whole interval (60 s by default) after the restart.
+  tick();
   return {
     runOnce,
     async stop() {

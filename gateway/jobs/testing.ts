@@ -60,6 +60,8 @@ export async function startJobFixture(
     simArgs?: string[];
     databaseUrl?: string;
     sink?: JobEventSink;
+    /** GONKA_WEBHOOK_ALLOWLIST, e.g. `["127.0.0.1/32"]` for a loopback receiver (empty by default). */
+    webhookAllowlist?: string[];
     config?: (c: GatewayConfigInput) => GatewayConfigInput;
   } = {},
 ): Promise<JobFixture> {
@@ -80,6 +82,7 @@ export async function startJobFixture(
       redisUrl: undefined,
       adminKey: undefined,
       engineApiKey: undefined,
+      webhookAllowlist: opts.webhookAllowlist,
     },
     log,
     opts.sink ? { jobEventSink: () => opts.sink! } : {},
