@@ -4,14 +4,14 @@
  * Postgres, optionally with a job event sink that records into an array.
  */
 import { type SpawnedSimulator, spawnSimulator } from "../../sim/spawn.ts";
-import { createGateway, type Gateway } from "../app.ts";
+import type { Gateway } from "../app.ts";
 import { buildGatewayConfig } from "../config/fromCatalog.ts";
 import { parseConfig } from "../config/load.ts";
 import type { GatewayConfigInput } from "../config/schema.ts";
-import { createLogger } from "../logger.ts";
-import { type Services, startServices } from "../services.ts";
+import type { Services } from "../services.ts";
 import { type Recorder, startRecordingProxy } from "../sessions/testing.ts";
 import { tempDataDir } from "../store/testing.ts";
+import { startServedGateway } from "../test/servedGateway.ts";
 import type { JobEvent, JobEventSink } from "./eventSink.ts";
 import type { JobObject } from "./serialize.ts";
 
@@ -73,8 +73,7 @@ export async function startJobFixture(
   const withJobs = { ...base, jobs: { pollIntervalMs: 50, retryBackoffMs: 10, ...base.jobs } };
   const config = parseConfig(opts.config ? opts.config(withJobs) : withJobs);
   const data = tempDataDir();
-  const log = createLogger(process.env["GONKA_TEST_LOG"] ?? "silent");
-  const services = await startServices(
+  const served = await startServedGateway(
     config,
     {
       dataDir: data.dir,
@@ -84,31 +83,14 @@ export async function startJobFixture(
       engineApiKey: undefined,
       webhookAllowlist: opts.webhookAllowlist,
     },
-    log,
-    opts.sink ? { jobEventSink: () => opts.sink! } : {},
+    { keyName: "jobs-test", extras: opts.sink ? { jobEventSink: () => opts.sink! } : {} },
   );
-  const gateway: Gateway = createGateway({
-    config,
-    log,
-    probe: false,
-    ...services.gatewayOptions(() => gateway.registry),
-  });
-  const url = await gateway.listen(0, "127.0.0.1");
-  const opsUrl = await gateway.listenOps(0, "127.0.0.1");
   return {
-    url,
-    opsUrl,
+    ...served,
     sim,
     recorder,
-    services,
-    gateway,
-    async newKey(tier = "standard") {
-      const { key, secret } = await services.store.keys.create({ name: "jobs-test", tier });
-      return { id: key.id, secret };
-    },
     async close() {
-      await gateway.shutdown(1_000);
-      await services.close();
+      await served.close();
       await recorder.close();
       await sim.stop();
       data.remove();
