@@ -3,6 +3,8 @@
  * an in-process gateway with its real services (keys, store, jobs) on SQLite or a given
  * Postgres, optionally with a job event sink that records into an array.
  */
+
+import { expect } from "vitest";
 import { type SpawnedSimulator, spawnSimulator } from "../../sim/spawn.ts";
 import type { Gateway } from "../app.ts";
 import { buildGatewayConfig } from "../config/fromCatalog.ts";
@@ -115,4 +117,40 @@ export async function waitForJob(
       throw new Error(`job ${id} did not reach the state in time: ${JSON.stringify(job)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** POSTs `body` to `/v1/chat/completions` with `Prefer: respond-async` (plus `headers`): the raw answer. */
+export function postAsync(
+  url: string,
+  secret: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      authorization: `Bearer ${secret}`,
+      prefer: "respond-async",
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Queues one chat completion on qwen3-32b (optionally naming a webhook endpoint); expects 202. */
+export async function submitJob(
+  url: string,
+  secret: string,
+  content: string,
+  opts: { maxTokens?: number; webhookId?: string | undefined } = {},
+): Promise<JobObject> {
+  const res = await postAsync(
+    url,
+    secret,
+    { model: "qwen3-32b", max_tokens: opts.maxTokens ?? 8, messages: [{ role: "user", content }] },
+    opts.webhookId ? { "gonka-webhook-id": opts.webhookId } : {},
+  );
+  expect(res.status, await res.clone().text()).toBe(202);
+  return (await res.json()) as JobObject;
 }
