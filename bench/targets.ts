@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { FAST, PACED, PATH, plainBody, streamedBody } from "../gateway/bench/workload.ts";
 import { buildGatewayConfig } from "../gateway/config/fromCatalog.ts";
 import { parseLogLine, spawnNode } from "../harness/childProcess.ts";
 import { startPostgresServer } from "../harness/postgresServer.ts";
@@ -54,21 +55,6 @@ export interface StartedTargets {
   stop(): Promise<void>;
 }
 
-const FAST = "llama-4-maverick";
-const PACED = "qwen3-32b";
-const PATH = "/v1/chat/completions";
-const plainBody = JSON.stringify({
-  model: FAST,
-  max_tokens: 16,
-  messages: [{ role: "user", content: "Say hi" }],
-});
-const streamedBody = JSON.stringify({
-  model: PACED,
-  max_tokens: 64,
-  stream: true,
-  chat_template_kwargs: { thinking: false },
-  messages: [{ role: "user", content: "Tell a story" }],
-});
 const gatewayScript = (name: string) => fileURLToPath(new URL(`../gateway/bench/${name}`, import.meta.url));
 const urlFromLog = (line: string) => parseLogLine(line)?.["url"] as string | undefined;
 const ADMIN_KEY = "bench-admin-key-0123456789abcdef";

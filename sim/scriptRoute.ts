@@ -1,7 +1,9 @@
+import { type ChatPlan, planChat } from "./chatPlan.ts";
 import { type ChatRequest, viewConversation } from "./chatRequest.ts";
 import { SimError } from "./errors.ts";
+import type { ActiveFaults } from "./faults.ts";
 import { matchIndex, type ScriptRule } from "./script.ts";
-import type { SimState } from "./state.ts";
+import type { Exchange, SimState } from "./state.ts";
 
 /**
  * What the active script says about one chat request before any reply is planned: counts the hit,
@@ -51,4 +53,29 @@ export function unmatchedMessage(req: ChatRequest): string {
   const tools = view.toolNames.length > 0 ? view.toolNames.join(", ") : "none";
   const text = `no simulator script rule matched (strict mode); last messages: ${last.join(" | ")}; turn ${view.turn}; tools offered: ${tools}`;
   return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE - 1)}…` : text;
+}
+
+/**
+ * The plan of a chat-shaped request (chat completions, and Responses once translated to chat):
+ * the script applied under the request's X-Session-Id, and the faults it runs with.
+ */
+export function planScriptedChat(
+  state: SimState,
+  req: ChatRequest,
+  requestFaults: Readonly<ActiveFaults>,
+  ex: Exchange,
+): { plan: ChatPlan; faults: Readonly<ActiveFaults> } {
+  const header = ex.req.headers["x-session-id"];
+  const sessionId = typeof header === "string" && header ? header : undefined;
+  const { rule, delayMs } = applyScript(state, req, sessionId);
+  // A rule's delay rides on the stall path: before the first byte, cancelled with the request.
+  const faults = delayMs > 0 ? { ...requestFaults, stallMs: requestFaults.stallMs + delayMs } : requestFaults;
+  const plan = planChat(req, {
+    preset: state.preset,
+    script: state.script,
+    faults,
+    matched: rule,
+    ...(sessionId ? { sessionId } : {}),
+  });
+  return { plan, faults };
 }

@@ -5,11 +5,12 @@
  * LiteLLM proxy (PyPI, in a virtualenv). Idempotent: a finished install leaves a stamp naming
  * its pins, and a lock directory keeps two runs from installing into the same folder at once.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { npmInstall } from "../../scenarios/lib/npm.ts";
 import { ensureVenv, gonkaCacheDir } from "../../scenarios/lib/python.ts";
 
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
@@ -65,36 +66,6 @@ export async function withLock<T>(
   }
 }
 
-function npmInstall(dir: string, log: (l: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // npm next to the running node (Node 24 through scripts/node24.cjs).
-    const npm = join(process.execPath, "..", "npm");
-    const child = spawn(
-      existsSync(npm) ? npm : "npm",
-      ["install", "--no-audit", "--no-fund", "--loglevel", "http"],
-      {
-        cwd: dir,
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let fetched = 0;
-    let tail = "";
-    const onData = (chunk: Buffer) => {
-      const text = chunk.toString("utf8");
-      tail = (tail + text).slice(-2000);
-      const before = fetched;
-      fetched += (text.match(/npm http fetch GET 200/g) ?? []).length;
-      if (Math.floor(fetched / 25) > Math.floor(before / 25)) log(`portkey: ${fetched} packages fetched…`);
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("error", reject);
-    child.once("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(`npm install exited ${code}:\n${tail}`)),
-    );
-  });
-}
-
 /** Portkey's server script (`build/start-server.js`), installed when missing. */
 export async function ensurePortkey(log: (l: string) => void = (l) => console.log(l)): Promise<string> {
   const dir = join(peersDir(), `portkey-${PORTKEY_VERSION}`);
@@ -109,7 +80,7 @@ export async function ensurePortkey(log: (l: string) => void = (l) => console.lo
     copyFileSync(PORTKEY_MANIFEST, join(dir, "package.json"));
     log(`portkey: npm install @portkey-ai/gateway@${PORTKEY_VERSION} into ${dir} (first use)…`);
     const started = Date.now();
-    await npmInstall(dir, log);
+    await npmInstall(dir, "portkey", log);
     if (!existsSync(main)) throw new Error(`npm install finished but ${main} is missing`);
     writeFileSync(stamp, manifest);
     log(`portkey: installed in ${Math.round((Date.now() - started) / 1000)} s`);

@@ -29,6 +29,7 @@ import { spawnSimulator } from "../../sim/spawn.ts";
 import { buildGatewayConfig } from "../config/fromCatalog.ts";
 import { fixedRate, type LoadResult, percentile, processCpuMicros, saturate } from "./loadgen.ts";
 import { type LoopDelay, loopProbe } from "./loopProbeClient.ts";
+import { FAST, PACED, PATH, plainBody, streamedBody } from "./workload.ts";
 
 const { values } = parseArgs({
   options: {
@@ -39,21 +40,6 @@ const { values } = parseArgs({
 });
 const durationMs = Number(values.seconds) * 1000;
 const rounds = Math.max(1, Number(values.rounds));
-const PATH = "/v1/chat/completions";
-const FAST = "llama-4-maverick";
-const PACED = "qwen3-32b";
-const plain = JSON.stringify({
-  model: FAST,
-  max_tokens: 16,
-  messages: [{ role: "user", content: "Say hi" }],
-});
-const streamed = JSON.stringify({
-  model: PACED,
-  max_tokens: 64,
-  stream: true,
-  chat_template_kwargs: { thinking: false },
-  messages: [{ role: "user", content: "Tell a story" }],
-});
 
 interface Target {
   name: string;
@@ -205,7 +191,7 @@ async function main() {
 
     console.log("warming up…");
     for (const t of [...fastTargets, ...pacedTargets]) {
-      const body = fastTargets.includes(t) ? plain : streamed;
+      const body = fastTargets.includes(t) ? plainBody : streamedBody;
       await saturate(
         { url: t.url, path: PATH, body, durationMs: 400, ...(t.headers ? { headers: t.headers } : {}) },
         8,
@@ -273,10 +259,10 @@ async function main() {
     };
 
     console.log(`measuring, ${rounds} × ${durationMs / 1000} s per cell…`);
-    const sat = await measure(fastTargets, plain, "saturate", 32);
-    const at500 = await measure(fastTargets, plain, "rate", 500);
-    const streamSat = await measure(pacedTargets, streamed, "saturate", 32);
-    const streamRate = await measure(pacedTargets, streamed, "rate", 100);
+    const sat = await measure(fastTargets, plainBody, "saturate", 32);
+    const at500 = await measure(fastTargets, plainBody, "rate", 500);
+    const streamSat = await measure(pacedTargets, streamedBody, "saturate", 32);
+    const streamRate = await measure(pacedTargets, streamedBody, "rate", 100);
     report(sat, at500, streamSat, streamRate);
   } finally {
     for (const c of children) await c.stop().catch(() => {});

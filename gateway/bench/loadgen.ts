@@ -34,9 +34,22 @@ export async function saturate(spec: LoadSpec, concurrency: number): Promise<Loa
 }
 
 /** Open loop: requests start on a fixed schedule whatever the latency, as real traffic does. */
-export async function fixedRate(spec: LoadSpec, perSecond: number): Promise<LoadResult> {
+export function fixedRate(spec: LoadSpec, perSecond: number): Promise<LoadResult> {
+  return atRate(spec, perSecond, { requests: 0, errors: 0, seconds: 0, latenciesMs: [], frames: 0 }, once);
+}
+
+/**
+ * The open-loop schedule itself: `send` starts on time whatever the latency of those before it,
+ * each one recording into `result`. `fixedRate` sends plain requests; bench/streamProbe.ts
+ * sends streams and records their first byte too.
+ */
+export async function atRate<R extends LoadResult>(
+  spec: LoadSpec,
+  perSecond: number,
+  result: R,
+  send: (pool: Pool, spec: LoadSpec, result: R) => Promise<void>,
+): Promise<R> {
   const pool = new Pool(spec.url, { connections: 256, pipelining: 1 });
-  const result: LoadResult = { requests: 0, errors: 0, seconds: 0, latenciesMs: [], frames: 0 };
   const total = Math.round((perSecond * spec.durationMs) / 1000);
   const interval = 1000 / perSecond;
   const start = performance.now();
@@ -45,7 +58,7 @@ export async function fixedRate(spec: LoadSpec, perSecond: number): Promise<Load
     const due = start + i * interval;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(once(pool, spec, result));
+    inflight.push(send(pool, spec, result));
   }
   await Promise.all(inflight);
   result.seconds = (performance.now() - start) / 1000;

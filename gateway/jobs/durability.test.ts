@@ -12,7 +12,7 @@ import type { SpawnedGateway } from "../../harness/spawnGateway.ts";
 import { simStats } from "../test/fixtures.ts";
 import { type ProcessFixture, startProcessFixture } from "../test/processFixture.ts";
 import type { JobObject } from "./serialize.ts";
-import { waitForJob } from "./testing.ts";
+import { submitJob, waitForJob } from "./testing.ts";
 
 const fixtures: ProcessFixture[] = [];
 let postgres: PostgresServer | undefined;
@@ -24,27 +24,8 @@ afterAll(async () => {
 /** Short leases and polls, so a lost run is taken over within about a second. */
 const jobsConfig = { leaseMs: 1_000, pollIntervalMs: 50, retryBackoffMs: 10 };
 
-async function submit(
-  gw: SpawnedGateway,
-  secret: string,
-  content: string,
-  maxTokens = 8,
-): Promise<JobObject> {
-  const res = await fetch(`${gw.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      authorization: `Bearer ${secret}`,
-      prefer: "respond-async",
-    },
-    body: JSON.stringify({
-      model: "qwen3-32b",
-      max_tokens: maxTokens,
-      messages: [{ role: "user", content }],
-    }),
-  });
-  expect(res.status).toBe(202);
-  return (await res.json()) as JobObject;
+function submit(gw: SpawnedGateway, secret: string, content: string, maxTokens = 8): Promise<JobObject> {
+  return submitJob(gw.url, secret, content, { maxTokens });
 }
 
 describe("a gateway killed with a job running", () => {

@@ -7,7 +7,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobsOpenApi } from "./openapi.ts";
 import type { JobObject } from "./serialize.ts";
-import { type JobFixture, RecordingSink, startJobFixture, waitForJob } from "./testing.ts";
+import { type JobFixture, postAsync, RecordingSink, startJobFixture, waitForJob } from "./testing.ts";
 
 type Json = Record<string, unknown>;
 
@@ -41,16 +41,12 @@ afterAll(async () => {
 });
 
 function submit(key: { secret: string }, headers: Record<string, string> = {}, content = "hi") {
-  return fetch(`${fx.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      authorization: `Bearer ${key.secret}`,
-      prefer: "respond-async",
-      ...headers,
-    },
-    body: JSON.stringify({ model: "qwen3-32b", max_tokens: 8, messages: [{ role: "user", content }] }),
-  });
+  return postAsync(
+    fx.url,
+    key.secret,
+    { model: "qwen3-32b", max_tokens: 8, messages: [{ role: "user", content }] },
+    headers,
+  );
 }
 
 describe("job events", () => {

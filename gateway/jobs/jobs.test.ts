@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setFaults, simStats } from "../test/fixtures.ts";
 import type { JobObject } from "./serialize.ts";
-import { type JobFixture, startJobFixture, waitForJob } from "./testing.ts";
+import { type JobFixture, postAsync, startJobFixture, waitForJob } from "./testing.ts";
 
 type Json = Record<string, unknown>;
 
@@ -58,16 +58,7 @@ afterAll(async () => {
 });
 
 function submit(key: { secret: string }, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${fx.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      authorization: `Bearer ${key.secret}`,
-      prefer: "respond-async",
-      ...headers,
-    },
-    body: JSON.stringify(body),
-  });
+  return postAsync(fx.url, key.secret, body, headers);
 }
 
 async function call(method: string, path: string, key: { secret: string }) {

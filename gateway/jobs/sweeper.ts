@@ -5,6 +5,7 @@
  * job's end and its event).
  */
 import type { Logger } from "pino";
+import { startPeriodic } from "../periodic.ts";
 import type { JobRepository } from "../store/index.ts";
 import type { JobEventSink } from "./eventSink.ts";
 import { emitJobEvent } from "./events.ts";
@@ -21,11 +22,9 @@ export function startJobSweeper(
   sink: JobEventSink | undefined,
   opts: { intervalMs: number; log: Logger },
 ): JobSweeper {
-  let running: Promise<{ deleted: number; emitted: number }> | undefined;
-  let stopped = false;
-  const sweep = async () => {
+  const sweep = async (stopped: () => boolean) => {
     let deleted = 0;
-    for (let i = 0; i < 100 && !stopped; i++) {
+    for (let i = 0; i < 100 && !stopped(); i++) {
       const n = await repo.sweep(BATCH);
       deleted += n;
       if (n < BATCH) break;
@@ -33,7 +32,7 @@ export function startJobSweeper(
     let emitted = 0;
     if (sink) {
       for (const job of await repo.unemitted(100)) {
-        if (stopped) break;
+        if (stopped()) break;
         await emitJobEvent(job, sink, repo, opts.log);
         emitted++;
       }
@@ -41,26 +40,11 @@ export function startJobSweeper(
     if (deleted > 0) opts.log.info({ deleted }, "expired jobs swept");
     return { deleted, emitted };
   };
-  const runOnce = () => {
-    running ??= sweep().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-  const tick = () => {
-    runOnce().catch((err: unknown) => opts.log.warn({ err }, "job sweep failed"));
-  };
-  const timer = setInterval(tick, opts.intervalMs);
-  timer.unref();
-  // Once at start too: events left unemitted by a gateway that crashed between a job's end
-  // and its event go out now, not a whole interval (60 s by default) after the restart.
-  tick();
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running?.catch(() => {});
-    },
-  };
+  return startPeriodic(sweep, {
+    intervalMs: opts.intervalMs,
+    onError: (err) => opts.log.warn({ err }, "job sweep failed"),
+    // Once at start too: events left unemitted by a gateway that crashed between a job's end
+    // and its event go out now, not a whole interval (60 s by default) after the restart.
+    runAtStart: true,
+  });
 }

@@ -3,15 +3,17 @@
  * an in-process gateway with its real services (keys, store, jobs) on SQLite or a given
  * Postgres, optionally with a job event sink that records into an array.
  */
+
+import { expect } from "vitest";
 import { type SpawnedSimulator, spawnSimulator } from "../../sim/spawn.ts";
-import { createGateway, type Gateway } from "../app.ts";
+import type { Gateway } from "../app.ts";
 import { buildGatewayConfig } from "../config/fromCatalog.ts";
 import { parseConfig } from "../config/load.ts";
 import type { GatewayConfigInput } from "../config/schema.ts";
-import { createLogger } from "../logger.ts";
-import { type Services, startServices } from "../services.ts";
+import type { Services } from "../services.ts";
 import { type Recorder, startRecordingProxy } from "../sessions/testing.ts";
 import { tempDataDir } from "../store/testing.ts";
+import { startServedGateway } from "../test/servedGateway.ts";
 import type { JobEvent, JobEventSink } from "./eventSink.ts";
 import type { JobObject } from "./serialize.ts";
 
@@ -73,8 +75,7 @@ export async function startJobFixture(
   const withJobs = { ...base, jobs: { pollIntervalMs: 50, retryBackoffMs: 10, ...base.jobs } };
   const config = parseConfig(opts.config ? opts.config(withJobs) : withJobs);
   const data = tempDataDir();
-  const log = createLogger(process.env["GONKA_TEST_LOG"] ?? "silent");
-  const services = await startServices(
+  const served = await startServedGateway(
     config,
     {
       dataDir: data.dir,
@@ -84,31 +85,14 @@ export async function startJobFixture(
       engineApiKey: undefined,
       webhookAllowlist: opts.webhookAllowlist,
     },
-    log,
-    opts.sink ? { jobEventSink: () => opts.sink! } : {},
+    { keyName: "jobs-test", extras: opts.sink ? { jobEventSink: () => opts.sink! } : {} },
   );
-  const gateway: Gateway = createGateway({
-    config,
-    log,
-    probe: false,
-    ...services.gatewayOptions(() => gateway.registry),
-  });
-  const url = await gateway.listen(0, "127.0.0.1");
-  const opsUrl = await gateway.listenOps(0, "127.0.0.1");
   return {
-    url,
-    opsUrl,
+    ...served,
     sim,
     recorder,
-    services,
-    gateway,
-    async newKey(tier = "standard") {
-      const { key, secret } = await services.store.keys.create({ name: "jobs-test", tier });
-      return { id: key.id, secret };
-    },
     async close() {
-      await gateway.shutdown(1_000);
-      await services.close();
+      await served.close();
       await recorder.close();
       await sim.stop();
       data.remove();
@@ -133,4 +117,40 @@ export async function waitForJob(
       throw new Error(`job ${id} did not reach the state in time: ${JSON.stringify(job)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** POSTs `body` to `/v1/chat/completions` with `Prefer: respond-async` (plus `headers`): the raw answer. */
+export function postAsync(
+  url: string,
+  secret: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      authorization: `Bearer ${secret}`,
+      prefer: "respond-async",
+      ...headers,
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Queues one chat completion on qwen3-32b (optionally naming a webhook endpoint); expects 202. */
+export async function submitJob(
+  url: string,
+  secret: string,
+  content: string,
+  opts: { maxTokens?: number; webhookId?: string | undefined } = {},
+): Promise<JobObject> {
+  const res = await postAsync(
+    url,
+    secret,
+    { model: "qwen3-32b", max_tokens: opts.maxTokens ?? 8, messages: [{ role: "user", content }] },
+    opts.webhookId ? { "gonka-webhook-id": opts.webhookId } : {},
+  );
+  expect(res.status, await res.clone().text()).toBe(202);
+  return (await res.json()) as JobObject;
 }

@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 import type { GatewayConfig } from "../config/schema.ts";
+import { startPeriodic } from "../periodic.ts";
 import type { MemoryRepository } from "./types.ts";
 
 export { createEmbedder } from "./embedder.ts";
@@ -35,28 +36,18 @@ export function startMemorySweeper(
   intervalMs: number,
   log: Logger,
 ): () => Promise<void> {
-  let running: Promise<void> | undefined;
   const sweep = async () => {
-    try {
-      let total = 0;
-      for (;;) {
-        const n = await memory.sweepExpired(Date.now(), SWEEP_BATCH);
-        total += n;
-        if (n < SWEEP_BATCH) break;
-      }
-      if (total > 0) log.info({ swept: total }, "expired memory items deleted");
-    } catch (err) {
-      log.warn({ err }, "memory sweep failed; retrying at the next interval");
+    let total = 0;
+    for (;;) {
+      const n = await memory.sweepExpired(Date.now(), SWEEP_BATCH);
+      total += n;
+      if (n < SWEEP_BATCH) break;
     }
+    if (total > 0) log.info({ swept: total }, "expired memory items deleted");
   };
-  const timer = setInterval(() => {
-    running ??= sweep().finally(() => {
-      running = undefined;
-    });
-  }, intervalMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  const sweeper = startPeriodic(sweep, {
+    intervalMs,
+    onError: (err) => log.warn({ err }, "memory sweep failed; retrying at the next interval"),
+  });
+  return sweeper.stop;
 }

@@ -1,4 +1,6 @@
 import { errors, GatewayError, toGatewayError } from "../errors.ts";
+import type { RequestOutcome } from "../outcome.ts";
+import type { UpstreamResponse } from "../upstream/callUpstream.ts";
 
 /** An upstream failure (undici's codes, resets) as the GatewayError the client sees. */
 export function normaliseError(err: unknown, modelId: string, idleMs: number): GatewayError {
@@ -11,4 +13,23 @@ export function normaliseError(err: unknown, modelId: string, idleMs: number): G
     return errors.upstreamFailed(`The connection to the backend for \`${modelId}\` broke.`, err);
   }
   return toGatewayError(err);
+}
+
+/**
+ * A stream that broke after its first byte: the error to end it with, and the replica sits out
+ * `replicaCooldownMs` as unhealthy. None when the client left (its abort broke the stream).
+ */
+export function streamBroke(
+  err: unknown,
+  upstream: UpstreamResponse,
+  outcome: RequestOutcome,
+  options: { idleMs: number; replicaCooldownMs: number },
+): GatewayError | undefined {
+  if (outcome.clientAborted) return undefined;
+  upstream.replica.markFailed(
+    `stream broke: ${(err as Error).message}`,
+    options.replicaCooldownMs,
+    "unhealthy",
+  );
+  return normaliseError(err, outcome.modelServed ?? "", options.idleMs);
 }

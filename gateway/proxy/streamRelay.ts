@@ -5,7 +5,7 @@ import { errors, type GatewayError, toGatewayError } from "../errors.ts";
 import { usageFromOpenAI } from "../outcome.ts";
 import type { GatewayState } from "../state.ts";
 import type { UpstreamResponse } from "../upstream/callUpstream.ts";
-import { normaliseError } from "./proxyErrors.ts";
+import { streamBroke } from "./proxyErrors.ts";
 import type { ReasoningOutput } from "./reasoning.ts";
 import type { OutcomeRecorder } from "./requestOutcome.ts";
 import { SseRelay } from "./sseRelay.ts";
@@ -45,14 +45,7 @@ export async function relayStream(
       if (!relay.push(chunk as Buffer)) await drained(res);
     }
   } catch (err) {
-    if (!outcome.clientAborted) {
-      failure = normaliseError(err, outcome.modelServed ?? "", options.idleMs);
-      upstream.replica.markFailed(
-        `stream broke: ${(err as Error).message}`,
-        options.replicaCooldownMs,
-        "unhealthy",
-      );
-    }
+    failure = streamBroke(err, upstream, outcome, options);
   }
   const { usage, sawDone, sawError, firstEventAt } = relay.state;
   outcome.usage = usageFromOpenAI(usage);

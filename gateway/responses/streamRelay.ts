@@ -11,7 +11,7 @@ import { createParser } from "eventsource-parser";
 import type { Logger } from "pino";
 import { errors, type GatewayError, toGatewayError } from "../errors.ts";
 import { usageFromOpenAI } from "../outcome.ts";
-import { normaliseError } from "../proxy/proxyErrors.ts";
+import { streamBroke } from "../proxy/proxyErrors.ts";
 import type { OutcomeRecorder } from "../proxy/requestOutcome.ts";
 import { SseRelay } from "../proxy/sseRelay.ts";
 import type { GatewayState } from "../state.ts";
@@ -138,14 +138,7 @@ export async function relayResponsesStream(
       if (!written) await drained(res);
     }
   } catch (err) {
-    if (!outcome.clientAborted) {
-      failure = normaliseError(err, outcome.modelServed ?? "", options.idleMs);
-      upstream.replica.markFailed(
-        `stream broke: ${(err as Error).message}`,
-        options.replicaCooldownMs,
-        "unhealthy",
-      );
-    }
+    failure = streamBroke(err, upstream, outcome, options);
   }
   outcome.usage = usageFromOpenAI(usage);
   outcome.ttftMs = firstEventAt === null ? null : firstEventAt - state.startedAt;

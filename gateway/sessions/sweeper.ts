@@ -5,6 +5,7 @@
  * never holds a table lock for long.
  */
 import type { Logger } from "pino";
+import { startPeriodic } from "../periodic.ts";
 import type { SessionRepository } from "../store/index.ts";
 
 export interface Sweeper {
@@ -18,12 +19,10 @@ export function startSweeper(
   opts: { intervalMs: number; batchSize: number; log: Logger; maxBatches?: number },
 ): Sweeper {
   const maxBatches = opts.maxBatches ?? 100;
-  let running: Promise<number> | undefined;
-  let stopped = false;
 
-  const sweep = async () => {
+  const sweep = async (stopped: () => boolean) => {
     let total = 0;
-    for (let i = 0; i < maxBatches && !stopped; i++) {
+    for (let i = 0; i < maxBatches && !stopped(); i++) {
       const n = await repo.sweep(opts.batchSize);
       total += n;
       if (n < opts.batchSize) break;
@@ -33,25 +32,8 @@ export function startSweeper(
     if (total > 0) opts.log.info({ deleted: total }, "expired sessions swept");
     return total;
   };
-
-  const runOnce = () => {
-    running ??= sweep().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-
-  const timer = setInterval(() => {
-    runOnce().catch((err: unknown) => opts.log.warn({ err }, "session sweep failed"));
-  }, opts.intervalMs);
-  timer.unref();
-
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running?.catch(() => {});
-    },
-  };
+  return startPeriodic(sweep, {
+    intervalMs: opts.intervalMs,
+    onError: (err) => opts.log.warn({ err }, "session sweep failed"),
+  });
 }

@@ -8,13 +8,13 @@ import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type SpawnedSimulator, spawnSimulator } from "../../sim/spawn.ts";
-import { createGateway, type Gateway } from "../app.ts";
+import type { Gateway } from "../app.ts";
 import { buildGatewayConfig } from "../config/fromCatalog.ts";
 import { parseConfig } from "../config/load.ts";
 import type { GatewayConfigInput } from "../config/schema.ts";
-import { createLogger } from "../logger.ts";
-import { type Services, startServices } from "../services.ts";
+import type { Services } from "../services.ts";
 import { tempDataDir } from "../store/testing.ts";
+import { startServedGateway } from "../test/servedGateway.ts";
 
 export const ADMIN_KEY = "sessions-test-admin-key-0123456789";
 
@@ -105,8 +105,7 @@ export async function startSessionFixture(
   const base = buildGatewayConfig({ models: [{ preset, replicaUrls: recorders.map((r) => r.url) }] });
   const config = parseConfig(opts.config ? opts.config(base) : base);
   const data = tempDataDir();
-  const log = createLogger(process.env["GONKA_TEST_LOG"] ?? "silent");
-  const services = await startServices(
+  const served = await startServedGateway(
     config,
     {
       dataDir: data.dir,
@@ -115,32 +114,16 @@ export async function startSessionFixture(
       adminKey: ADMIN_KEY,
       engineApiKey: undefined,
     },
-    log,
+    { keyName: "sessions-test" },
   );
-  const gateway: Gateway = createGateway({
-    config,
-    log,
-    probe: false,
-    ...services.gatewayOptions(() => gateway.registry),
-  });
-  const url = await gateway.listen(0, "127.0.0.1");
-  const opsUrl = await gateway.listenOps(0, "127.0.0.1");
   return {
-    url,
+    ...served,
     dataDir: data.dir,
-    opsUrl,
     sim,
     recorder,
     recorders,
-    services,
-    gateway,
-    async newKey(tier = "standard") {
-      const { key, secret } = await services.store.keys.create({ name: "sessions-test", tier });
-      return { id: key.id, secret };
-    },
     async close() {
-      await gateway.shutdown(1_000);
-      await services.close();
+      await served.close();
       await Promise.all(recorders.map((r) => r.close()));
       await Promise.all(sims.map((s) => s.stop()));
       data.remove();

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type PostgresServer, startPostgresServer } from "../../harness/postgresServer.ts";
 import type { SpawnedGateway } from "../../harness/spawnGateway.ts";
 import type { JobObject } from "../jobs/serialize.ts";
-import { waitForJob } from "../jobs/testing.ts";
+import { submitJob, waitForJob } from "../jobs/testing.ts";
 import { openStore } from "../store/index.ts";
 import { type Receiver, startReceiver, verifyBoth } from "../webhooks/testing.ts";
 import { simStats } from "./fixtures.ts";
@@ -42,29 +42,14 @@ async function register(gw: SpawnedGateway, secret: string, url: string): Promis
   return res.json();
 }
 
-async function submit(
+function submit(
   gw: SpawnedGateway,
   secret: string,
   content: string,
   maxTokens: number,
   webhookId: string,
 ): Promise<JobObject> {
-  const res = await fetch(`${gw.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      authorization: `Bearer ${secret}`,
-      prefer: "respond-async",
-      "gonka-webhook-id": webhookId,
-    },
-    body: JSON.stringify({
-      model: "qwen3-32b",
-      max_tokens: maxTokens,
-      messages: [{ role: "user", content }],
-    }),
-  });
-  expect(res.status, await res.clone().text()).toBe(202);
-  return (await res.json()) as JobObject;
+  return submitJob(gw.url, secret, content, { maxTokens, webhookId });
 }
 
 describe("jobs with webhooks across gateway processes", () => {

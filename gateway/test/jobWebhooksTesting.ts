@@ -3,8 +3,7 @@
  * endpoint, submit an async request naming one), and waits on a loopback receiver.
  */
 import { expect } from "vitest";
-import type { JobObject } from "../jobs/serialize.ts";
-import type { JobFixture } from "../jobs/testing.ts";
+import { type JobFixture, submitJob } from "../jobs/testing.ts";
 import type { ReceivedHook, Receiver } from "../webhooks/testing.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers, checked field by field
@@ -27,19 +26,8 @@ export async function register(fx: JobFixture, secret: string, url: string): Pro
   return res.json();
 }
 
-export async function submit(fx: JobFixture, secret: string, content: string, webhookId?: string) {
-  const res = await fetch(`${fx.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${secret}`,
-      "content-type": "application/json",
-      prefer: "respond-async",
-      ...(webhookId ? { "gonka-webhook-id": webhookId } : {}),
-    },
-    body: JSON.stringify({ model: "qwen3-32b", max_tokens: 8, messages: [{ role: "user", content }] }),
-  });
-  expect(res.status, await res.clone().text()).toBe(202);
-  return (await res.json()) as JobObject;
+export function submit(fx: JobFixture, secret: string, content: string, webhookId?: string) {
+  return submitJob(fx.url, secret, content, { webhookId });
 }
 
 export async function cancelledCount(fx: JobFixture): Promise<number> {

@@ -4,6 +4,7 @@
  * take different rows. Pending deliveries are never swept.
  */
 import type { Logger } from "pino";
+import { startPeriodic } from "../periodic.ts";
 import type { WebhookRepository } from "../store/index.ts";
 
 const BATCH = 500;
@@ -24,23 +25,13 @@ export function startDeliverySweeper(
   repo: WebhookRepository,
   opts: { retentionDays: number; intervalMs: number; log: Logger },
 ): () => Promise<void> {
-  let running: Promise<void> | undefined;
   const sweep = async () => {
-    try {
-      const n = await sweepDeliveries(repo, opts.retentionDays);
-      if (n > 0) opts.log.info({ swept: n }, "webhook deliveries past retention deleted");
-    } catch (err) {
-      opts.log.warn({ err }, "webhook delivery sweep failed; retrying at the next interval");
-    }
+    const n = await sweepDeliveries(repo, opts.retentionDays);
+    if (n > 0) opts.log.info({ swept: n }, "webhook deliveries past retention deleted");
   };
-  const timer = setInterval(() => {
-    running ??= sweep().finally(() => {
-      running = undefined;
-    });
-  }, opts.intervalMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  const sweeper = startPeriodic(sweep, {
+    intervalMs: opts.intervalMs,
+    onError: (err) => opts.log.warn({ err }, "webhook delivery sweep failed; retrying at the next interval"),
+  });
+  return sweeper.stop;
 }

@@ -10,13 +10,13 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import OpenAI from "openai";
 import { Webhook } from "standardwebhooks";
-import { createGateway, type Gateway } from "../app.ts";
+import type { Gateway } from "../app.ts";
 import { buildGatewayConfig } from "../config/fromCatalog.ts";
 import { parseConfig } from "../config/load.ts";
 import type { GatewayConfigInput } from "../config/schema.ts";
 import type { JobEvent } from "../jobs/eventSink.ts";
-import { createLogger } from "../logger.ts";
-import { type Services, serviceEnv, startServices } from "../services.ts";
+import { type Services, serviceEnv } from "../services.ts";
+import { startServedGateway } from "../test/servedGateway.ts";
 
 export interface ReceivedHook {
   path: string;
@@ -117,31 +117,13 @@ export async function startWebhookGateway(opts: {
     models: [{ preset: "kimi-k2.5", replicaUrls: ["http://127.0.0.1:9"] }],
   });
   const config = parseConfig({ ...base, webhooks: opts.webhooks ?? TEST_WEBHOOKS });
-  const log = createLogger(process.env["GONKA_TEST_LOG"] ?? "silent");
   const env = serviceEnv({
     GONKA_DATA_DIR: opts.dataDir,
     ...(opts.databaseUrl ? { GONKA_DATABASE_URL: opts.databaseUrl } : {}),
     ...(opts.env ?? { GONKA_WEBHOOK_ALLOWLIST: "127.0.0.1/32" }),
   });
-  const services = await startServices(config, env, log);
-  const gateway: Gateway = createGateway({
-    config,
-    log,
-    probe: false,
-    ...services.gatewayOptions(() => gateway.registry),
-  });
-  const url = await gateway.listen(0, "127.0.0.1");
-  const opsUrl = await gateway.listenOps(0, "127.0.0.1");
-  return {
-    url,
-    opsUrl,
-    services,
-    gateway,
-    async close() {
-      await gateway.shutdown(1_000);
-      await services.close();
-    },
-  };
+  const { url, opsUrl, services, gateway, close } = await startServedGateway(config, env);
+  return { url, opsUrl, services, gateway, close };
 }
 
 let sequence = 0;

@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { npmInstall } from "../lib/npm.ts";
 import { gonkaCacheDir } from "../lib/python.ts";
 
 /**
@@ -35,32 +35,7 @@ export async function ensureOpenclaw(log: (line: string) => void = (l) => consol
   copyFileSync(MANIFEST, join(dir, "package.json"));
   log(`openclaw: npm install openclaw@${OPENCLAW_VERSION} into ${dir} (first use; a minute or two)…`);
   const started = Date.now();
-  await new Promise<void>((resolve, reject) => {
-    // npm is next to the running node (Node 24 through scripts/node24.cjs).
-    const npm = join(process.execPath, "..", "npm");
-    const child = spawn(
-      existsSync(npm) ? npm : "npm",
-      ["install", "--no-audit", "--no-fund", "--loglevel", "http"],
-      {
-        cwd: dir,
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let fetched = 0;
-    let tail = "";
-    const onData = (chunk: Buffer) => {
-      const text = chunk.toString("utf8");
-      tail = (tail + text).slice(-2000);
-      fetched += (text.match(/npm http fetch GET 200/g) ?? []).length;
-      if (fetched > 0 && fetched % 50 === 0) log(`openclaw: ${fetched} packages fetched…`);
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("error", reject);
-    child.once("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(`npm install exited ${code}:\n${tail}`)),
-    );
-  });
+  await npmInstall(dir, "openclaw", log);
   if (!existsSync(bin)) throw new Error(`npm install finished but ${bin} is missing`);
   log(`openclaw: installed in ${Math.round((Date.now() - started) / 1000)} s`);
   return bin;

@@ -1,4 +1,3 @@
-import { planChat } from "../chatPlan.ts";
 import {
   DONE_FRAME,
   type Frame,
@@ -9,7 +8,7 @@ import {
 import { validateChatRequest } from "../chatRequest.ts";
 import type { ActiveFaults } from "../faults.ts";
 import { runInference } from "../inference.ts";
-import { applyScript } from "../scriptRoute.ts";
+import { planScriptedChat } from "../scriptRoute.ts";
 import type { Exchange, SimState } from "../state.ts";
 import { checkModel, includeUsage, nowSeconds, responseId } from "./common.ts";
 
@@ -34,18 +33,7 @@ export async function handleChat(
 ): Promise<void> {
   checkModel(state, body["model"], "chat");
   const req = validateChatRequest(body, state.engine);
-  const header = ex.req.headers["x-session-id"];
-  const sessionId = typeof header === "string" && header ? header : undefined;
-  const { rule, delayMs } = applyScript(state, req, sessionId);
-  // A rule's delay rides on the stall path: before the first byte, cancelled with the request.
-  const faults = delayMs > 0 ? { ...requestFaults, stallMs: requestFaults.stallMs + delayMs } : requestFaults;
-  const plan = planChat(req, {
-    preset: state.preset,
-    script: state.script,
-    faults,
-    matched: rule,
-    ...(sessionId ? { sessionId } : {}),
-  });
+  const { plan, faults } = planScriptedChat(state, req, requestFaults, ex);
   // vLLM names the completion after the caller's X-Request-Id when there is one.
   const requestId = ex.req.headers["x-request-id"];
   const meta: ResponseMeta = {

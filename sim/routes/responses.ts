@@ -1,10 +1,9 @@
-import { planChat } from "../chatPlan.ts";
 import { SimError } from "../errors.ts";
 import type { ActiveFaults } from "../faults.ts";
 import { runInference } from "../inference.ts";
 import { renderResponseJson, renderResponseStream } from "../responsesRender.ts";
 import { parseResponsesRequest } from "../responsesRequest.ts";
-import { applyScript } from "../scriptRoute.ts";
+import { planScriptedChat } from "../scriptRoute.ts";
 import type { Exchange, SimState } from "../state.ts";
 import { checkModel, nowSeconds, responseId } from "./common.ts";
 
@@ -30,17 +29,7 @@ export async function handleResponses(
   const request = parseResponsesRequest(body);
   const previous = request.echo.previousResponseId;
   if (previous) throw responseNotFound(previous);
-  const header = ex.req.headers["x-session-id"];
-  const sessionId = typeof header === "string" && header ? header : undefined;
-  const { rule, delayMs } = applyScript(state, request.chat, sessionId);
-  const faults = delayMs > 0 ? { ...requestFaults, stallMs: requestFaults.stallMs + delayMs } : requestFaults;
-  const plan = planChat(request.chat, {
-    preset: state.preset,
-    script: state.script,
-    faults,
-    matched: rule,
-    ...(sessionId ? { sessionId } : {}),
-  });
+  const { plan, faults } = planScriptedChat(state, request.chat, requestFaults, ex);
   const ctx = {
     id: responseId("resp_"),
     createdAt: nowSeconds(),
