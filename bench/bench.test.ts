@@ -69,7 +69,10 @@ describe("npm run bench", () => {
         "| gateway core",
       ]);
       expect(table[1]).toContain("(1.0×)");
-      expect(table[2]).toMatch(/^\| gateway core \| [\d,]+ \([\d.]+×\) \| [\d,]+ \| -?[\d.]+ \/ -?[\d.]+ \|/);
+      // A busy machine may not hold even 50/s: the row then says so ("fell behind") rather than fail.
+      expect(table[2]).toMatch(
+        /^\| gateway core \| [\d,]+ \([\d.]+×\) \| [\d,]+ \| -?[\d.]+ \/ -?[\d.]+( \(fell behind\))? \|/,
+      );
     }
     expect(report).not.toContain("Portkey");
     expect(report).not.toContain("Errors:");
