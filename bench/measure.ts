@@ -1,8 +1,10 @@
 /**
  * One interleaved run: every round measures every cell (saturated and at a fixed rate,
- * non-streamed and streamed) on every target in turn, and a row keeps the median round
- * (throughput, CPU) or the percentile over all rounds' samples (latency). A shared VM's noise
- * moves single runs by ±30%; interleaving spreads it evenly over the rows.
+ * non-streamed and streamed) on every target in turn, and a row keeps the median round:
+ * throughput, CPU, and each latency percentile (taken per round, then the median). A shared
+ * VM's noise moves single runs by ±30%; interleaving spreads it evenly over the rows. This VM
+ * also stalls whole processes for 20–100 ms at random, and one stall in one round would set
+ * the p99 of all rounds pooled; a stall a target causes itself recurs in every round.
  */
 import { fixedRate, type LoadResult, type LoadSpec, percentile, saturate } from "../gateway/bench/loadgen.ts";
 import { cpuMicros, processTree, rssBytes } from "./proc.ts";
@@ -26,7 +28,7 @@ export interface ModeRow {
   cpuUs: number | null;
   /** SSE events per stream (streams only). */
   framesPerRequest: number;
-  /** Latency percentiles at the fixed rate, over every round's samples; null when not sustained. */
+  /** Latency percentiles at the fixed rate, the median of the rounds'; null when not sustained. */
   p50: number | null;
   p99: number | null;
   ttfbP99: number | null;
@@ -50,8 +52,10 @@ interface Samples {
   cpu: number[];
   frames: number;
   requests: number;
-  latencies: number[];
-  ttfb: number[];
+  /** Per round: the fixed-rate cell's p50, p99 and (streams) time-to-first-byte p99. */
+  p50: number[];
+  p99: number[];
+  ttfbP99: number[];
   sustained: boolean;
   fellBehind: boolean;
   errors: number;
@@ -79,8 +83,9 @@ export async function runBench(
     cpu: [],
     frames: 0,
     requests: 0,
-    latencies: [],
-    ttfb: [],
+    p50: [],
+    p99: [],
+    ttfbP99: [],
     sustained: true,
     fellBehind: false,
     errors: 0,
@@ -90,7 +95,9 @@ export async function runBench(
 
   log("warming up…");
   for (const t of targets) {
-    for (const ep of [t.plain, t.streamed]) await saturate(spec(ep, 500), 8);
+    // Long enough for V8 to finish optimising each request path: a cold gateway's first
+    // seconds cost up to twice the CPU of its steady state, which is what is measured.
+    for (const ep of [t.plain, t.streamed]) await saturate(spec(ep, 1_500), 8);
   }
 
   const durationMs = s.seconds * 1000;
@@ -132,10 +139,13 @@ export async function runBench(
         if (mode === "plain") r = await fixedRate(spec(ep, durationMs), s.rate);
         else {
           const streamed = await streamsAtRate(spec(ep, durationMs), s.rate);
-          acc.ttfb.push(...streamed.ttfbMs);
+          if (streamed.ttfbMs.length) acc.ttfbP99.push(percentile(streamed.ttfbMs, 99));
           r = streamed;
         }
-        acc.latencies.push(...r.latenciesMs);
+        if (r.latenciesMs.length) {
+          acc.p50.push(percentile(r.latenciesMs, 50));
+          acc.p99.push(percentile(r.latenciesMs, 99));
+        }
         acc.errors += r.errors;
         const achieved = r.requests / r.seconds;
         if (achieved < s.rate * 0.9) acc.fellBehind = true;
@@ -151,9 +161,9 @@ export async function runBench(
     rps: median(acc.rps),
     cpuUs: acc.cpu.length ? median(acc.cpu) : null,
     framesPerRequest: acc.requests ? acc.frames / acc.requests : 0,
-    p50: acc.sustained ? percentile(acc.latencies, 50) : null,
-    p99: acc.sustained ? percentile(acc.latencies, 99) : null,
-    ttfbP99: acc.sustained && acc.ttfb.length ? percentile(acc.ttfb, 99) : null,
+    p50: acc.sustained && acc.p50.length ? median(acc.p50) : null,
+    p99: acc.sustained && acc.p99.length ? median(acc.p99) : null,
+    ttfbP99: acc.sustained && acc.ttfbP99.length ? median(acc.ttfbP99) : null,
     sustained: acc.sustained,
     fellBehind: acc.fellBehind,
     errors: acc.errors,

@@ -122,7 +122,12 @@ export async function startServices(
   const ledger = importer ? { ...db.usage, recordMany: importer.recordMany } : db.usage;
   const usage = await UsageJournal.open(
     ledger,
-    { dataDir: env.dataDir, fsync, ...(importer ? { importSegment: importer.importFile } : {}) },
+    {
+      dataDir: env.dataDir,
+      fsync,
+      flushIntervalMs: config.metering.importIntervalMs,
+      ...(importer ? { importSegment: importer.importFile } : {}),
+    },
     log,
   );
   const store: Store = { ...db, usage };

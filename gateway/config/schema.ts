@@ -203,6 +203,12 @@ export const gatewayConfigSchema = z
          * with synchronous=FULL), so it survives those too, at one disk flush per request.
          */
         fsync: z.enum(["off", "row"]).default("off"),
+        /**
+         * How often journaled rows are moved into the store (also whenever 500 are waiting),
+         * one transaction each. Another replica's rows reach the usage views and tiering's
+         * session stickiness this late; a higher value makes fewer, larger transactions.
+         */
+        importIntervalMs: z.number().int().min(50).max(60_000).default(250),
       })
       .prefault({}),
     database: z

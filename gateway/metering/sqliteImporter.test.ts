@@ -59,6 +59,42 @@ describe("usage imports into SQLite run off the event loop", () => {
     }
   });
 
+  it("moves rows into the store on the configured metering.importIntervalMs", async () => {
+    // Read the file through a connection of our own: count() on the journal would flush first.
+    const rowsInFile = (file: string) => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return (db.prepare("SELECT count(*) AS n FROM usage_rows").get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const start = async (importIntervalMs: number) => {
+      const config = parseConfig({
+        ...buildGatewayConfig({ models: [{ preset: "qwen3-32b", replicaUrls: ["http://127.0.0.1:9"] }] }),
+        metering: { importIntervalMs },
+      });
+      return startServices(config, serviceEnv({ GONKA_DATA_DIR: tempDir() }), createLogger("silent"));
+    };
+    const quick = await start(100);
+    const slow = await start(60_000);
+    try {
+      await quick.store.usage.record(usageRow());
+      await slow.store.usage.record(usageRow());
+      const deadline = Date.now() + 5_000;
+      while (rowsInFile(quick.store.location) === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(rowsInFile(quick.store.location)).toBe(1);
+      // Well past the 250 ms default: the row is still only in the journal.
+      await new Promise((r) => setTimeout(r, 600));
+      expect(rowsInFile(slow.store.location)).toBe(0);
+    } finally {
+      await quick.close();
+      await slow.close();
+    }
+  });
+
   it("commits through its own connection: rows are in the file, duplicates ignored, reads see them", async () => {
     const dir = tempDir();
     const store = await openStore({ dataDir: dir });

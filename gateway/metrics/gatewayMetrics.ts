@@ -108,6 +108,11 @@ export function createGatewayMetrics(models: ModelRegistry, inFlight: () => numb
   });
 
   const eventLoop = monitorEventLoop(registry);
+  const requestsOf = children((model, endpoint, status) => requests.labels(model, endpoint, status));
+  const durationOf = children((model, endpoint, streamed) => duration.labels(model, endpoint, streamed));
+  const ttftOf = children((model) => ttft.labels(model));
+  const abortedOf = children((model) => aborted.labels(model));
+  const tokensOf = children((model, kind) => tokens.labels(model, kind));
 
   return {
     registry,
@@ -115,20 +120,36 @@ export function createGatewayMetrics(models: ModelRegistry, inFlight: () => numb
     close: () => eventLoop.stop(),
     observe(o) {
       const model = o.modelServed ?? "unrouted";
-      requests.inc({ model, endpoint: o.endpoint, status: String(o.status) });
-      duration.observe(
-        { model, endpoint: o.endpoint, streamed: o.streamed ? "true" : "false" },
-        o.latencyMs / 1000,
-      );
-      if (o.ttftMs !== null) ttft.observe({ model }, o.ttftMs / 1000);
-      if (o.clientAborted) aborted.inc({ model });
+      requestsOf(model, o.endpoint, String(o.status)).inc();
+      durationOf(model, o.endpoint, o.streamed ? "true" : "false").observe(o.latencyMs / 1000);
+      if (o.ttftMs !== null) ttftOf(model).observe(o.ttftMs / 1000);
+      if (o.clientAborted) abortedOf(model).inc();
       const u = o.usage;
       if (u) {
-        if (u.promptTokens) tokens.inc({ model, kind: "prompt" }, u.promptTokens);
-        if (u.completionTokens) tokens.inc({ model, kind: "completion" }, u.completionTokens);
-        if (u.reasoningTokens) tokens.inc({ model, kind: "reasoning" }, u.reasoningTokens);
-        if (u.cachedTokens) tokens.inc({ model, kind: "cached" }, u.cachedTokens);
+        if (u.promptTokens) tokensOf(model, "prompt").inc(u.promptTokens);
+        if (u.completionTokens) tokensOf(model, "completion").inc(u.completionTokens);
+        if (u.reasoningTokens) tokensOf(model, "reasoning").inc(u.reasoningTokens);
+        if (u.cachedTokens) tokensOf(model, "cached").inc(u.cachedTokens);
       }
     },
+  };
+}
+
+/**
+ * prom-client validates and hashes a label set on every inc() and observe(), and a finished
+ * request touches up to seven series: each series' child is looked up once and kept. Label
+ * values are bounded (see above) and these metrics are never reset, so the cache stays small
+ * and never goes stale.
+ */
+function children<T>(make: (...values: string[]) => T): (...values: string[]) => T {
+  const cache = new Map<string, T>();
+  return (...values) => {
+    const key = values.join("\u0000");
+    let child = cache.get(key);
+    if (child === undefined) {
+      child = make(...values);
+      cache.set(key, child);
+    }
+    return child;
   };
 }

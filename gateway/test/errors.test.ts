@@ -49,6 +49,27 @@ describe("every error path answers in OpenAI's shape", () => {
     await expectError(res, 405, "method_not_allowed");
   });
 
+  it("a proxied route answers the same by its exact path and by the router's other spellings", async () => {
+    // POST to the exact path takes the pre-composed chain (app.ts, hotRoutes); a trailing
+    // slash, another case or a query string goes through @koa/router's own match.
+    for (const path of [
+      "/v1/chat/completions",
+      "/v1/chat/completions/",
+      "/V1/Chat/Completions",
+      "/v1/chat/completions?x=1",
+    ]) {
+      const res = await post(`${fx.url}${path}`, chat);
+      expect(res.status, path).toBe(200);
+      expect(((await res.json()) as { object: string }).object, path).toBe("chat.completion");
+    }
+    // Errors raised inside the pre-composed chain still reach errorHandler.
+    await expectError(
+      await post(`${fx.url}/v1/chat/completions`, { ...chat, model: "nope" }),
+      404,
+      "model_not_found",
+    );
+  });
+
   it("requests Node's parser refuses, an unknown Expect and CONNECT still get OpenAI errors", async () => {
     const raw = (method: string, path: string, headers: [string, string][] = []) =>
       exchange(fx.url, {
