@@ -16,6 +16,8 @@ export interface ResponseMeta {
 export interface Frame {
   data: string;
   tokens: number;
+  /** Sent before generation starts, ahead of the time to first token (vLLM's `response.created`). */
+  early?: boolean;
 }
 
 export const DONE_FRAME: Frame = { data: "data: [DONE]\n\n", tokens: 0 };

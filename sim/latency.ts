@@ -48,15 +48,30 @@ export async function writeStream(
     timing.interToken(0, tokens - 1);
     return "done";
   }
+  // Frames an engine sends before it generates (vLLM's response.created and .in_progress) go
+  // out at once, ahead of the time to first token; a drop fault keeps the old order.
+  let start = 0;
+  if (pacing.firstTokenMs > 0 && pacing.dropAfterFrames === undefined) {
+    while (start < frames.length && frames[start]!.early) start++;
+    if (start > 0) {
+      res.writeHead(200, SSE_HEADERS);
+      res.write(
+        frames
+          .slice(0, start)
+          .map((f) => f.data)
+          .join(""),
+      );
+    }
+  }
   if (pacing.firstTokenMs > 0) await sleep(pacing.firstTokenMs, undefined, { signal });
   if (pacing.dropAfterFrames === 0) {
     res.destroy();
     return "dropped";
   }
-  res.writeHead(200, SSE_HEADERS);
+  if (start === 0) res.writeHead(200, SSE_HEADERS);
   let sawToken = false;
   let last = performance.now();
-  for (let i = 0; i < frames.length; i++) {
+  for (let i = start; i < frames.length; i++) {
     const frame = frames[i]!;
     if (frame.tokens > 0) {
       if (sawToken && pacing.perTokenMs > 0) await sleep(pacing.perTokenMs, undefined, { signal });

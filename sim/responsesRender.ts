@@ -158,13 +158,19 @@ export function renderResponseStream(plan: ChatPlan, ctx: ResponseContext, conte
   const max = budget(ctx, contextLength, plan);
   const frames: Frame[] = [];
   let seq = 0;
-  const emit = (event: Record<string, unknown>, tokens = 0) => {
+  const emit = (event: Record<string, unknown>, tokens = 0, early = false) => {
     const data = { ...event, sequence_number: seq++ };
-    frames.push({ data: `event: ${String(event["type"])}\ndata: ${JSON.stringify(data)}\n\n`, tokens });
+    const frame: Frame = {
+      data: `event: ${String(event["type"])}\ndata: ${JSON.stringify(data)}\n\n`,
+      tokens,
+    };
+    frames.push(early ? { ...frame, early } : frame);
   };
   const initial = responseObject(ctx, "in_progress", [], null, max);
-  emit({ type: "response.created", response: initial });
-  emit({ type: "response.in_progress", response: initial });
+  // vLLM yields these two before it awaits the engine's first output (responses/serving.py,
+  // responses_stream_generator): a client sees them before the time to first token.
+  emit({ type: "response.created", response: initial }, 0, true);
+  emit({ type: "response.in_progress", response: initial }, 0, true);
   let index = 0;
   if (choice.reasoning) {
     const id = uuidHex();

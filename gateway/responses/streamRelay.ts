@@ -25,6 +25,12 @@ export interface ResponsesStreamOptions {
 }
 
 const TERMINAL = new Set(["response.completed", "response.incomplete", "response.failed"]);
+/**
+ * Events that open a response before the model has produced anything: vLLM sends them before it
+ * awaits the engine's first output, and a translation before the engine's first chunk. The time
+ * to first token runs to the first event after them.
+ */
+const OPENING = new Set(["response.created", "response.in_progress", "response.queued"]);
 
 /**
  * Turns one upstream SSE message into Responses events: the engine's own event (passthrough), or
@@ -102,6 +108,7 @@ export async function relayResponsesStream(
     normaliseEvent(event);
     observer?.event(event);
     const type = typeof event["type"] === "string" ? event["type"] : "message";
+    if (firstEventAt === null && !OPENING.has(type)) firstEventAt = Date.now();
     const data = JSON.stringify(event);
     if (TERMINAL.has(type)) {
       usage ??= (event["response"] as Record<string, unknown> | undefined)?.["usage"] ?? null;
@@ -113,7 +120,6 @@ export async function relayResponsesStream(
   };
   const parser = createParser({
     onEvent(e) {
-      firstEventAt ??= Date.now();
       if (e.data === "[DONE]") {
         for (const event of source.end?.() ?? []) onEvent(event);
         return;
