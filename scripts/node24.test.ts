@@ -170,6 +170,30 @@ describe("scripts/node24.cjs started by an older Node", () => {
     expect(isRunning(pid)).toBe(false);
   });
 
+  it("exits with the command's code when signals keep coming while the command ends", async () => {
+    // After a Ctrl-C the command stops and exits 0 while more SIGINTs may reach the launcher: npm
+    // passes on the one it got (late on a busy machine), the user presses Ctrl-C again. Sent without
+    // pause until the launcher is gone, they land in its last moments in every round.
+    for (let round = 0; round < 10; round++) {
+      const child = launch([
+        "-e",
+        'process.on("SIGINT",()=>setTimeout(()=>process.exit(0),20));console.log("ready");setInterval(()=>{},1000)',
+      ]);
+      const done = collect(child);
+      await lineMatching(child, /^ready$/);
+      let ended = false;
+      void done.then(() => (ended = true));
+      const keepSending = () => {
+        if (ended || child.exitCode !== null || child.signalCode !== null) return;
+        child.kill("SIGINT");
+        setImmediate(keepSending);
+      };
+      keepSending();
+      const run = await done;
+      expect({ round, code: run.code, signal: run.signal }).toEqual({ round, code: 0, signal: null });
+    }
+  }, 60_000);
+
   // `kill <pid of npm start>`: npm passes SIGTERM to its script, the launcher to the stack.
   // Ctrl-C: the terminal sends SIGINT to the whole foreground process group (npm, launcher, stack).
   // On a busy machine the stack may not run again between writing its banner and its next line of
@@ -230,6 +254,8 @@ describe("scripts/node24.cjs started by an older Node", () => {
       expect(run.stdout, `exit ${run.code ?? run.signal}; stderr: ${run.stderr}`).toContain(
         `${signal}: stopping the local stack`,
       );
+      // A clean stop is a clean exit: npm ends with the stack's 0, not killed by the signal.
+      expect({ code: run.code, signal: run.signal }, run.stderr).toEqual({ code: 0, signal: null });
     },
     90_000,
   );
