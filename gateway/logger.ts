@@ -43,7 +43,11 @@ function bufferedStdout(): pino.DestinationStream {
   timer.unref();
   process.once("exit", () => {
     try {
-      dest.flushSync();
+      // flush(), not flushSync(): with sync: true both write the buffer (under minLength, one
+      // chunk) at once, but sonic-boom 4's flushSync retries a failed write every 100 ms forever,
+      // EPIPE included, so a gateway whose reader had gone (a local stack that died first) never
+      // exited. flush() reports EPIPE as an error event, on which pino drops further lines.
+      dest.flush();
     } catch {
       // stdout already gone; nothing left to save.
     }

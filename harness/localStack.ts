@@ -264,7 +264,9 @@ async function main(): Promise<void> {
     simScripts: parseSimScriptEnv(env["GONKA_SIM_SCRIPT"]),
     log: (line) => console.log(line),
   });
-  printBanner(stack.info);
+  // Handlers first, banner last: "Ctrl-C stops everything" must be true the moment anyone can read
+  // it. On a busy machine the reader (a user, a test) may run before this process's next line does;
+  // a Ctrl-C then found Node's default handling and killed the stack without its stop line.
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -280,6 +282,7 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
+  printBanner(stack.info);
 }
 
 if (import.meta.main) {

@@ -237,12 +237,14 @@ function run(nodePath, args, env) {
   for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
   child.on("error", (err) => fail([`node24: could not start ${nodePath}: ${err.message}`]));
   child.on("exit", (code, signal) => {
-    for (const s of FORWARDED_SIGNALS) process.removeListener(s, forward);
     if (signal) {
       // Die the same way, so whoever started us (npm, a shell, a test) sees the signal.
+      for (const s of FORWARDED_SIGNALS) process.removeListener(s, forward);
       process.kill(process.pid, signal);
       return;
     }
+    // Our handlers stay until the end: a signal that arrives while we exit (npm passing on the
+    // Ctrl-C it got late, a second Ctrl-C) would otherwise kill us and hide the command's own code.
     process.exit(code === null ? 1 : code);
   });
 }

@@ -19,12 +19,14 @@ import {
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import type { LocalStackInfo } from "../harness/localStack.ts";
 import { isRunning } from "../harness/processAlive.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const LAUNCHER = join(ROOT, "scripts", "node24.cjs");
+const FREEZE_AFTER_BANNER = join(ROOT, "scripts", "freezeAfterBanner.mjs");
 const PINNED = /const NODE_VERSION = "(24\.\d+\.\d+)"/.exec(readFileSync(LAUNCHER, "utf8"))![1]!;
 /** Long enough for the first fetch of Node 24 (~30 MB) on a slow link; later runs take < 1 s. */
 const FIRST_RUN_MS = 240_000;
@@ -86,6 +88,15 @@ function launch(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string;
   });
   child.stdin!.end(opts.input ?? "");
   return child;
+}
+
+/** Resolves once `pid` is stopped (SIGSTOP): state T in /proc/<pid>/stat (Linux, like CI). */
+async function stopped(pid: number): Promise<void> {
+  for (;;) {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    if (stat.slice(stat.lastIndexOf(")") + 2)[0] === "T") return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 /** Resolves with the first stdout line that matches. */
@@ -159,14 +170,47 @@ describe("scripts/node24.cjs started by an older Node", () => {
     expect(isRunning(pid)).toBe(false);
   });
 
+  it("exits with the command's code when signals keep coming while the command ends", async () => {
+    // After a Ctrl-C the command stops and exits 0 while more SIGINTs may reach the launcher: npm
+    // passes on the one it got (late on a busy machine), the user presses Ctrl-C again. Sent without
+    // pause until the launcher is gone, they land in its last moments in every round.
+    for (let round = 0; round < 10; round++) {
+      const child = launch([
+        "-e",
+        'process.on("SIGINT",()=>setTimeout(()=>process.exit(0),20));console.log("ready");setInterval(()=>{},1000)',
+      ]);
+      const done = collect(child);
+      await lineMatching(child, /^ready$/);
+      let ended = false;
+      void done.then(() => (ended = true));
+      const keepSending = () => {
+        if (ended || child.exitCode !== null || child.signalCode !== null) return;
+        child.kill("SIGINT");
+        setImmediate(keepSending);
+      };
+      keepSending();
+      const run = await done;
+      expect({ round, code: run.code, signal: run.signal }).toEqual({ round, code: 0, signal: null });
+    }
+  }, 60_000);
+
   // `kill <pid of npm start>`: npm passes SIGTERM to its script, the launcher to the stack.
   // Ctrl-C: the terminal sends SIGINT to the whole foreground process group (npm, launcher, stack).
+  // On a busy machine the stack may not run again between writing its banner and its next line of
+  // code while the reader of the banner presses Ctrl-C: `frozen` makes that happen every time (the
+  // stack stops itself as its banner write returns; SIGCONT after the Ctrl-C).
   it.each([
-    { how: "SIGTERM to npm", signal: "SIGTERM" as const, group: false },
-    { how: "Ctrl-C", signal: "SIGINT" as const, group: true },
+    { how: "SIGTERM to npm", signal: "SIGTERM" as const, group: false, frozen: false },
+    { how: "Ctrl-C", signal: "SIGINT" as const, group: true, frozen: false },
+    {
+      how: "Ctrl-C while the stack waits for a CPU right after its banner",
+      signal: "SIGINT" as const,
+      group: true,
+      frozen: true,
+    },
   ])(
     "`npm start` with the older Node first on PATH runs the local stack; $how stops every child",
-    async ({ signal, group }) => {
+    async ({ signal, group, frozen }) => {
       // PATH as on a machine whose own Node is older: `node` and `npm` are the old ones.
       const old = olderNode();
       const shim = tempDir("gonka-node24-path-");
@@ -180,6 +224,13 @@ describe("scripts/node24.cjs started by an older Node", () => {
           PATH: `${shim}${delimiter}${process.env["PATH"]}`,
           GONKA_DATA_DIR: dataDir,
           GONKA_PORT: "0",
+          ...(frozen
+            ? {
+                NODE_OPTIONS: [process.env["NODE_OPTIONS"], `--import=${pathToFileURL(FREEZE_AFTER_BANNER)}`]
+                  .filter(Boolean)
+                  .join(" "),
+              }
+            : {}),
         },
         stdio: ["ignore", "pipe", "pipe"],
         // Its own process group, as a terminal's foreground job has.
@@ -189,9 +240,11 @@ describe("scripts/node24.cjs started by an older Node", () => {
       const exited = new Promise((resolveExit) => npm.once("exit", resolveExit));
       await lineMatching(npm, /Ctrl-C stops everything/);
       const info = JSON.parse(readFileSync(join(dataDir, "local-stack.json"), "utf8")) as LocalStackInfo;
+      if (frozen) await stopped(info.pid);
       expect((await fetch(`${info.gatewayUrl}/healthz`)).status).toBe(200);
       if (group) process.kill(-npm.pid!, signal);
       else npm.kill(signal);
+      if (frozen) process.kill(info.pid, "SIGCONT");
       // npm exits once its script has: by then nothing of the stack may be left answering.
       await exited;
       await expect(fetch(`${info.gatewayUrl}/healthz`)).rejects.toThrow();
@@ -201,6 +254,8 @@ describe("scripts/node24.cjs started by an older Node", () => {
       expect(run.stdout, `exit ${run.code ?? run.signal}; stderr: ${run.stderr}`).toContain(
         `${signal}: stopping the local stack`,
       );
+      // A clean stop is a clean exit: npm ends with the stack's 0, not killed by the signal.
+      expect({ code: run.code, signal: run.signal }, run.stderr).toEqual({ code: 0, signal: null });
     },
     90_000,
   );

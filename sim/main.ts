@@ -16,10 +16,6 @@ async function main(): Promise<void> {
   }
   const sim = createSimulator(config.options);
   const url = await sim.listen(config.port, config.host);
-  process.stdout.write(
-    `${JSON.stringify({ event: "listening", url, model: sim.preset.id, pid: process.pid })}\n`,
-  );
-
   let stopping = false;
   const shutdown = (reason: string) => {
     if (stopping) return;
@@ -37,6 +33,10 @@ async function main(): Promise<void> {
     process.stdin.on("error", () => shutdown("stdin error"));
     process.stdin.resume();
   }
+  // Last, after the handlers: whoever waits for this line may signal before our next line runs.
+  process.stdout.write(
+    `${JSON.stringify({ event: "listening", url, model: sim.preset.id, pid: process.pid })}\n`,
+  );
 }
 
 await main();

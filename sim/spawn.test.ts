@@ -29,6 +29,15 @@ describe("simulator subprocess", () => {
     expect(isRunning(sim.pid)).toBe(false);
   });
 
+  it("stops cleanly (exit 0) on SIGTERM sent the moment it says it is listening", async () => {
+    // Whoever waits for that line may signal before the simulator's next line of code runs.
+    for (let round = 0; round < 10; round++) {
+      const sim = await spawnSimulator({ model: "qwen3-32b" });
+      sim.kill("SIGTERM");
+      expect({ round, code: await sim.exited }).toEqual({ round, code: 0 });
+    }
+  }, 60_000);
+
   it("exits when its stdin pipe closes, so it cannot outlive its parent", async () => {
     // A middle process spawns the simulator and is then killed; its pipe to the simulator closes.
     const script = `

@@ -183,6 +183,48 @@ describe("gateway process", () => {
     expect(await gw.exited).toBe(0);
   });
 
+  it("on SIGTERM the moment it says it is listening, still stops cleanly and exits 0", async () => {
+    // Whoever waits for the line (the local stack, a test, a supervisor) may signal before the
+    // gateway's next line of code runs; before the fix that killed it undrained in most rounds.
+    for (let round = 0; round < 5; round++) {
+      const gw = await spawnGateway({ configPath });
+      gw.kill("SIGTERM");
+      await gw.exited;
+      expect({ round, code: gw.child.exitCode, signal: gw.child.signalCode }).toEqual({
+        round,
+        code: 0,
+        signal: null,
+      });
+    }
+  }, 60_000);
+
+  it("writes its last log lines (held in its 4 KiB log buffer) as it exits", async () => {
+    const lines: string[] = [];
+    const gw = await spawnBare({
+      configPath,
+      env: { GONKA_DATA_DIR: join(dir, "data"), GONKA_ADMIN_KEY: ADMIN },
+      onLogLine: (line) => lines.push(line),
+    });
+    gw.kill("SIGTERM");
+    expect(await gw.exited).toBe(0);
+    const said = () => lines.map((l) => JSON.parse(l).msg);
+    await until(() => said().includes("stopped"), `"stopped" among ${JSON.stringify(said())}`);
+    expect(said()).toContain("shutting down");
+  });
+
+  it("exits on SIGTERM when whoever read its output is gone (a local stack that died first)", async () => {
+    const gw = await spawnGateway({ configPath });
+    try {
+      // Our end of its stdout closes: the log lines it writes while stopping meet EPIPE.
+      gw.child.stdout!.destroy();
+      gw.kill("SIGTERM");
+      const after10s = new Promise((r) => setTimeout(() => r("still running after 10 s"), 10_000));
+      expect(await Promise.race([gw.exited, after10s])).toBe(0);
+    } finally {
+      gw.kill("SIGKILL");
+    }
+  }, 20_000);
+
   it("refuses to start on an invalid config with a message naming the field", async () => {
     const bad = join(dir, "bad.json");
     writeFileSync(bad, JSON.stringify({ models: [{ id: "x", replicas: [{ url: "not a url" }] }] }));
