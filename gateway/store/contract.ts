@@ -6,7 +6,7 @@
  */
 import Database from "better-sqlite3";
 import pg from "pg";
-import { afterAll } from "vitest";
+import { afterAll, afterEach, beforeEach } from "vitest";
 import { type PostgresServer, startPostgresServer } from "../../harness/postgresServer.ts";
 import { openStore, type Store } from "./index.ts";
 import { tempDataDir } from "./testing.ts";
@@ -95,3 +95,20 @@ const postgres: Dialect = {
 };
 
 export const dialects: readonly Dialect[] = [sqlite, postgres];
+
+/**
+ * A fresh database and a store open on it for each test of the calling `describe` block; both
+ * closed and removed after it. A test may replace `store` (reopening it): that one is closed.
+ */
+export function storePerTest(dialect: Dialect): { db: TestDatabase; store: Store } {
+  const t = {} as { db: TestDatabase; store: Store };
+  beforeEach(async () => {
+    t.db = await dialect.database();
+    t.store = await t.db.open();
+  });
+  afterEach(async () => {
+    await t.store.close();
+    await t.db.remove();
+  });
+  return t;
+}

@@ -3,11 +3,10 @@
  * ordered messages, turns under a lock, forks, usage totals, sliding expiry, pagination
  * and the batched sweeper.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { toGatewayError } from "../errors.ts";
-import { dialects, type TestDatabase } from "./contract.ts";
+import { dialects, storePerTest } from "./contract.ts";
 import { Conflict } from "./errors.ts";
-import type { Store } from "./index.ts";
 
 const HOUR = 3_600_000;
 const lease = (token: string, ms = 30_000) => ({ token, ms });
@@ -28,17 +27,7 @@ const toolTurn = {
 };
 
 describe.each(dialects)("sessions contract: $name", (dialect) => {
-  let db: TestDatabase;
-  let store: Store;
-
-  beforeEach(async () => {
-    db = await dialect.database();
-    store = await db.open();
-  });
-  afterEach(async () => {
-    await store.close();
-    await db.remove();
-  });
+  const t = storePerTest(dialect);
 
   async function turn(
     keyId: string,
@@ -48,8 +37,8 @@ describe.each(dialects)("sessions contract: $name", (dialect) => {
     ttlMs = HOUR,
   ) {
     const token = `req_${Math.random()}`;
-    const started = await store.sessions.begin({ keyId, id, ttlMs, lease: lease(token) });
-    const saved = await store.sessions.commit({ keyId, id, token, keep, append, usage, ttlMs });
+    const started = await t.store.sessions.begin({ keyId, id, ttlMs, lease: lease(token) });
+    const saved = await t.store.sessions.commit({ keyId, id, token, keep, append, usage, ttlMs });
     return { started, saved };
   }
 
@@ -64,7 +53,7 @@ describe.each(dialects)("sessions contract: $name", (dialect) => {
       { role: "assistant", content: "21 °C" },
     ]);
     expect(second.messages).toEqual([user, toolTurn]);
-    expect(await store.sessions.messages("key_a", "chat-1")).toEqual([
+    expect(await t.store.sessions.messages("key_a", "chat-1")).toEqual([
       user,
       toolTurn,
       tool,
@@ -98,7 +87,7 @@ describe.each(dialects)("sessions contract: $name", (dialect) => {
       { role: "user", content: "C" },
       { role: "assistant", content: "D" },
     ]);
-    expect((await store.sessions.messages("key_a", "s")).map((m) => m["content"])).toEqual([
+    expect((await t.store.sessions.messages("key_a", "s")).map((m) => m["content"])).toEqual([
       "a",
       "B",
       "C",
@@ -109,28 +98,28 @@ describe.each(dialects)("sessions contract: $name", (dialect) => {
 
   it("belongs to its key: another key with the same id has its own session", async () => {
     await turn("key_a", "shared", 0, [{ role: "user", content: "secret of a" }]);
-    expect(await store.sessions.get("key_b", "shared")).toBeUndefined();
-    expect(await store.sessions.messages("key_b", "shared")).toEqual([]);
-    expect(await store.sessions.delete("key_b", "shared")).toBe(false);
+    expect(await t.store.sessions.get("key_b", "shared")).toBeUndefined();
+    expect(await t.store.sessions.messages("key_b", "shared")).toEqual([]);
+    expect(await t.store.sessions.delete("key_b", "shared")).toBe(false);
     const { started } = await turn("key_b", "shared", 0, [{ role: "user", content: "b" }]);
     expect(started.messages).toEqual([]);
-    expect(await store.sessions.messages("key_a", "shared")).toEqual([
+    expect(await t.store.sessions.messages("key_a", "shared")).toEqual([
       { role: "user", content: "secret of a" },
     ]);
   });
 
   it("one turn at a time: a second begin is refused with Conflict (409) until commit or release", async () => {
-    await store.sessions.begin({ keyId: "k", id: "s", ttlMs: HOUR, lease: lease("one") });
-    const refused = await store.sessions
+    await t.store.sessions.begin({ keyId: "k", id: "s", ttlMs: HOUR, lease: lease("one") });
+    const refused = await t.store.sessions
       .begin({ keyId: "k", id: "s", ttlMs: HOUR, lease: lease("two") })
       .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(Conflict);
     expect(toGatewayError(refused).status).toBe(409);
     expect((refused as Conflict).code).toBe("session_busy");
-    await store.sessions.release("k", "s", "one");
-    await store.sessions.begin({ keyId: "k", id: "s", ttlMs: HOUR, lease: lease("two") });
+    await t.store.sessions.release("k", "s", "one");
+    await t.store.sessions.begin({ keyId: "k", id: "s", ttlMs: HOUR, lease: lease("two") });
     // The first request's lock is gone: its late commit stores nothing.
-    const late = await store.sessions
+    const late = await t.store.sessions
       .commit({
         keyId: "k",
         id: "s",
@@ -142,15 +131,15 @@ describe.each(dialects)("sessions contract: $name", (dialect) => {
       })
       .catch((e: unknown) => e);
     expect((late as Conflict).code).toBe("session_changed");
-    expect(await store.sessions.messages("k", "s")).toEqual([]);
+    expect(await t.store.sessions.messages("k", "s")).toEqual([]);
   });
 
   it("a lapsed lock (crashed gateway) can be taken over; renew extends a held one", async () => {
-    await store.sessions.begin({ keyId: "k", id: "s", ttlMs: HOUR, lease: lease("dead", 50) });
-    expect(await store.sessions.renew("k", "s", lease("dead", 50))).toBe(true);
+    await t.store.sessions.begin({ keyId: "k", id: "s", ttlMs: HOUR, lease: lease("dead", 50) });
+    expect(await t.store.sessions.renew("k", "s", lease("dead", 50))).toBe(true);
     await new Promise((r) => setTimeout(r, 80));
-    await store.sessions.begin({ keyId: "k", id: "s", ttlMs: HOUR, lease: lease("next") });
-    expect(await store.sessions.renew("k", "s", lease("dead"))).toBe(false);
+    await t.store.sessions.begin({ keyId: "k", id: "s", ttlMs: HOUR, lease: lease("next") });
+    expect(await t.store.sessions.renew("k", "s", lease("dead"))).toBe(false);
   });
 
   it("expiry slides with activity; an expired session is gone and starts over as new", async () => {
@@ -160,63 +149,63 @@ describe.each(dialects)("sessions contract: $name", (dialect) => {
     const { saved: again } = await turn("k", "s", 1, [{ role: "user", content: "still here" }], 300);
     expect(again.expiresAt).toBeGreaterThan(saved.expiresAt);
     await new Promise((r) => setTimeout(r, 350));
-    expect(await store.sessions.get("k", "s")).toBeUndefined();
-    expect(await store.sessions.messages("k", "s")).toEqual([]);
-    expect((await store.sessions.list({ keyId: "k", limit: 10 })).data).toEqual([]);
+    expect(await t.store.sessions.get("k", "s")).toBeUndefined();
+    expect(await t.store.sessions.messages("k", "s")).toEqual([]);
+    expect((await t.store.sessions.list({ keyId: "k", limit: 10 })).data).toEqual([]);
     const { started } = await turn("k", "s", 0, [{ role: "user", content: "new" }]);
     expect(started.messages).toEqual([]);
     expect(started.session.usage.requests).toBe(0);
-    expect(await store.sessions.messages("k", "s")).toEqual([{ role: "user", content: "new" }]);
+    expect(await t.store.sessions.messages("k", "s")).toEqual([{ role: "user", content: "new" }]);
   });
 
   it("creates empty sessions with metadata and lists them newest first, page by page", async () => {
     const made = [];
     for (let i = 0; i < 5; i++) {
-      made.push(await store.sessions.create({ keyId: "k", metadata: { n: i }, ttlMs: HOUR }));
+      made.push(await t.store.sessions.create({ keyId: "k", metadata: { n: i }, ttlMs: HOUR }));
       await new Promise((r) => setTimeout(r, 2));
     }
-    await store.sessions.create({ keyId: "other", ttlMs: HOUR });
+    await t.store.sessions.create({ keyId: "other", ttlMs: HOUR });
     expect(made[0]!.id).toMatch(/^sess_[0-9a-f]{24}$/);
     expect(made[0]!.metadata).toEqual({ n: 0 });
-    const first = await store.sessions.list({ keyId: "k", limit: 2 });
+    const first = await t.store.sessions.list({ keyId: "k", limit: 2 });
     expect(first.data.map((s) => s.metadata?.["n"])).toEqual([4, 3]);
     expect(first.hasMore).toBe(true);
     const last = first.data.at(-1)!;
-    const second = await store.sessions.list({ keyId: "k", limit: 2, after: last });
+    const second = await t.store.sessions.list({ keyId: "k", limit: 2, after: last });
     expect(second.data.map((s) => s.metadata?.["n"])).toEqual([2, 1]);
-    const third = await store.sessions.list({ keyId: "k", limit: 2, after: second.data.at(-1)! });
+    const third = await t.store.sessions.list({ keyId: "k", limit: 2, after: second.data.at(-1)! });
     expect(third.data.map((s) => s.metadata?.["n"])).toEqual([0]);
     expect(third.hasMore).toBe(false);
-    expect((await store.sessions.list({ limit: 100 })).data).toHaveLength(6);
+    expect((await t.store.sessions.list({ limit: 100 })).data).toHaveLength(6);
   });
 
   it("delete removes the session and its messages", async () => {
     await turn("k", "s", 0, [{ role: "user", content: "x" }]);
-    expect(await store.sessions.delete("k", "s")).toBe(true);
-    expect(await store.sessions.get("k", "s")).toBeUndefined();
-    expect(await db.sql("SELECT * FROM session_messages")).toEqual([]);
-    expect(await store.sessions.delete("k", "s")).toBe(false);
+    expect(await t.store.sessions.delete("k", "s")).toBe(true);
+    expect(await t.store.sessions.get("k", "s")).toBeUndefined();
+    expect(await t.db.sql("SELECT * FROM session_messages")).toEqual([]);
+    expect(await t.store.sessions.delete("k", "s")).toBe(false);
   });
 
   it("sweeps expired sessions in bounded batches, leaves live and locked ones, from two stores at once", async () => {
     for (let i = 0; i < 7; i++) await turn("k", `old-${i}`, 0, [{ role: "user", content: `${i}` }], 50);
     await turn("k", "live", 0, [{ role: "user", content: "live" }], HOUR);
-    await store.sessions.begin({ keyId: "k", id: "busy", ttlMs: 50, lease: lease("running") });
+    await t.store.sessions.begin({ keyId: "k", id: "busy", ttlMs: 50, lease: lease("running") });
     await new Promise((r) => setTimeout(r, 80));
-    const other = await db.open();
+    const other = await t.db.open();
     try {
-      const [a, b] = await Promise.all([store.sessions.sweep(3), other.sessions.sweep(3)]);
+      const [a, b] = await Promise.all([t.store.sessions.sweep(3), other.sessions.sweep(3)]);
       expect(a).toBeLessThanOrEqual(3);
       expect(b).toBeLessThanOrEqual(3);
       let total = a + b;
-      for (let n = await store.sessions.sweep(3); n > 0; n = await store.sessions.sweep(3)) total += n;
+      for (let n = await t.store.sessions.sweep(3); n > 0; n = await t.store.sessions.sweep(3)) total += n;
       expect(total).toBe(7);
     } finally {
       await other.close();
     }
-    const left = (await db.sql("SELECT id FROM sessions ORDER BY id")).map((r) => r["id"]);
+    const left = (await t.db.sql("SELECT id FROM sessions ORDER BY id")).map((r) => r["id"]);
     expect(left).toEqual(["busy", "live"]);
-    expect((await db.sql("SELECT session_id FROM session_messages")).map((r) => r["session_id"])).toEqual([
+    expect((await t.db.sql("SELECT session_id FROM session_messages")).map((r) => r["session_id"])).toEqual([
       "live",
     ]);
   });

@@ -5,11 +5,11 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { toGatewayError } from "../errors.ts";
-import { dialects, type TestDatabase } from "./contract.ts";
+import { dialects, storePerTest } from "./contract.ts";
 import { InvalidInput, NotFound } from "./errors.ts";
-import { SchemaTooNew, type Store } from "./index.ts";
+import { SchemaTooNew } from "./index.ts";
 import { hashSecret, keyState } from "./keys.ts";
 import { latestVersion } from "./migrations.ts";
 import { postgresMigrations } from "./postgres/migrations.ts";
@@ -31,53 +31,43 @@ async function expectStoreError(
 }
 
 describe.each(dialects)("store contract: $name", (dialect) => {
-  let db: TestDatabase;
-  let store: Store;
+  const t = storePerTest(dialect);
   const migrations = dialect.name === "sqlite" ? sqliteMigrations : postgresMigrations;
-
-  beforeEach(async () => {
-    db = await dialect.database();
-    store = await db.open();
-  });
-  afterEach(async () => {
-    await store.close();
-    await db.remove();
-  });
 
   describe("keys", () => {
     it("issues gk- secrets of at least 128 bits and stores only their hash", async () => {
-      const { key, secret } = await store.keys.create({ name: "ci", tier: "free", models: ["kimi-k2.5"] });
+      const { key, secret } = await t.store.keys.create({ name: "ci", tier: "free", models: ["kimi-k2.5"] });
       expect(secret).toMatch(/^gk-[A-Za-z0-9_-]{32}$/);
       expect(key).toMatchObject({ name: "ci", tier: "free", models: ["kimi-k2.5"], status: "active" });
       expect(key.id).toMatch(/^key_[0-9a-f]{20}$/);
       expect(key.prefix).toBe(secret.slice(0, 8));
       expect(key.expiresAt).toBeNull();
       expect(key.revokedAt).toBeNull();
-      const stored = await db.sql("SELECT * FROM api_keys");
+      const stored = await t.db.sql("SELECT * FROM api_keys");
       expect(JSON.stringify(stored)).not.toContain(secret.slice(3));
       expect(stored[0]?.["secret_hash"]).toBe(hashSecret(secret));
-      expect((await store.keys.findBySecret(secret))?.id).toBe(key.id);
-      expect((await store.keys.findByHash(hashSecret(secret)))?.id).toBe(key.id);
+      expect((await t.store.keys.findBySecret(secret))?.id).toBe(key.id);
+      expect((await t.store.keys.findByHash(hashSecret(secret)))?.id).toBe(key.id);
     });
 
     it("finds by secret, gets by id and lists by status, in creation order", async () => {
-      const a = await store.keys.create({ name: "a", tier: "free" });
-      const b = await store.keys.create({ name: "b", tier: "standard", expiresAt: Date.now() + 60_000 });
-      const c = await store.keys.create({ name: "c", tier: "free" });
-      expect(await store.keys.findBySecret(a.secret)).toEqual(a.key);
-      expect(await store.keys.findBySecret("gk-nope")).toBeUndefined();
-      expect(await store.keys.get(b.key.id)).toEqual(b.key);
-      expect(await store.keys.get("key_missing")).toBeUndefined();
-      await store.keys.revoke(a.key.id);
-      expect((await store.keys.list()).map((k) => k.name)).toEqual(["a", "b", "c"]);
-      expect((await store.keys.list({ status: "active" })).map((k) => k.name)).toEqual(["b", "c"]);
-      expect((await store.keys.list({ status: "revoked" })).map((k) => k.name)).toEqual(["a"]);
+      const a = await t.store.keys.create({ name: "a", tier: "free" });
+      const b = await t.store.keys.create({ name: "b", tier: "standard", expiresAt: Date.now() + 60_000 });
+      const c = await t.store.keys.create({ name: "c", tier: "free" });
+      expect(await t.store.keys.findBySecret(a.secret)).toEqual(a.key);
+      expect(await t.store.keys.findBySecret("gk-nope")).toBeUndefined();
+      expect(await t.store.keys.get(b.key.id)).toEqual(b.key);
+      expect(await t.store.keys.get("key_missing")).toBeUndefined();
+      await t.store.keys.revoke(a.key.id);
+      expect((await t.store.keys.list()).map((k) => k.name)).toEqual(["a", "b", "c"]);
+      expect((await t.store.keys.list({ status: "active" })).map((k) => k.name)).toEqual(["b", "c"]);
+      expect((await t.store.keys.list({ status: "revoked" })).map((k) => k.name)).toEqual(["a"]);
       expect(c.key.createdAt).toBeTypeOf("number");
     });
 
     it("updates name, tier, models and expiry; null models means the tier's models", async () => {
-      const { key } = await store.keys.create({ name: "a", tier: "free", models: ["m1"] });
-      const updated = await store.keys.update(key.id, {
+      const { key } = await t.store.keys.create({ name: "a", tier: "free", models: ["m1"] });
+      const updated = await t.store.keys.update(key.id, {
         tier: "enterprise",
         models: null,
         expiresAt: 1_900_000_000_000,
@@ -88,98 +78,107 @@ describe.each(dialects)("store contract: $name", (dialect) => {
         models: null,
         expiresAt: 1_900_000_000_000,
       });
-      expect(await store.keys.update(key.id, { name: "renamed" })).toMatchObject({
+      expect(await t.store.keys.update(key.id, { name: "renamed" })).toMatchObject({
         name: "renamed",
         tier: "enterprise",
       });
-      expect((await store.keys.update(key.id, { models: ["m2", "m2", "m3"] })).models).toEqual(["m2", "m3"]);
-      expect(await store.keys.get(key.id)).toMatchObject({ name: "renamed", models: ["m2", "m3"] });
+      expect((await t.store.keys.update(key.id, { models: ["m2", "m2", "m3"] })).models).toEqual([
+        "m2",
+        "m3",
+      ]);
+      expect(await t.store.keys.get(key.id)).toMatchObject({ name: "renamed", models: ["m2", "m3"] });
     });
 
     it("revokes idempotently; the record reports revoked so auth refuses it", async () => {
-      const { key, secret } = await store.keys.create({ name: "a", tier: "free" });
-      const revoked = await store.keys.revoke(key.id);
+      const { key, secret } = await t.store.keys.create({ name: "a", tier: "free" });
+      const revoked = await t.store.keys.revoke(key.id);
       expect(revoked.status).toBe("revoked");
       expect(revoked.revokedAt).toBeTypeOf("number");
-      expect(await store.keys.revoke(key.id)).toEqual(revoked);
-      const found = await store.keys.findBySecret(secret);
+      expect(await t.store.keys.revoke(key.id)).toEqual(revoked);
+      const found = await t.store.keys.findBySecret(secret);
       expect(found && keyState(found)).toBe("revoked");
     });
 
     it("rotates: new secret works, old one stops at once; revoked keys cannot rotate", async () => {
-      const first = await store.keys.create({ name: "a", tier: "free" });
-      const second = await store.keys.rotate(first.key.id);
+      const first = await t.store.keys.create({ name: "a", tier: "free" });
+      const second = await t.store.keys.rotate(first.key.id);
       expect(second.secret).not.toBe(first.secret);
       expect(second.key.id).toBe(first.key.id);
       expect(second.key.prefix).toBe(second.secret.slice(0, 8));
-      expect(await store.keys.findBySecret(first.secret)).toBeUndefined();
-      expect((await store.keys.findBySecret(second.secret))?.id).toBe(first.key.id);
-      await store.keys.revoke(first.key.id);
-      await expectStoreError(() => store.keys.rotate(first.key.id), 400, /revoked/);
+      expect(await t.store.keys.findBySecret(first.secret)).toBeUndefined();
+      expect((await t.store.keys.findBySecret(second.secret))?.id).toBe(first.key.id);
+      await t.store.keys.revoke(first.key.id);
+      await expectStoreError(() => t.store.keys.rotate(first.key.id), 400, /revoked/);
     });
 
     it("reports expiry through keyState", async () => {
-      const { key } = await store.keys.create({ name: "a", tier: "free", expiresAt: 1_000 });
+      const { key } = await t.store.keys.create({ name: "a", tier: "free", expiresAt: 1_000 });
       expect(keyState(key, 999)).toBe("active");
       expect(keyState(key, 1_000)).toBe("expired");
     });
 
     it("rejects invalid input with 400s that name the field, and unknown ids with 404", async () => {
-      await expectStoreError(() => store.keys.create({ name: "", tier: "free" }), 400, /name/);
-      await expectStoreError(() => store.keys.create({ name: "a", tier: "no spaces" }), 400, /tier/);
-      await expectStoreError(() => store.keys.create({ name: "a", tier: "free", models: [] }), 400, /models/);
+      await expectStoreError(() => t.store.keys.create({ name: "", tier: "free" }), 400, /name/);
+      await expectStoreError(() => t.store.keys.create({ name: "a", tier: "no spaces" }), 400, /tier/);
       await expectStoreError(
-        () => store.keys.create({ name: "a", tier: "free", expiresAt: 1.5 }),
+        () => t.store.keys.create({ name: "a", tier: "free", models: [] }),
+        400,
+        /models/,
+      );
+      await expectStoreError(
+        () => t.store.keys.create({ name: "a", tier: "free", expiresAt: 1.5 }),
         400,
         /expiresAt/,
       );
-      await expectStoreError(() => store.keys.update("key_missing", { name: "x" }), 404, /key_missing/);
-      await expectStoreError(() => store.keys.revoke("key_missing"), 404, /key_missing/);
-      await expectStoreError(() => store.keys.rotate("key_missing"), 404, /key_missing/);
-      expect(await store.keys.list()).toEqual([]);
+      await expectStoreError(() => t.store.keys.update("key_missing", { name: "x" }), 404, /key_missing/);
+      await expectStoreError(() => t.store.keys.revoke("key_missing"), 404, /key_missing/);
+      await expectStoreError(() => t.store.keys.rotate("key_missing"), 404, /key_missing/);
+      expect(await t.store.keys.list()).toEqual([]);
     });
 
     it("announces update, revoke and rotate to key-change listeners", async () => {
       // With Postgres a second connection stands for another replica: it hears the changes too.
-      const other = dialect.name === "postgres" ? await db.open() : store;
+      const other = dialect.name === "postgres" ? await t.db.open() : t.store;
       const heard: (string | null)[] = [];
       const unsubscribe = other.onKeyChange((id) => heard.push(id));
-      const { key } = await store.keys.create({ name: "a", tier: "free" });
-      await store.keys.update(key.id, { tier: "standard" });
-      await store.keys.rotate(key.id);
-      await store.keys.revoke(key.id);
-      await store.keys.revoke(key.id); // already revoked: nothing changed, nothing announced
+      const { key } = await t.store.keys.create({ name: "a", tier: "free" });
+      await t.store.keys.update(key.id, { tier: "standard" });
+      await t.store.keys.rotate(key.id);
+      await t.store.keys.revoke(key.id);
+      await t.store.keys.revoke(key.id); // already revoked: nothing changed, nothing announced
       await expect.poll(() => heard.length).toBe(3);
       expect(heard).toEqual([key.id, key.id, key.id]);
       unsubscribe();
-      if (other !== store) await other.close();
+      if (other !== t.store) await other.close();
     });
   });
 
   describe("migrations", () => {
     const versions = async () =>
-      (await db.sql("SELECT version FROM schema_migrations ORDER BY version")).map((r) =>
+      (await t.db.sql("SELECT version FROM schema_migrations ORDER BY version")).map((r) =>
         Number(r["version"]),
       );
 
     it("applies each migration once; reopening applies nothing again", async () => {
-      const first = await db.sql("SELECT version, name, applied_at FROM schema_migrations ORDER BY version");
+      const first = await t.db.sql(
+        "SELECT version, name, applied_at FROM schema_migrations ORDER BY version",
+      );
       expect(first.map((r) => Number(r["version"]))).toEqual(migrations.map((m) => m.version));
-      await store.close();
-      store = await db.open();
+      await t.store.close();
+      t.store = await t.db.open();
       expect(
-        await db.sql("SELECT version, name, applied_at FROM schema_migrations ORDER BY version"),
+        await t.db.sql("SELECT version, name, applied_at FROM schema_migrations ORDER BY version"),
       ).toEqual(first);
     });
 
     it("refuses to open a database migrated by a newer gateway, naming both versions", async () => {
       const known = latestVersion(migrations);
-      await db.sql("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [
+      await t.db.sql("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [
         known + 1,
         "from the future",
         Date.now(),
       ]);
-      const err = await db.open().then(
+      const err = await t.db.open().then(
         (s) => s.close().then(() => undefined),
         (e: unknown) => e,
       );
@@ -191,7 +190,7 @@ describe.each(dialects)("store contract: $name", (dialect) => {
     });
 
     it("two processes starting at once on an empty database apply each migration exactly once", async () => {
-      await store.close();
+      await t.store.close();
       const fresh = await dialect.database();
       try {
         const child = fileURLToPath(new URL("./openStoreChild.ts", import.meta.url));
@@ -214,7 +213,7 @@ describe.each(dialects)("store contract: $name", (dialect) => {
         expect(applied.sort((a, b) => a - b)).toEqual(migrations.map((m) => m.version));
       } finally {
         await fresh.remove();
-        store = await db.open();
+        t.store = await t.db.open();
       }
     });
   });
