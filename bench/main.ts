@@ -17,6 +17,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
+import { type SignalStop, stopOnSignal } from "../harness/stopOnSignal.ts";
 import { type BenchSettings, runBench } from "./measure.ts";
 import { benchMarkdown, describeMachine } from "./report.ts";
 import { PEER_IDS, startTargets, TARGET_IDS, type TargetId } from "./targets.ts";
@@ -61,11 +62,16 @@ function settingsFrom(argv: string[]): { settings: BenchSettings; wanted: Set<Ta
   return { settings, wanted };
 }
 
+let signals: SignalStop | undefined;
+
 async function main(argv: string[]): Promise<void> {
   const { settings, wanted } = settingsFrom(argv);
   const loadBefore = loadavg();
   const log = (line: string) => console.error(`bench: ${line}`);
-  const started = await startTargets(wanted, log);
+  const starting = startTargets(wanted, log);
+  // A signal during start-up stops the rows once they are up (or have failed to start).
+  signals = stopOnSignal(async () => (await starting.catch(() => undefined))?.stop(), log);
+  const started = await starting;
   try {
     const cells = started.targets.length * 4 * settings.rounds;
     log(
@@ -79,10 +85,13 @@ async function main(argv: string[]): Promise<void> {
     log("written to reports/bench.md");
   } finally {
     await started.stop();
+    signals.release();
   }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  // Interrupted: measurements fail as the servers go; the signal's handler exits when done.
+  if (signals?.interrupted()) return;
   console.error(`bench: ${(err as Error).message}`);
   console.error(USAGE);
   process.exitCode = 2;

@@ -62,6 +62,9 @@ interface Samples {
   rss: number;
 }
 
+/** Warm-up per cell: 4 s, or the cell's whole measured time if shorter (a quick check run). */
+const MAX_WARM_UP_MS = 4_000;
+
 const median = (xs: number[]) =>
   xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : Number.NaN;
 const f1 = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
@@ -95,9 +98,11 @@ export async function runBench(
 
   log("warming up…");
   for (const t of targets) {
-    // Long enough for V8 to finish optimising each request path: a cold gateway's first
-    // seconds cost up to twice the CPU of its steady state, which is what is measured.
-    for (const ep of [t.plain, t.streamed]) await saturate(spec(ep, 1_500), 8);
+    // Long enough for V8 to finish optimising each request path, at the saturated cells'
+    // connections: a gateway's first seconds cost up to twice the CPU of its steady state
+    // (what is measured), and after 1.5 s at 8 connections the core's first cell still did.
+    const warmUpMs = Math.min(MAX_WARM_UP_MS, s.seconds * s.rounds * 1000);
+    for (const ep of [t.plain, t.streamed]) await saturate(spec(ep, warmUpMs), s.connections);
   }
 
   const durationMs = s.seconds * 1000;

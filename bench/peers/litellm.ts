@@ -5,7 +5,7 @@
  * keys, spend tracking or budgets), no rate limits, telemetry off, the model cost map read from
  * the installed package (no network); its uvicorn access log stays on, as ours does.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -33,7 +33,8 @@ export async function startLitellm(
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   log("litellm: starting (about 10 s)…");
-  return launchPeer({
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  const peer = await launchPeer({
     name: "litellm",
     command: bin,
     args: ["--config", config, "--host", "127.0.0.1", "--port", String(port), "--num_workers", "1"],
@@ -42,5 +43,16 @@ export async function startLitellm(
     url,
     readyPath: "/health/liveliness",
     timeoutMs: 90_000,
+  }).catch((err: unknown) => {
+    removeDir();
+    throw err;
   });
+  // The config folder goes with the proxy (it was left in the temp dir, one per run).
+  return {
+    ...peer,
+    stop: async () => {
+      await peer.stop();
+      removeDir();
+    },
+  };
 }

@@ -18,9 +18,13 @@ export interface LoadSpec {
   durationMs: number;
 }
 
-/** Closed loop: `concurrency` workers send back-to-back requests for the duration. */
-export async function saturate(spec: LoadSpec, concurrency: number): Promise<LoadResult> {
-  const pool = new Pool(spec.url, { connections: concurrency, pipelining: 1 });
+/**
+ * Closed loop: `concurrency` workers send back-to-back requests for the duration. A caller that
+ * drives one target in several turns passes its own `pool` (of `concurrency` connections) so
+ * the connections outlive each turn; otherwise one is opened and closed here.
+ */
+export async function saturate(spec: LoadSpec, concurrency: number, shared?: Pool): Promise<LoadResult> {
+  const pool = shared ?? new Pool(spec.url, { connections: concurrency, pipelining: 1 });
   const result: LoadResult = { requests: 0, errors: 0, seconds: 0, latenciesMs: [], frames: 0 };
   const start = performance.now();
   const end = start + spec.durationMs;
@@ -29,7 +33,7 @@ export async function saturate(spec: LoadSpec, concurrency: number): Promise<Loa
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   result.seconds = (performance.now() - start) / 1000;
-  await pool.close();
+  if (!shared) await pool.close();
   return result;
 }
 

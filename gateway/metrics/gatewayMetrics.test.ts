@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { metricValues } from "../routing/healthProber.ts";
-import { type Fixture, post, readSse, startFixture } from "../test/fixtures.ts";
+import { type Fixture, post, readSse, setFaults, startFixture } from "../test/fixtures.ts";
+import { until } from "../test/poll.ts";
 
 let fx: Fixture;
 beforeAll(async () => {
@@ -40,6 +41,55 @@ describe("GET /metrics", () => {
     expect(metricValues(text, "gonka_replica_healthy")).toEqual([1, 1]);
     expect(metricValues(text, "gonka_replica_queue_depth")).toEqual([0, 0]);
     expect(metricValues(text, "gonka_requests_in_flight")).toEqual([1]);
+  });
+
+  it("keeps counting across scrapes: each scrape shows every request so far, once", async () => {
+    const line = (text: string, status: string) =>
+      Number(
+        text
+          .split("\n")
+          .find((l) =>
+            l.startsWith(
+              `gonka_requests_total{model="qwen3-32b",endpoint="chat.completions",status="${status}"}`,
+            ),
+          )
+          ?.split(" ")[1] ?? 0,
+      );
+    const body = { model: "qwen", max_tokens: 3, messages: [{ role: "user", content: "hi" }] };
+    const first = await scrape();
+    const tokensBefore = metricValues(first, "gonka_tokens_total").reduce((a, b) => a + b, 0);
+    const answers: { usage: { prompt_tokens: number; completion_tokens: number } }[] = [];
+    for (let i = 0; i < 3; i++)
+      answers.push((await (await post(`${fx.url}/v1/chat/completions`, body)).json()) as (typeof answers)[0]);
+    const second = await scrape();
+    // A scrape with nothing new in between must not count anything twice.
+    const third = await scrape();
+    expect(line(second, "200")).toBe(line(first, "200") + 3);
+    expect(line(third, "200")).toBe(line(second, "200"));
+    const added = answers.reduce((n: number, a) => n + a.usage.prompt_tokens + a.usage.completion_tokens, 0);
+    expect(metricValues(third, "gonka_tokens_total").reduce((a, b) => a + b, 0)).toBe(tokensBefore + added);
+  });
+
+  it("counts a client that went away", async () => {
+    const sims = fx.sims.get("qwen3-32b")!;
+    // Tokens 20 ms apart: the client leaves after the first frame, long before the last.
+    await Promise.all(sims.map((s) => setFaults(s, [{ mode: "slow_tokens", ms: 20 }])));
+    const body = {
+      model: "qwen",
+      max_tokens: 200,
+      stream: true,
+      messages: [{ role: "user", content: "hi" }],
+    };
+    const reader = (await post(`${fx.url}/v1/chat/completions`, body)).body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    let aborts: number[] = [];
+    await until(async () => {
+      aborts = metricValues(await scrape(), "gonka_client_aborts_total");
+      return aborts.length > 0;
+    }, "the abort is counted");
+    expect(aborts).toEqual([1]);
+    await Promise.all(sims.map((s) => setFaults(s, [])));
   });
 });
 

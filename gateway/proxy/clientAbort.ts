@@ -1,21 +1,22 @@
 import type { ServerResponse } from "node:http";
 import type { RequestOutcome } from "../outcome.ts";
+import { Cancellation } from "../upstream/cancellation.ts";
 
 /**
- * An AbortSignal that fires when the client goes away before its answer is complete,
- * so the upstream request is cancelled and the engine stops generating (frees the GPU).
+ * A signal that fires when the client goes away before its answer is complete, so the
+ * upstream request is cancelled and the engine stops generating (frees the GPU).
  */
 export function abortOnClientClose(
   res: ServerResponse,
   outcome: RequestOutcome,
-): { signal: AbortSignal; dispose(): void } {
-  const abort = new AbortController();
+): { signal: Cancellation; dispose(): void } {
+  const signal = new Cancellation();
   const onClose = () => {
     if (!res.writableFinished) {
       outcome.clientAborted = true;
-      abort.abort();
+      signal.cancel();
     }
   };
   res.once("close", onClose);
-  return { signal: abort.signal, dispose: () => res.off("close", onClose) };
+  return { signal, dispose: () => res.off("close", onClose) };
 }

@@ -5,6 +5,7 @@ import type { ReplyObserver } from "../state.ts";
 import type { UpstreamResponse } from "../upstream/callUpstream.ts";
 import { normaliseReasoningOut, type ReasoningOutput } from "./reasoning.ts";
 import type { OutcomeRecorder } from "./requestOutcome.ts";
+import { usageFromTail } from "./usageTail.ts";
 
 /**
  * Relays a non-streamed answer: reads usage, normalises reasoning fields (and fills the
@@ -16,12 +17,38 @@ export async function relayJson(
   res: ServerResponse,
   upstream: UpstreamResponse,
   recorder: OutcomeRecorder,
-  options: { reasoningOutput: ReasoningOutput; fillNulls: boolean; observer?: ReplyObserver | undefined },
+  options: {
+    reasoningOutput: ReasoningOutput;
+    fillNulls: boolean;
+    observer?: ReplyObserver | undefined;
+    /** Chat completions, completions, embeddings: usage may be read from the tail (usageTail.ts). */
+    usageAtTail: boolean;
+  },
 ): Promise<void> {
   const raw = Buffer.from(await upstream.body.arrayBuffer());
-  const { answer, json } = rewriteJson(raw, recorder.outcome, options.reasoningOutput, options.fillNulls);
+  const text = raw.toString("utf8");
+  const hasReasoning = text.includes('"reasoning');
+  const observer = options.observer;
+  // Nothing to rewrite and no one to hand the answer to: only usage is needed.
+  const usage =
+    options.usageAtTail && !observer && !hasReasoning && !options.fillNulls ? usageFromTail(text) : undefined;
+  if (usage !== undefined) {
+    recorder.outcome.usage = usageFromOpenAI(usage);
+    recorder.record(200, null);
+    res.writeHead(200, { "content-type": "application/json", "content-length": raw.length });
+    res.end(raw);
+    return;
+  }
+  const { answer, json } = rewriteJson(
+    raw,
+    text,
+    hasReasoning,
+    recorder.outcome,
+    options.reasoningOutput,
+    options.fillNulls,
+  );
   // Before the outcome and the bytes: a turn the session could not store fails the request.
-  const replaced = await options.observer?.finish(json);
+  const replaced = await observer?.finish(json);
   const out = replaced ? Buffer.from(JSON.stringify(replaced)) : answer;
   recorder.record(200, null);
   res.writeHead(200, { "content-type": "application/json", "content-length": out.length });
@@ -31,13 +58,14 @@ export async function relayJson(
 /** Reads usage and normalises reasoning fields; re-serialises only when something changed. */
 function rewriteJson(
   raw: Buffer,
+  text: string,
+  hasReasoning: boolean,
   outcome: RequestOutcome,
   mode: ReasoningOutput,
   fillNulls: boolean,
 ): { answer: Buffer; json: Record<string, unknown> } {
   // The backend's bytes go back as they came unless something must change:
   // no re-encoding, and Koa need not measure a string.
-  const text = raw.toString("utf8");
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(text) as Record<string, unknown>;
@@ -45,7 +73,6 @@ function rewriteJson(
     throw errors.upstreamFailed("The model backend returned a body that is not JSON.");
   }
   outcome.usage = usageFromOpenAI(json["usage"]);
-  const hasReasoning = text.includes('"reasoning');
   if (!hasReasoning && !fillNulls) return { answer: raw, json };
   let changed = false;
   for (const choice of (json["choices"] ?? []) as Record<string, unknown>[]) {

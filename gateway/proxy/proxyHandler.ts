@@ -71,7 +71,7 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
           route.pool = pool;
           break;
         } catch (err) {
-          if (i + 1 >= pools.length || abort.signal.aborted || !fallsBack(err, stream)) throw err;
+          if (i + 1 >= pools.length || abort.signal.cancelled || !fallsBack(err, stream)) throw err;
           options.log.info(
             {
               requestId: ctx.state.requestId,
@@ -125,6 +125,7 @@ export function proxyHandler(endpoint: Endpoint, options: ProxyOptions): Middlew
           reasoningOutput: options.reasoningOutput,
           fillNulls: model.engine === "llamacpp",
           observer: ctx.state.replyObserver,
+          usageAtTail: endpoint !== "responses",
         });
       }
     } catch (err) {

@@ -102,9 +102,15 @@ export async function readSse(res: Response): Promise<string[]> {
     .map((f) => f.slice("data: ".length));
 }
 
-export function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+export function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
   return fetch(url, {
     method: "POST",
+    ...(signal ? { signal } : {}),
     headers: { "content-type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });

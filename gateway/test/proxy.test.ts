@@ -76,6 +76,20 @@ describe("chat completions", () => {
     await res.text();
   });
 
+  it("gives every request an id of its own: req_ and 128 random bits in hex", async () => {
+    const body = { model: "kimi-k2.5", max_tokens: 2, messages: [{ role: "user", content: "x" }] };
+    // More than one pool of ids (256), so the refill is crossed.
+    const ids = new Set<string>();
+    for (let i = 0; i < 300; i++) {
+      const res = await post(`${fx.url}/v1/chat/completions`, body);
+      await res.text();
+      const id = res.headers.get("x-request-id")!;
+      expect(id).toMatch(/^req_[0-9a-f]{32}$/);
+      ids.add(id);
+    }
+    expect(ids.size).toBe(300);
+  });
+
   it("streams through the openai client and reassembles the same text as non-streaming", async () => {
     const params = {
       model: "kimi-k2.5",

@@ -123,6 +123,30 @@ describe("resilience", () => {
     expect(outcome.clientAborted).toBe(true);
   });
 
+  it("a client that gives up on a non-streamed answer cancels it on the engine before any byte came back", async () => {
+    const sims = fx.sims.get("kimi-k2.5")!;
+    const before = await Promise.all(sims.map(simStats));
+    // The engine would take 10 s before its first byte; the client leaves after 300 ms.
+    await Promise.all(sims.map((s) => setFaults(s, [{ mode: "stall", ms: 10_000, stream: false }])));
+    const client = new AbortController();
+    const answer = post(`${fx.url}/v1/chat/completions`, chat, {}, client.signal);
+    setTimeout(() => client.abort(), 300);
+    await expect(answer).rejects.toThrow();
+    const startedAt = Date.now();
+    let cancelled = 0;
+    await until(async () => {
+      const after = await Promise.all(sims.map(simStats));
+      cancelled = after.reduce((n, s, j) => n + s.cancelled - before[j]!.cancelled, 0);
+      return cancelled > 0;
+    }, "the simulator saw the cancellation");
+    expect(cancelled).toBe(1);
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+    await until(
+      () => fx.outcomes.some((o) => o.clientAborted && !o.streamed && o.status === 499),
+      "the outcome records the abort",
+    );
+  });
+
   it("a stream dropped mid-way ends with an OpenAI error event, not a silent clean end", async () => {
     const sims = fx.sims.get("kimi-k2.5")!;
     await Promise.all(sims.map((s) => setFaults(s, [{ mode: "drop_mid_stream", afterChunks: 3 }])));

@@ -3,6 +3,7 @@ import { generationTimeoutMs } from "../config/schema.ts";
 import { errors, type GatewayError } from "../errors.ts";
 import { pick } from "../routing/pick.ts";
 import type { ModelPool, Replica } from "../routing/replicaPool.ts";
+import { isCancelled, type UpstreamSignal } from "./cancellation.ts";
 import { fromUpstreamError } from "./upstreamError.ts";
 
 export interface UpstreamRequest {
@@ -13,7 +14,7 @@ export interface UpstreamRequest {
   readonly stream: boolean;
   readonly requestId: string;
   readonly sessionId?: string | undefined;
-  readonly signal: AbortSignal;
+  readonly signal: UpstreamSignal;
   readonly cooldownMs: number;
   /** Sent as `Authorization: Bearer …` to engines started with an API key (never the client's). */
   readonly engineApiKey?: string | undefined;
@@ -74,7 +75,7 @@ async function attemptOn(replica: Replica, req: UpstreamRequest): Promise<Attemp
     res = await send(replica, req);
   } catch (err) {
     release();
-    if (req.signal.aborted) throw err;
+    if (isCancelled(req.signal)) throw err;
     const code = (err as { code?: string }).code;
     if (code === "UND_ERR_HEADERS_TIMEOUT" && !req.stream) {
       // The replica accepted the request and is still generating: a long answer, not a sick replica.
@@ -133,7 +134,7 @@ async function send(replica: Replica, req: UpstreamRequest): Promise<Dispatcher.
   try {
     return await replica.pool.request(options);
   } catch (err) {
-    if (req.signal.aborted || !isStaleConnection(err)) throw err;
+    if (isCancelled(req.signal) || !isStaleConnection(err)) throw err;
     return replica.pool.request(options);
   }
 }
