@@ -3,17 +3,16 @@
  * real gateway processes), and the Portkey peer as the bench installs and starts it, streaming
  * on this Node, which is what its pinned @hono/node-server is for.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { isRunning } from "../harness/processAlive.ts";
 import { spawnSimulator } from "../sim/spawn.ts";
+import { interruptMidRun } from "./interruptRun.ts";
 import { assertSafeLitellm, LITELLM_VERSION, PORTKEY_VERSION, peersDir } from "./peers/install.ts";
 import { startPortkey } from "./peers/portkey.ts";
-import { processTree } from "./proc.ts";
 
 const MAIN = fileURLToPath(new URL("./main.ts", import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), "gonka-bench-test-"));
@@ -91,31 +90,15 @@ describe("npm run bench", () => {
   }, 90_000);
 
   it("stops every process it started when it is told to stop mid-run (SIGTERM to it alone, as a CI timeout sends)", async () => {
-    const child = spawn(process.execPath, [MAIN, "--only", "core,sqlite", "--no-peers", ...SHORT], {
+    const run = await interruptMidRun([MAIN, "--only", "core,sqlite", "--no-peers", ...SHORT], {
       cwd: scratch,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    let stderr = "";
-    await new Promise<void>((resolve, reject) => {
-      child.stderr!.on("data", (chunk: Buffer) => {
-        stderr += chunk.toString("utf8");
-        if (stderr.includes("round 1/1")) resolve();
-      });
-      void exited.then(() => reject(new Error(`the bench ended before measuring:\n${stderr}`)));
+      when: "round 1/1",
     });
     // Simulators, bare proxies, the core and SQLite gateways, Redis: all children of the bench.
-    const started = processTree([child.pid!]).filter((pid) => pid !== child.pid);
-    expect(started.length).toBeGreaterThanOrEqual(6);
-    child.kill("SIGTERM");
-    try {
-      expect(await exited).toBe(143);
-      expect(stderr).toContain("SIGTERM: stopping what this run started");
-      expect(started.filter(isRunning)).toEqual([]);
-    } finally {
-      // Should it fail, what the bench left running is still ours to stop.
-      for (const pid of started.filter(isRunning)) process.kill(pid, "SIGKILL");
-    }
+    expect(run.started.length).toBeGreaterThanOrEqual(6);
+    expect(run.code).toBe(143);
+    expect(run.output).toContain("SIGTERM: stopping what this run started");
+    expect(run.survivors).toEqual([]);
   }, 90_000);
 
   it("refuses an unknown row with exit 2 and the usage", async () => {

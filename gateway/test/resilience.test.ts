@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { SpawnedSimulator } from "../../sim/spawn.ts";
 import { homeReplica } from "../routing/pick.ts";
 import { type Fixture, post, readSse, setFaults, setHealthy, simStats, startFixture } from "./fixtures.ts";
 import { until } from "./poll.ts";
@@ -112,13 +113,7 @@ describe("resilience", () => {
     const reader = res.body!.getReader();
     await reader.read();
     await reader.cancel();
-    let cancelled = 0;
-    await until(async () => {
-      const after = await Promise.all(sims.map(simStats));
-      cancelled = after.reduce((n, s, j) => n + s.cancelled - before[j]!.cancelled, 0);
-      return cancelled > 0;
-    }, "the simulator saw the cancellation");
-    expect(cancelled).toBe(1);
+    expect(await cancellationsSince(sims, before)).toBe(1);
     const outcome = fx.outcomes.find((o) => o.requestId === res.headers.get("x-request-id"))!;
     expect(outcome.clientAborted).toBe(true);
   });
@@ -133,13 +128,7 @@ describe("resilience", () => {
     setTimeout(() => client.abort(), 300);
     await expect(answer).rejects.toThrow();
     const startedAt = Date.now();
-    let cancelled = 0;
-    await until(async () => {
-      const after = await Promise.all(sims.map(simStats));
-      cancelled = after.reduce((n, s, j) => n + s.cancelled - before[j]!.cancelled, 0);
-      return cancelled > 0;
-    }, "the simulator saw the cancellation");
-    expect(cancelled).toBe(1);
+    expect(await cancellationsSince(sims, before)).toBe(1);
     expect(Date.now() - startedAt).toBeLessThan(5_000);
     await until(
       () => fx.outcomes.some((o) => o.clientAborted && !o.streamed && o.status === 499),
@@ -189,3 +178,17 @@ describe("resilience", () => {
     expect((await simStats(b!)).chat).toBeGreaterThan(0);
   });
 });
+
+/** How many requests the simulators counted as cancelled since `before`, once there is one. */
+async function cancellationsSince(
+  sims: SpawnedSimulator[],
+  before: Awaited<ReturnType<typeof simStats>>[],
+): Promise<number> {
+  let cancelled = 0;
+  await until(async () => {
+    const after = await Promise.all(sims.map(simStats));
+    cancelled = after.reduce((n, s, j) => n + s.cancelled - before[j]!.cancelled, 0);
+    return cancelled > 0;
+  }, "the simulator saw the cancellation");
+  return cancelled;
+}
