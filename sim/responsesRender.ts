@@ -160,11 +160,11 @@ export function renderResponseStream(plan: ChatPlan, ctx: ResponseContext, conte
   let seq = 0;
   const emit = (event: Record<string, unknown>, tokens = 0, early = false) => {
     const data = { ...event, sequence_number: seq++ };
-    const frame: Frame = {
+    frames.push({
       data: `event: ${String(event["type"])}\ndata: ${JSON.stringify(data)}\n\n`,
       tokens,
-    };
-    frames.push(early ? { ...frame, early } : frame);
+      ...(early ? { early } : {}),
+    });
   };
   const initial = responseObject(ctx, "in_progress", [], null, max);
   // vLLM yields these two before it awaits the engine's first output (responses/serving.py,

@@ -32,7 +32,14 @@ import { spawnGateway } from "../../harness/spawnGateway.ts";
 import { type SignalStop, stopOnSignal, untilExit } from "../../harness/stopOnSignal.ts";
 import { spawnSimulator } from "../../sim/spawn.ts";
 import { buildGatewayConfig } from "../config/fromCatalog.ts";
-import { fixedRate, type LoadResult, percentile, processCpuMicros, saturate } from "./loadgen.ts";
+import {
+  fixedRate,
+  type LoadResult,
+  type LoadSpec,
+  percentile,
+  processCpuMicros,
+  saturate,
+} from "./loadgen.ts";
 import { type LoopDelay, loopProbe } from "./loopProbeClient.ts";
 import { FAST, PACED, PATH, plainBody, streamedBody } from "./workload.ts";
 
@@ -86,6 +93,14 @@ interface Row {
 }
 
 const script = (name: string) => fileURLToPath(new URL(name, import.meta.url));
+/** What the load generator sends to a target, for how long. */
+const load = (t: Target, body: string, durationMs: number): LoadSpec => ({
+  url: t.url,
+  path: PATH,
+  body,
+  durationMs,
+  ...(t.headers ? { headers: t.headers } : {}),
+});
 const urlFromLog = (line: string) => parseLogLine(line)?.["url"] as string | undefined;
 
 let signals: SignalStop | undefined;
@@ -225,13 +240,7 @@ async function main(): Promise<void> {
         // Long enough for V8 to finish optimising the request path, at the saturated cells'
         // connections: a gateway's first seconds cost up to twice the CPU of its steady state
         // (what is measured), and with 1.5 s at 8 connections the core's first turns still did.
-        {
-          url: t.url,
-          path: PATH,
-          body,
-          durationMs: WARM_UP_MS,
-          ...(t.headers ? { headers: t.headers } : {}),
-        },
+        load(t, body, WARM_UP_MS),
         32,
       );
     }
@@ -254,14 +263,7 @@ async function main(): Promise<void> {
           const probe = t.proc ? probes.get(t.proc) : undefined;
           await probe?.take();
           const cpu0 = t.proc ? processCpuMicros(t.proc.pid) : 0;
-          const spec = {
-            url: t.url,
-            path: PATH,
-            body,
-            durationMs,
-            ...(t.headers ? { headers: t.headers } : {}),
-          };
-          const r = await fixedRate(spec, n);
+          const r = await fixedRate(load(t, body, durationMs), n);
           const cpu = t.proc ? processCpuMicros(t.proc.pid) - cpu0 : null;
           const loop = probe ? await probe.take() : null;
           if (r.errors) console.warn(`  ${t.name}: ${r.errors} errors`);
@@ -292,17 +294,7 @@ async function main(): Promise<void> {
       for (let slice = 0; slice < slices; slice++) {
         for (const t of targets) {
           const cpu0 = t.proc ? processCpuMicros(t.proc.pid) : 0;
-          const r = await saturate(
-            {
-              url: t.url,
-              path: PATH,
-              body,
-              durationMs: SLICE_MS,
-              ...(t.headers ? { headers: t.headers } : {}),
-            },
-            connections,
-            pools.get(t),
-          );
+          const r = await saturate(load(t, body, SLICE_MS), connections, pools.get(t));
           const sum = total.get(t)!;
           if (sum.cpu !== null) sum.cpu += processCpuMicros(t.proc!.pid) - cpu0;
           if (r.errors) console.warn(`  ${t.name}: ${r.errors} errors`);

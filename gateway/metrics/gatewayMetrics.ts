@@ -120,8 +120,11 @@ export function createGatewayMetrics(models: ModelRegistry, inFlight: () => numb
   });
 
   const eventLoop = monitorEventLoop(registry);
+  const requestsOf = children((model, endpoint, status) => requestCounts.series(model, endpoint, status));
   const durationOf = children((model, endpoint, streamed) => duration.labels(model, endpoint, streamed));
   const ttftOf = children((model) => ttft.labels(model));
+  const abortedOf = children((model) => abortCounts.series(model));
+  const tokensOf = children((model, kind) => tokenCounts.series(model, kind));
 
   return {
     registry,
@@ -129,19 +132,16 @@ export function createGatewayMetrics(models: ModelRegistry, inFlight: () => numb
     close: () => eventLoop.stop(),
     observe(o) {
       const model = o.modelServed ?? "unrouted";
-      const status = String(o.status);
-      requestCounts.add(`${model}\u0000${o.endpoint}\u0000${status}`, 1, model, o.endpoint, status);
+      requestsOf(model, o.endpoint, String(o.status)).n++;
       durationOf(model, o.endpoint, o.streamed ? "true" : "false").observe(o.latencyMs / 1000);
       if (o.ttftMs !== null) ttftOf(model).observe(o.ttftMs / 1000);
-      if (o.clientAborted) abortCounts.add(model, 1, model);
+      if (o.clientAborted) abortedOf(model).n++;
       const u = o.usage;
       if (u) {
-        if (u.promptTokens) tokenCounts.add(`${model}\u0000prompt`, u.promptTokens, model, "prompt");
-        if (u.completionTokens)
-          tokenCounts.add(`${model}\u0000completion`, u.completionTokens, model, "completion");
-        if (u.reasoningTokens)
-          tokenCounts.add(`${model}\u0000reasoning`, u.reasoningTokens, model, "reasoning");
-        if (u.cachedTokens) tokenCounts.add(`${model}\u0000cached`, u.cachedTokens, model, "cached");
+        if (u.promptTokens) tokensOf(model, "prompt").n += u.promptTokens;
+        if (u.completionTokens) tokensOf(model, "completion").n += u.completionTokens;
+        if (u.reasoningTokens) tokensOf(model, "reasoning").n += u.reasoningTokens;
+        if (u.cachedTokens) tokensOf(model, "cached").n += u.cachedTokens;
       }
     },
   };
@@ -151,21 +151,20 @@ export function createGatewayMetrics(models: ModelRegistry, inFlight: () => numb
  * Counter increments kept as plain numbers on the request path and handed to prom-client when
  * it collects (on every scrape, before it reads the counter). prom-client validates and hashes
  * a label set on every inc(), and a finished request adds to up to six counter series: the
- * largest share of the metrics' cost per request. Label values are bounded (see above) and
- * these counters are never reset, so the map stays small and never goes stale.
+ * largest share of the metrics' cost per request. Each series is found through `children`.
  */
 class PendingCounts {
-  readonly #series = new Map<string, { values: string[]; n: number }>();
+  readonly #series: { values: string[]; n: number }[] = [];
 
-  /** Adds `n` to the series `key` names (the label values joined), labelled `values`. */
-  add(key: string, n: number, ...values: string[]): void {
-    const series = this.#series.get(key);
-    if (series) series.n += n;
-    else this.#series.set(key, { values, n });
+  /** A new series labelled `values`, at zero: add to its `n`. */
+  series(...values: string[]): { n: number } {
+    const series = { values, n: 0 };
+    this.#series.push(series);
+    return series;
   }
 
   flushInto(counter: Counter<string>): void {
-    for (const series of this.#series.values()) {
+    for (const series of this.#series) {
       if (series.n === 0) continue;
       counter.labels(...series.values).inc(series.n);
       series.n = 0;
@@ -174,8 +173,10 @@ class PendingCounts {
 }
 
 /**
- * A histogram series' child is looked up once and kept (prom-client's labels() validates and
- * hashes the label set each time), on the same grounds as PendingCounts.
+ * Each series (a histogram's child, a pending count) is looked up once per label values and
+ * kept: prom-client's labels() validates and hashes the label set each time. Label values are
+ * bounded (see above) and these metrics are never reset, so the cache stays small and never
+ * goes stale.
  */
 function children<T>(make: (...values: string[]) => T): (...values: string[]) => T {
   const cache = new Map<string, T>();

@@ -32,24 +32,21 @@ export async function relayJson(
   // Nothing to rewrite and no one to hand the answer to: only usage is needed.
   const usage =
     options.usageAtTail && !observer && !hasReasoning && !options.fillNulls ? usageFromTail(text) : undefined;
-  if (usage !== undefined) {
-    recorder.outcome.usage = usageFromOpenAI(usage);
-    recorder.record(200, null);
-    res.writeHead(200, { "content-type": "application/json", "content-length": raw.length });
-    res.end(raw);
-    return;
+  let out: Buffer = raw;
+  if (usage !== undefined) recorder.outcome.usage = usageFromOpenAI(usage);
+  else {
+    const { answer, json } = rewriteJson(
+      raw,
+      text,
+      hasReasoning,
+      recorder.outcome,
+      options.reasoningOutput,
+      options.fillNulls,
+    );
+    // Before the outcome and the bytes: a turn the session could not store fails the request.
+    const replaced = await observer?.finish(json);
+    out = replaced ? Buffer.from(JSON.stringify(replaced)) : answer;
   }
-  const { answer, json } = rewriteJson(
-    raw,
-    text,
-    hasReasoning,
-    recorder.outcome,
-    options.reasoningOutput,
-    options.fillNulls,
-  );
-  // Before the outcome and the bytes: a turn the session could not store fails the request.
-  const replaced = await observer?.finish(json);
-  const out = replaced ? Buffer.from(JSON.stringify(replaced)) : answer;
   recorder.record(200, null);
   res.writeHead(200, { "content-type": "application/json", "content-length": out.length });
   res.end(out);
