@@ -104,7 +104,16 @@ describe("API keys", () => {
     expect(files.some((f) => f.name.endsWith(".journal"))).toBe(true);
     for (const file of files) {
       const path = join(file.parentPath, file.name);
-      expect(readFileSync(path).includes(secret), path).toBe(false);
+      // A sealed journal segment may be imported and deleted between the listing and the read;
+      // its rows are then in the database file, which is read too.
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+        throw err;
+      }
+      expect(bytes.includes(secret), path).toBe(false);
     }
     expect(logLines.join("").length).toBeGreaterThan(0);
     expect(logLines.join("")).not.toContain(secret);
