@@ -178,12 +178,14 @@ class PendingCounts {
  * bounded (see above) and these metrics are never reset, so the cache stays small and never
  * goes stale.
  */
-function children<T>(make: (...values: string[]) => T): (...values: string[]) => T {
+function children<T>(make: (...values: string[]) => T): (a: string, b?: string, c?: string) => T {
   const cache = new Map<string, T>();
-  return (...values) => {
-    const key = values.join("\u0000");
+  return (a, b, c) => {
+    // Up to three labels, keyed without building an array on the request path.
+    const key = b === undefined ? a : c === undefined ? `${a}\u0000${b}` : `${a}\u0000${b}\u0000${c}`;
     let child = cache.get(key);
     if (child === undefined) {
+      const values = b === undefined ? [a] : c === undefined ? [a, b] : [a, b, c];
       child = make(...values);
       cache.set(key, child);
     }

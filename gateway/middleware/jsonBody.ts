@@ -1,5 +1,6 @@
 import type { Middleware } from "koa";
 import { errors } from "../errors.ts";
+import { readAll } from "../readAll.ts";
 import type { GatewayState } from "../state.ts";
 
 /**
@@ -21,7 +22,7 @@ export function jsonBody(limitBytes: number): Middleware<GatewayState> {
       else ctx.set("connection", "close");
       throw errors.bodyTooLarge(limitBytes);
     }
-    const raw = await readBody(ctx.req, limitBytes);
+    const raw = await readAll(ctx.req, { bytes: limitBytes, error: () => errors.bodyTooLarge(limitBytes) });
     if (raw.length === 0) throw errors.invalidJson("the body is empty");
     ctx.state.rawBody = raw;
     try {
@@ -41,38 +42,5 @@ function drain(req: NodeJS.ReadableStream): Promise<void> {
     req.on("error", () => resolve());
     req.on("close", resolve);
     req.resume();
-  });
-}
-
-function readBody(req: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        req.resume();
-        reject(errors.bodyTooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const cleanup = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
   });
 }

@@ -1,9 +1,10 @@
 import type { ServerResponse } from "node:http";
 import { errors } from "../errors.ts";
 import { type RequestOutcome, usageFromOpenAI } from "../outcome.ts";
+import { readAll } from "../readAll.ts";
 import type { ReplyObserver } from "../state.ts";
 import type { UpstreamResponse } from "../upstream/callUpstream.ts";
-import { normaliseReasoningOut, type ReasoningOutput } from "./reasoning.ts";
+import { mayCarryReasoning, normaliseReasoningOut, type ReasoningOutput } from "./reasoning.ts";
 import type { OutcomeRecorder } from "./requestOutcome.ts";
 import { usageFromTail } from "./usageTail.ts";
 
@@ -25,9 +26,9 @@ export async function relayJson(
     usageAtTail: boolean;
   },
 ): Promise<void> {
-  const raw = Buffer.from(await upstream.body.arrayBuffer());
+  const raw = await readAll(upstream.body);
   const text = raw.toString("utf8");
-  const hasReasoning = text.includes('"reasoning');
+  const hasReasoning = mayCarryReasoning(text);
   const observer = options.observer;
   // Nothing to rewrite and no one to hand the answer to: only usage is needed.
   const usage =

@@ -9,7 +9,7 @@ export function normaliseError(err: unknown, modelId: string, idleMs: number): G
   if (code === "UND_ERR_BODY_TIMEOUT") {
     return errors.upstreamTimeout(`The backend for \`${modelId}\` went silent for more than ${idleMs} ms.`);
   }
-  if (code?.startsWith("UND_ERR") || code === "ECONNRESET") {
+  if (code?.startsWith("UND_ERR") || code === "ECONNRESET" || code === "ERR_STREAM_PREMATURE_CLOSE") {
     return errors.upstreamFailed(`The connection to the backend for \`${modelId}\` broke.`, err);
   }
   return toGatewayError(err);

@@ -1,5 +1,55 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { normaliseReasoningIn, normaliseReasoningOut } from "./reasoning.ts";
+import { mayCarryReasoning, normaliseReasoningIn, normaliseReasoningOut } from "./reasoning.ts";
+
+describe("mayCarryReasoning", () => {
+  it('is false for vLLM\'s answers without reasoning, which carry `"reasoning":null`', () => {
+    const answer = {
+      object: "chat.completion",
+      choices: [{ index: 0, message: { role: "assistant", content: "hi", tool_calls: [], reasoning: null } }],
+      usage: { prompt_tokens: 8, completion_tokens: 2, total_tokens: 10 },
+    };
+    expect(mayCarryReasoning(JSON.stringify(answer))).toBe(false);
+    expect(mayCarryReasoning(JSON.stringify(answer, null, 2))).toBe(false);
+  });
+
+  it("is true for reasoning text in either field, compact or indented", () => {
+    for (const field of ["reasoning", "reasoning_content"]) {
+      const answer = { choices: [{ message: { content: "a", [field]: "because" } }] };
+      expect(mayCarryReasoning(JSON.stringify(answer))).toBe(true);
+      expect(mayCarryReasoning(JSON.stringify(answer, null, 2))).toBe(true);
+      expect(mayCarryReasoning(`data: {"choices":[{"delta":{"${field}" : "x"}}]}`)).toBe(true);
+    }
+  });
+
+  it("never misses a message whose reasoning normaliseReasoningOut would change", () => {
+    // Content and tool arguments a model may write, including what looks like a reasoning field.
+    const text = fc.oneof(
+      fc.string(),
+      fc.constant('"reasoning":"fake"'),
+      fc.constant('{"reasoning_content": "x"}'),
+      fc.constant('\\"reasoning\\":\\"'),
+    );
+    const field = fc.oneof(fc.constant(undefined), fc.constant(null), text);
+    const message = fc.record(
+      { role: fc.constant("assistant"), content: text, reasoning: field, reasoning_content: field },
+      { requiredKeys: ["role", "content"] },
+    );
+    const modes = ["both", "reasoning", "reasoning_content"] as const;
+    fc.assert(
+      fc.property(fc.array(message, { maxLength: 3 }), fc.boolean(), (messages, indent) => {
+        const json = JSON.stringify({ choices: messages.map((m) => ({ message: m })) }, null, indent ? 2 : 0);
+        if (mayCarryReasoning(json)) return;
+        // A miss must mean there was nothing to normalise in any mode.
+        for (const mode of modes) {
+          for (const m of JSON.parse(json).choices)
+            expect(normaliseReasoningOut(m.message, mode)).toBe(false);
+        }
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});
 
 describe("normaliseReasoningOut", () => {
   it("offers both fields whichever one the backend used", () => {

@@ -1,6 +1,20 @@
 export type ReasoningOutput = "both" | "reasoning" | "reasoning_content";
 type Fields = Record<string, unknown>;
 
+// A `reasoning` or `reasoning_content` key whose value is a string. In JSON text a quote inside a
+// string is escaped, so this cannot match inside content or tool arguments; a match only means
+// "parse and look" (normaliseReasoningOut decides), and a miss means no such field holds text.
+const REASONING_TEXT = /"reasoning(?:_content)?"\s*:\s*"/;
+
+/**
+ * Whether an answer or event may carry reasoning text to normalise. vLLM writes
+ * `"reasoning":null` into every non-streamed message, so testing for the key alone would
+ * send every answer through a full parse for nothing.
+ */
+export function mayCarryReasoning(json: string): boolean {
+  return REASONING_TEXT.test(json);
+}
+
 /**
  * Puts reasoning text in the field(s) clients were promised, whichever field the
  * backend used (vLLM >= 0.16 `reasoning`, llama.cpp and older vLLM `reasoning_content`).

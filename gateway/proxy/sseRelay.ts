@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import { createParser } from "eventsource-parser";
 import type { GatewayError } from "../errors.ts";
-import { normaliseReasoningOut, type ReasoningOutput } from "./reasoning.ts";
+import { mayCarryReasoning, normaliseReasoningOut, type ReasoningOutput } from "./reasoning.ts";
 
 export interface RelayOptions {
   /** The client asked for `stream_options.include_usage`; otherwise the usage chunk is dropped. */
@@ -77,7 +77,7 @@ export class SseRelay {
       return;
     }
     const mayHaveUsage = data.includes('"usage"');
-    const mayHaveReasoning = data.includes('"reasoning');
+    const mayHaveReasoning = mayCarryReasoning(data);
     const mayHaveError = data.startsWith('{"error"') || data.includes('"object":"error"');
     if (!mayHaveUsage && !mayHaveReasoning && !mayHaveError && !this.options.observe) {
       this.out += `data: ${data}\n\n`;

@@ -16,6 +16,8 @@ export interface EngineReply {
   status: number;
   headers?: Record<string, string>;
   body: string;
+  /** Sends the head (announcing the whole body) and this many body bytes, then resets the connection. */
+  cutAfterBytes?: number;
 }
 
 export interface ScriptedEngine {
@@ -98,6 +100,13 @@ export async function startScriptedEngine(opts: {
           `content-length: ${Buffer.byteLength(out.body)}`,
           ...Object.entries(out.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
         ];
+        if (out.cutAfterBytes !== undefined) {
+          const part = Buffer.from(out.body).subarray(0, out.cutAfterBytes);
+          socket.write(Buffer.concat([Buffer.from(`${head.join("\r\n")}\r\n\r\n`), part]), () =>
+            socket.resetAndDestroy(),
+          );
+          return;
+        }
         socket.write(`${head.join("\r\n")}\r\n\r\n${out.body}`);
         lastAnswerAt = Date.now();
       }

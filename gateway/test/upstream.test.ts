@@ -8,9 +8,10 @@ import { createGateway, type Gateway } from "../app.ts";
 import { parseConfig } from "../config/load.ts";
 import { generationTimeoutMs } from "../config/schema.ts";
 import { createLogger } from "../logger.ts";
+import type { RequestOutcome } from "../outcome.ts";
 import { UPSTREAM_KEEP_ALIVE_MS } from "../routing/replicaPool.ts";
 import { post } from "./fixtures.ts";
-import { type ScriptedEngine, startScriptedEngine } from "./scriptedEngine.ts";
+import { CHAT_ANSWER, type ScriptedEngine, startScriptedEngine } from "./scriptedEngine.ts";
 
 const chat = { model: "m", messages: [{ role: "user", content: "hi" }] };
 let engine: ScriptedEngine | undefined;
@@ -60,6 +61,35 @@ describe("upstream calls (default config)", () => {
     expect(engine!.resets).toBeGreaterThanOrEqual(2);
     // The replica was not blamed for it.
     expect(gateway!.registry.resolve("m")!.replicas[0]!.lastError).toBeNull();
+  });
+
+  it("an answer cut off mid-body ends in a 502 and a recorded failure, and the next request is served", async () => {
+    const outcomes: RequestOutcome[] = [];
+    let calls = 0;
+    engine = await startScriptedEngine({
+      reply: () =>
+        ++calls === 1
+          ? { status: 200, body: CHAT_ANSWER, cutAfterBytes: 40 }
+          : { status: 200, body: CHAT_ANSWER },
+    });
+    const config = parseConfig({ models: [{ id: "m", replicas: [{ url: engine.url }] }] });
+    gateway = createGateway({
+      config,
+      log: createLogger("silent"),
+      probe: false,
+      onOutcome: (o) => outcomes.push(o),
+    });
+    const url = await gateway.listen(0, "127.0.0.1");
+    const cut = await post(`${url}/v1/chat/completions`, chat);
+    expect(cut.status).toBe(502);
+    expect(((await cut.json()) as { error: { code: string } }).error.code).toBe("upstream_error");
+    const whole = await post(`${url}/v1/chat/completions`, chat);
+    expect(whole.status).toBe(200);
+    expect(await whole.json()).toEqual(JSON.parse(CHAT_ANSWER));
+    expect(outcomes.map((o) => [o.status, o.errorCode, o.usage?.promptTokens ?? null])).toEqual([
+      [502, "upstream_error", null],
+      [200, null, 3],
+    ]);
   });
 
   it("keeps upstream connections idle for less than the engines' 5 s idle timeout", () => {
