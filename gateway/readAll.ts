@@ -8,9 +8,10 @@ export interface ReadLimit {
 
 /**
  * Reads a stream to its end as one Buffer: a client's request body, an engine's non-streamed
- * answer. Written here rather than through undici's `body.arrayBuffer()` or a body-parser
- * package because both sit on every request: arrayBuffer() copies even a one-chunk body and
- * starts reading a microtask later; this keeps the chunks as they came (one chunk, no copy).
+ * answer. Written here rather than through undici's `body.arrayBuffer()`, Node's
+ * `stream/consumers` `buffer()` or a body-parser package because it sits on every request:
+ * arrayBuffer() and buffer() copy even a one-chunk body (and buffer() has no size limit);
+ * this keeps the chunks as they came (one chunk, no copy).
  *
  * Past `limit` it stops buffering, lets the rest drain, and fails with the limit's error. A
  * stream that closes without ending fails with ERR_STREAM_PREMATURE_CLOSE (what Node's own

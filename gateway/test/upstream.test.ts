@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { createGateway, type Gateway } from "../app.ts";
+import { createGateway, type Gateway, type GatewayOptions } from "../app.ts";
 import { parseConfig } from "../config/load.ts";
 import { generationTimeoutMs } from "../config/schema.ts";
 import { createLogger } from "../logger.ts";
@@ -26,11 +26,11 @@ afterEach(async () => {
 
 async function start(
   opts: Parameters<typeof startScriptedEngine>[0],
-  engineApiKey?: string,
+  gatewayOptions: Pick<GatewayOptions, "engineApiKey" | "onOutcome"> = {},
 ): Promise<string> {
   engine = await startScriptedEngine(opts);
   const config = parseConfig({ models: [{ id: "m", replicas: [{ url: engine.url }] }] });
-  gateway = createGateway({ config, log: createLogger("silent"), probe: false, engineApiKey });
+  gateway = createGateway({ config, log: createLogger("silent"), probe: false, ...gatewayOptions });
   return gateway.listen(0, "127.0.0.1");
 }
 
@@ -66,20 +66,15 @@ describe("upstream calls (default config)", () => {
   it("an answer cut off mid-body ends in a 502 and a recorded failure, and the next request is served", async () => {
     const outcomes: RequestOutcome[] = [];
     let calls = 0;
-    engine = await startScriptedEngine({
-      reply: () =>
-        ++calls === 1
-          ? { status: 200, body: CHAT_ANSWER, cutAfterBytes: 40 }
-          : { status: 200, body: CHAT_ANSWER },
-    });
-    const config = parseConfig({ models: [{ id: "m", replicas: [{ url: engine.url }] }] });
-    gateway = createGateway({
-      config,
-      log: createLogger("silent"),
-      probe: false,
-      onOutcome: (o) => outcomes.push(o),
-    });
-    const url = await gateway.listen(0, "127.0.0.1");
+    const url = await start(
+      {
+        reply: () =>
+          ++calls === 1
+            ? { status: 200, body: CHAT_ANSWER, cutAfterBytes: 40 }
+            : { status: 200, body: CHAT_ANSWER },
+      },
+      { onOutcome: (o) => outcomes.push(o) },
+    );
     const cut = await post(`${url}/v1/chat/completions`, chat);
     expect(cut.status).toBe(502);
     expect(((await cut.json()) as { error: { code: string } }).error.code).toBe("upstream_error");
@@ -97,7 +92,7 @@ describe("upstream calls (default config)", () => {
   });
 
   it("sends GONKA_ENGINE_API_KEY to the engine and never the client's own credentials", async () => {
-    const url = await start({}, "engine-secret-1");
+    const url = await start({}, { engineApiKey: "engine-secret-1" });
     const res = await post(`${url}/v1/chat/completions`, chat, {
       authorization: "Bearer client-key",
       "api-key": "client-key-2",
